@@ -1,0 +1,36 @@
+/**
+ * `npm start`: the Electron window where an Electron binary is installed, otherwise the web
+ * host in the default browser. Both serve the same renderer and the same services.
+ */
+import { spawn } from 'node:child_process';
+import { runWebHost } from './host/run';
+import { APP_ROOT } from './platform/app-root';
+import { ArgsError, parseArgs } from './platform/args';
+
+/** The Electron binary's path, or why there is none. In plain Node, `require('electron')` returns that path. */
+function findElectron(): { binary: string } | { missing: string } {
+  try {
+    const binary: unknown = require('electron');
+    return typeof binary === 'string' ? { binary } : { missing: 'the electron package did not give a binary path' };
+  } catch (error) {
+    const message = (error as Error).message;
+    return { missing: /Cannot find module/.test(message) ? 'the electron package is not installed (its binary download failed or was skipped)' : message };
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  const electron = args.web ? { missing: '--web was given' } : findElectron();
+  if ('binary' in electron) {
+    const child = spawn(electron.binary, [APP_ROOT, ...argv], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 0));
+    return;
+  }
+  await runWebHost(args, `Starting the web host because ${electron.missing}.`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ArgsError ? error.message : `Blockwise Studio could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+});

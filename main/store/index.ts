@@ -1,0 +1,32 @@
+/** The studio's SQLite store: one file holding projects, experiments, runs and everything they record. */
+import { closeDatabase, type Db, openDatabase } from './database';
+import { MetricRepository } from './metrics';
+import { ProjectRepository } from './projects';
+import { RunRepository } from './runs';
+
+export class Store {
+  readonly projects: ProjectRepository;
+  readonly runs: RunRepository;
+  readonly metrics: MetricRepository;
+
+  private constructor(
+    readonly path: string,
+    readonly db: Db,
+  ) {
+    this.projects = new ProjectRepository(db);
+    this.runs = new RunRepository(db);
+    this.metrics = new MetricRepository(db);
+  }
+
+  /** Open (creating and migrating as needed) the database at `path`. */
+  static open(path: string): Store {
+    return new Store(path, openDatabase(path));
+  }
+
+  close(): void {
+    closeDatabase(this.db);
+  }
+}
+
+export { RecordBuffer } from './record-buffer';
+export type { MemorySample, RunRecordBatch } from './metrics';

@@ -1,0 +1,106 @@
+/** Runs: their config, life cycle, environment, tags and notes. */
+import { ApiError } from '../../shared/api/errors';
+import type { Run, RunEnvironment } from '../../shared/api/schemas';
+import type { JobKind, RunStatus } from '../../shared/ids';
+import { type Db, prepare } from './database';
+import { type RunRow, toRun } from './rows';
+
+const RUN_SELECT = `
+  SELECT r.*, (SELECT json_group_array(tag) FROM tags t WHERE t.run_id = r.id) AS tags
+  FROM runs r`;
+
+const TERMINAL: readonly RunStatus[] = ['done', 'failed', 'cancelled', 'interrupted'];
+
+export interface NewRun {
+  experimentId: number;
+  name: string;
+  kind: JobKind;
+  config: Record<string, unknown>;
+  seed?: number | null;
+  environment?: RunEnvironment | null;
+}
+
+export interface RunQuery {
+  experimentId?: number;
+  status?: RunStatus;
+  limit: number;
+  offset: number;
+}
+
+export class RunRepository {
+  constructor(private readonly db: Db) {}
+
+  create(input: NewRun, now = Date.now()): Run {
+    const { lastInsertRowid } = prepare(
+      this.db,
+      `INSERT INTO runs (experiment_id, name, kind, status, config, seed, created_at, environment)
+       VALUES ($experimentId, $name, $kind, 'queued', $config, $seed, $now, $environment)`,
+    ).run({
+      experimentId: input.experimentId,
+      name: input.name,
+      kind: input.kind,
+      config: JSON.stringify(input.config),
+      seed: input.seed ?? null,
+      now,
+      environment: input.environment ? JSON.stringify(input.environment) : null,
+    });
+    return this.get(Number(lastInsertRowid));
+  }
+
+  get(id: number): Run {
+    const row = prepare<[number], RunRow>(this.db, `${RUN_SELECT} WHERE r.id = ?`).get(id);
+    if (!row) throw new ApiError('not_found', `No run with id ${id}.`);
+    return toRun(row);
+  }
+
+  list(query: RunQuery): { total: number; runs: Run[] } {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit, offset: query.offset };
+    if (query.experimentId !== undefined) {
+      where.push('r.experiment_id = $experimentId');
+      params.experimentId = query.experimentId;
+    }
+    if (query.status !== undefined) {
+      where.push('r.status = $status');
+      params.status = query.status;
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { total } = prepare<[object], { total: number }>(this.db, `SELECT count(*) AS total FROM runs r ${filter}`).get(params)!;
+    const rows = prepare<[object], RunRow>(
+      this.db,
+      `${RUN_SELECT} ${filter} ORDER BY r.created_at DESC, r.id DESC LIMIT $limit OFFSET $offset`,
+    ).all(params);
+    return { total, runs: rows.map(toRun) };
+  }
+
+  /** Move a run along its life cycle, stamping start and end times. */
+  setStatus(id: number, status: RunStatus, error: string | null = null, now = Date.now()): Run {
+    const { changes } = prepare(
+      this.db,
+      `UPDATE runs SET status = $status, error = $error,
+         started_at = CASE WHEN $status = 'running' AND started_at IS NULL THEN $now ELSE started_at END,
+         ended_at = CASE WHEN $terminal THEN $now ELSE NULL END
+       WHERE id = $id`,
+    ).run({ id, status, error, now, terminal: TERMINAL.includes(status) ? 1 : 0 });
+    if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);
+    return this.get(id);
+  }
+
+  update(id: number, patch: { name?: string | undefined; notes?: string | undefined }): Run {
+    this.get(id);
+    this.db.transaction(() => {
+      if (patch.name !== undefined) prepare(this.db, 'UPDATE runs SET name = ? WHERE id = ?').run(patch.name, id);
+      if (patch.notes !== undefined) prepare(this.db, 'UPDATE runs SET notes = ? WHERE id = ?').run(patch.notes, id);
+    })();
+    return this.get(id);
+  }
+
+  tag(id: number, add: readonly string[], remove: readonly string[]): Run {
+    this.get(id);
+    this.db.transaction(() => {
+      for (const tag of add) prepare(this.db, 'INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)').run(id, tag);
+      for (const tag of remove) prepare(this.db, 'DELETE FROM tags WHERE run_id = ? AND tag = ?').run(id, tag);
+    })();
+    return this.get(id);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The studio's workspaces. A new workspace (data sets, talking heads, GLCAN...) is one entry
+ * here plus its view; navigation, routes and keyboard shortcuts follow from this list.
+ */
+import type { Component } from 'vue';
+
+export interface Workspace {
+  id: string;
+  title: string;
+  /** One line under the title, saying what the workspace is for. */
+  summary: string;
+  /** What to do first while the workspace is empty or not yet available. */
+  firstSteps: string[];
+  view: () => Promise<Component>;
+}
+
+const placeholder = () => import('./views/WorkspacePlaceholder.vue');
+
+export const WORKSPACES: readonly Workspace[] = [
+  {
+    id: 'experiments',
+    title: 'Experiments',
+    summary: 'Projects, experiments and every run recorded in the studio database.',
+    firstSteps: [
+      'Create a project to hold your experiments.',
+      'Add an experiment for one question, e.g. "InfoPro vs end-to-end on MNIST".',
+      'Runs you train appear under it with their config, metrics and environment.',
+    ],
+    view: () => import('./views/ExperimentsView.vue'),
+  },
+  {
+    id: 'split',
+    title: 'Split editor',
+    summary: 'Cut a network into local modules and see what each module costs in memory.',
+    firstSteps: [
+      'Pick a network (ResNet-8 to ResNet-110) and an input shape; MNIST is built in.',
+      'Click the gap between two blocks to cut there, or start from a paper preset (K = 2, 4, 8, 16).',
+      'Compare the split\'s estimated peak memory with end-to-end backprop, then launch training.',
+    ],
+    view: placeholder,
+  },
+  {
+    id: 'compare',
+    title: 'Compare',
+    summary: 'Runs side by side: accuracy against peak memory, curves, and what differs in their configs.',
+    firstSteps: [
+      'Train at least two runs, e.g. InfoPro at K = 4 and its end-to-end baseline.',
+      'Select them in Experiments and open Compare.',
+      'Export the comparison as CSV, Markdown or a LaTeX table laid out like the papers\'.',
+    ],
+    view: placeholder,
+  },
+  {
+    id: 'talking-head',
+    title: 'Talking head',
+    summary: 'One face image plus speech, with emotion and head pose set by sliders (SPEAK).',
+    firstSteps: [
+      'Choose a face image and a speech clip (a sample clip ships with the studio).',
+      'Set the emotion, its intensity and the head pose with the sliders.',
+      'Generate, preview and export the talking-head video.',
+    ],
+    view: placeholder,
+  },
+];
+
+export function workspaceById(id: string): Workspace | undefined {
+  return WORKSPACES.find((w) => w.id === id);
+}

@@ -1,0 +1,28 @@
+// Builds the main-process bundles (esbuild) and the renderer (Vite) into dist/.
+import { readFileSync, rmSync } from 'node:fs';
+import { build as esbuild } from 'esbuild';
+import { build as viteBuild } from 'vite';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+
+await esbuild({
+  entryPoints: {
+    start: 'main/start.ts',
+    'electron-main': 'main/electron/main.ts',
+    preload: 'main/electron/preload.ts',
+  },
+  outdir: 'dist/main',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  sourcemap: true,
+  // Runtime packages stay in node_modules: native addons, wasm files, and Electron itself.
+  external: ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
+  logLevel: 'warning',
+});
+
+await viteBuild({ configFile: 'vite.config.mts', logLevel: 'warn' });
+console.log('build: dist/main and dist/renderer are ready');

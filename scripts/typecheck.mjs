@@ -1,0 +1,18 @@
+// Type-checks every layer. The Electron layer needs the electron package's own types, which
+// exist only where that package installed (it is optional: its binary download can fail).
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const run = (bin, args) => execFileSync(process.execPath, [require.resolve(bin), ...args], { stdio: 'inherit' });
+
+run('typescript/bin/tsc', ['-p', 'tsconfig.json']);
+run('vue-tsc/bin/vue-tsc.js', ['-p', 'renderer/tsconfig.json']);
+try {
+  require.resolve('electron/electron.d.ts');
+  run('typescript/bin/tsc', ['-p', 'tsconfig.electron.json']);
+} catch (error) {
+  if (error.code !== 'MODULE_NOT_FOUND') throw error;
+  console.log('typecheck: skipped main/electron: the electron package is not installed (install with ELECTRON_SKIP_BINARY_DOWNLOAD=1 to get its types without the binary).');
+}
+console.log('typecheck: ok');

@@ -1,0 +1,106 @@
+/**
+ * The StudioApi contract: every operation the renderer may ask of the main services, with
+ * runtime schemas for its input and output. Both hosts (Electron IPC and the web host) serve
+ * exactly this map through one dispatcher, so the renderer cannot tell them apart.
+ *
+ * Names are `domain:verb`. Adding an operation means adding one entry here and one handler.
+ */
+import { z } from 'zod';
+import { JOB_KINDS, RUN_STATUSES } from '../ids';
+import * as s from './schemas';
+
+const id = z.number().int().positive();
+const byId = z.object({ id }).strict();
+
+function operation<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, summary: string) {
+  return { input, output, summary };
+}
+
+export const operations = {
+  'app:info': operation(z.object({}).strict(), s.appInfo, 'Host, version, database path and training backends.'),
+
+  'projects:list': operation(z.object({}).strict(), z.array(s.project), 'All projects, newest first.'),
+  'projects:create': operation(
+    z.object({ name: s.displayName, description: z.string().max(2000).default('') }).strict(),
+    s.project,
+    'Create a project; names are unique.',
+  ),
+
+  'experiments:list': operation(z.object({ projectId: id }).strict(), z.array(s.experiment), 'Experiments of a project.'),
+  'experiments:create': operation(
+    z
+      .object({
+        projectId: id,
+        name: s.displayName,
+        kind: z.enum(JOB_KINDS).default('local-learning'),
+        description: z.string().max(2000).default(''),
+      })
+      .strict(),
+    s.experiment,
+    'Create an experiment in a project; names are unique within the project.',
+  ),
+
+  'runs:list': operation(
+    z
+      .object({
+        experimentId: id.optional(),
+        status: z.enum(RUN_STATUSES).optional(),
+        limit: z.number().int().min(1).max(500).default(100),
+        offset: z.number().int().min(0).default(0),
+      })
+      .strict(),
+    z.object({ total: z.number().int().nonnegative(), runs: z.array(s.run) }),
+    'A page of runs, newest first.',
+  ),
+  'runs:get': operation(byId, s.run, 'One run with its config, environment, tags and notes.'),
+  'runs:metrics': operation(
+    z.object({ id, scope: z.enum(['step', 'epoch']).optional() }).strict(),
+    z.array(s.metricSeries),
+    'Every metric series of a run.',
+  ),
+  'runs:update': operation(
+    z.object({ id, name: s.displayName.optional(), notes: s.noteText.optional() }).strict(),
+    s.run,
+    'Rename a run or replace its notes.',
+  ),
+  'runs:tag': operation(
+    z
+      .object({ id, add: z.array(s.tagName).max(50).default([]), remove: z.array(s.tagName).max(50).default([]) })
+      .strict(),
+    s.run,
+    'Add and remove tags of a run.',
+  ),
+} as const;
+
+export type Operations = typeof operations;
+export type OperationName = keyof Operations;
+/** What a caller passes (defaults may be omitted). */
+export type OpInput<N extends OperationName> = z.input<Operations[N]['input']>;
+/** What a handler receives (defaults applied, strings trimmed). */
+export type OpArgs<N extends OperationName> = z.output<Operations[N]['input']>;
+export type OpResult<N extends OperationName> = z.output<Operations[N]['output']>;
+
+export const OPERATION_NAMES = Object.keys(operations) as OperationName[];
+
+export function isOperationName(name: unknown): name is OperationName {
+  return typeof name === 'string' && Object.hasOwn(operations, name);
+}
+
+/** Events the main services push to every renderer. */
+export interface StudioEvents {
+  'projects:changed': { projectId: number };
+  'experiments:changed': { projectId: number; experimentId: number };
+  'runs:changed': { runId: number; experimentId: number };
+}
+export type EventName = keyof StudioEvents;
+export interface StudioEvent<E extends EventName = EventName> {
+  name: E;
+  payload: StudioEvents[E];
+}
+
+/** The surface the renderer programs against, identical on both hosts. */
+export interface StudioApi {
+  call<N extends OperationName>(name: N, input: OpInput<N>): Promise<OpResult<N>>;
+  /** Subscribe to every pushed event; returns the unsubscribe function. */
+  subscribe(listener: (event: StudioEvent) => void): () => void;
+}

@@ -1,0 +1,112 @@
+/** Runtime schemas of the records that cross the contract. Types are inferred from them, never written twice. */
+import { z } from 'zod';
+import { BACKEND_IDS, HOST_KINDS, JOB_KINDS, METRIC_SCOPES, RUN_STATUSES } from '../ids';
+
+// The renderer's CSP forbids eval; zod would otherwise probe `new Function` and log a violation.
+z.config({ jitless: true });
+
+const id = z.number().int().positive();
+const timestamp = z.number().int().nonnegative().describe('milliseconds since the Unix epoch');
+
+/** A display name: trimmed, 1..120 characters, no control characters. */
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(120, 'must be at most 120 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+export const tagName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(40, 'must be at most 40 characters')
+  .regex(/^[\p{L}\p{N}_.:/+-]+$/u, 'may use letters, digits and _ . : / + - only (no spaces)');
+
+export const noteText = z.string().max(20_000, 'must be at most 20,000 characters');
+
+export const backendInfo = z.object({
+  id: z.enum(BACKEND_IDS),
+  label: z.string(),
+  installed: z.boolean(),
+  detail: z.string(),
+});
+export type BackendInfo = z.infer<typeof backendInfo>;
+
+export const appInfo = z.object({
+  host: z.enum(HOST_KINDS),
+  version: z.string(),
+  platform: z.string(),
+  dbPath: z.string(),
+  backends: z.array(backendInfo),
+  /** The backend a new job would train on, or null when no TF.js backend is installed. */
+  preferredBackend: z.enum(BACKEND_IDS).nullable(),
+});
+export type AppInfo = z.infer<typeof appInfo>;
+
+export const project = z.object({
+  id,
+  name: z.string(),
+  description: z.string(),
+  createdAt: timestamp,
+  experimentCount: z.number().int().nonnegative(),
+});
+export type Project = z.infer<typeof project>;
+
+export const experiment = z.object({
+  id,
+  projectId: id,
+  name: z.string(),
+  kind: z.enum(JOB_KINDS),
+  description: z.string(),
+  createdAt: timestamp,
+  runCount: z.number().int().nonnegative(),
+});
+export type Experiment = z.infer<typeof experiment>;
+
+/** What the engine, host and machine were when a run trained: enough to reproduce or explain it. */
+export const runEnvironment = z.object({
+  backend: z.enum(BACKEND_IDS).nullable(),
+  versions: z.record(z.string(), z.string()),
+  platform: z.string(),
+  arch: z.string(),
+  cpus: z.number().int().nonnegative(),
+  gitCommit: z.string().nullable(),
+});
+export type RunEnvironment = z.infer<typeof runEnvironment>;
+
+export const run = z.object({
+  id,
+  experimentId: id,
+  name: z.string(),
+  kind: z.enum(JOB_KINDS),
+  status: z.enum(RUN_STATUSES),
+  config: z.record(z.string(), z.unknown()),
+  seed: z.number().int().nullable(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  endedAt: timestamp.nullable(),
+  environment: runEnvironment.nullable(),
+  error: z.string().nullable(),
+  notes: z.string(),
+  tags: z.array(z.string()),
+});
+export type Run = z.infer<typeof run>;
+
+export const metricPoint = z.object({
+  scope: z.enum(METRIC_SCOPES),
+  /** Global optimiser step for `step` points, epoch number for `epoch` points. */
+  step: z.number().int().nonnegative(),
+  key: z.string().min(1).max(120),
+  value: z.number().finite(),
+  at: timestamp,
+});
+export type MetricPoint = z.infer<typeof metricPoint>;
+
+export const metricSeries = z.object({
+  key: z.string(),
+  scope: z.enum(METRIC_SCOPES),
+  steps: z.array(z.number()),
+  values: z.array(z.number()),
+});
+export type MetricSeries = z.infer<typeof metricSeries>;
