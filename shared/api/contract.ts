@@ -93,10 +93,8 @@ export interface StudioEvents {
   'runs:changed': { runId: number; experimentId: number };
 }
 export type EventName = keyof StudioEvents;
-export interface StudioEvent<E extends EventName = EventName> {
-  name: E;
-  payload: StudioEvents[E];
-}
+/** A pushed event, discriminated by name so a listener's `switch` narrows the payload. */
+export type StudioEvent = { [E in EventName]: { name: E; payload: StudioEvents[E] } }[EventName];
 
 /** The surface the renderer programs against, identical on both hosts. */
 export interface StudioApi {

@@ -1,0 +1,65 @@
+/** Each test gets its own web host on a fresh temporary database, started exactly as `npm start -- --web` does. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+
+export interface StudioHost {
+  /** The printed URL, token included. */
+  url: string;
+  origin: string;
+  token: string;
+  dbPath: string;
+}
+
+async function startHost(dbPath: string): Promise<{ host: StudioHost; process: ChildProcess }> {
+  const child = spawn(process.execPath, ['dist/main/start.cjs', '--web', '--no-open', '--port', '0', '--db', dbPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`web host printed no URL within 20 s:\n${output}`)), 20_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /web host: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.on('exit', (code) => reject(new Error(`web host exited with ${code}:\n${output}`)));
+  });
+  const parsed = new URL(url);
+  return { host: { url, origin: parsed.origin, token: parsed.searchParams.get('token')!, dbPath }, process: child };
+}
+
+export const test = base.extend<{ studio: StudioHost; consoleErrors: string[] }>({
+  // eslint-disable-next-line no-empty-pattern
+  studio: async ({}, use) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blockwise-e2e-'));
+    const { host, process: child } = await startHost(path.join(dir, 'studio.sqlite'));
+    await use(host);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  },
+  /**
+   * Console errors and uncaught exceptions of the page, CSP violations included; tests assert it
+   * stays empty. Chromium's own log line for a 4xx answer is left out: tests provoke those on purpose.
+   */
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    const expected4xx = /^Failed to load resource: the server responded with a status of 4\d\d/;
+    page.on('console', (message) => message.type() === 'error' && !expected4xx.test(message.text()) && errors.push(message.text()));
+    page.on('pageerror', (error) => errors.push(error.message));
+    await use(errors);
+  },
+});
+
+/** Keep a screenshot of each view as a test artifact. */
+export async function keepScreenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
+
+export { expect };

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OPERATION_NAMES, operations } from '../../../shared/api/contract';
+import { createStudio } from '../../../main/studio';
+import { useTempDir } from '../../helpers/temp';
+
+describe('contract dispatch', () => {
+  const tmp = useTempDir();
+  const studio = () => createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
+
+  it('names every operation domain:verb with a summary', () => {
+    for (const name of OPERATION_NAMES) {
+      expect(name).toMatch(/^[a-z]+:[a-z]+$/);
+      expect(operations[name].summary.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('runs a valid call, applying defaults and trimming names', async () => {
+    const s = studio();
+    const created = await s.dispatch('projects:create', { name: '  MNIST study  ' });
+    expect(created).toMatchObject({ ok: true, result: { name: 'MNIST study', description: '', experimentCount: 0 } });
+    const listed = await s.dispatch('projects:list', {});
+    expect(listed).toMatchObject({ ok: true, result: [{ name: 'MNIST study' }] });
+    s.close();
+  });
+
+  it.each([
+    ['an empty name', { name: '   ' }, 'name: must not be empty'],
+    ['a wrong type', { name: 42 }, 'name: Invalid input: expected string, received number'],
+    ['an unknown field', { name: 'ok', colour: 'red' }, 'unknown field(s) "colour"'],
+    ['a control character', { name: 'a\u0007b' }, 'must not contain control characters'],
+    ['a non-object', 'hello', 'expected object'],
+  ])('rejects %s with a clear message and writes nothing', async (_label, input, message) => {
+    const s = studio();
+    const result = await s.dispatch('projects:create', input);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('bad_request');
+    expect(result.error.message).toContain(message);
+    expect(result.error.message).toContain('Nothing was changed');
+    expect(s.store.projects.list()).toEqual([]);
+    s.close();
+  });
+
+  it('reports unknown operations and missing records as such', async () => {
+    const s = studio();
+    const unknown = await s.dispatch('projects:drop', {});
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(JSON.stringify(unknown)).toContain('Known operations: app:info');
+    expect(await s.dispatch('runs:get', { id: 5 })).toMatchObject({ ok: false, error: { code: 'not_found', message: 'No run with id 5.' } });
+    expect(await s.dispatch('experiments:create', { projectId: 3, name: 'x' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    s.close();
+  });
+
+  it('turns an unexpected failure into an internal error without throwing', async () => {
+    const s = studio();
+    s.store.close();
+    const result = await s.dispatch('projects:list', {});
+    expect(result).toMatchObject({ ok: false, error: { code: 'internal' } });
+  });
+
+  it('pushes events to subscribers after a change, and stops after unsubscribe', async () => {
+    const s = studio();
+    const seen: string[] = [];
+    const stop = s.subscribe((e) => seen.push(e.name));
+    await s.dispatch('projects:create', { name: 'a' });
+    stop();
+    await s.dispatch('projects:create', { name: 'b' });
+    expect(seen).toEqual(['projects:changed']);
+    s.close();
+  });
+
+  it('validates tags and notes on runs', async () => {
+    const s = studio();
+    const p = s.store.projects.create({ name: 'p' });
+    const e = s.store.projects.createExperiment({ projectId: p.id, name: 'e', kind: 'local-learning' });
+    const r = s.store.runs.create({ experimentId: e.id, name: 'r', kind: 'local-learning', config: {} });
+    expect(await s.dispatch('runs:tag', { id: r.id, add: ['has space'] })).toMatchObject({ ok: false, error: { code: 'bad_request', issues: [{ path: 'add.0' }] } });
+    expect(await s.dispatch('runs:tag', { id: r.id, add: ['k4', 'seed:1'] })).toMatchObject({ ok: true, result: { tags: ['k4', 'seed:1'] } });
+    expect(await s.dispatch('runs:update', { id: r.id, notes: 'x'.repeat(20_001) })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(s.store.runs.get(r.id).notes).toBe('');
+    s.close();
+  });
+});

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../main/store/database';
+import { DatabaseFromFutureError, LATEST_VERSION, MIGRATIONS, migrate, schemaVersion } from '../../../main/store/migrations';
+import { useTempDir } from '../../helpers/temp';
+
+const tables = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
+describe('migrations', () => {
+  const tmp = useTempDir();
+
+  it('bring an empty file to the latest version with every table', () => {
+    const db = openDatabase(path.join(tmp(), 'a', 'studio.sqlite'));
+    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    expect(tables(db)).toEqual(['artifacts', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'tags']);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it('are a no-op on an up-to-date database', () => {
+    const file = path.join(tmp(), 'studio.sqlite');
+    openDatabase(file).close();
+    const db = openDatabase(file);
+    expect(migrate(db, file)).toEqual([]);
+    db.close();
+  });
+
+  it('migration 1 alone creates the schema from version 0', () => {
+    const db = new Database(':memory:');
+    expect(migrate(db, ':memory:', MIGRATIONS, 1)).toEqual([1]);
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toContain('runs');
+    db.close();
+  });
+
+  it('refuse a database written by a newer app and leave it untouched', () => {
+    const file = path.join(tmp(), 'future.sqlite');
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    raw.close();
+    expect(() => openDatabase(file)).toThrow(DatabaseFromFutureError);
+    expect(() => openDatabase(file)).toThrow(/newer Blockwise Studio/);
+    const check = new Database(file);
+    expect(schemaVersion(check)).toBe(LATEST_VERSION + 1);
+    expect(tables(check)).toEqual([]);
+    check.close();
+  });
+
+  it('roll back a migration that fails halfway: no tables, version unchanged', () => {
+    const db = new Database(':memory:');
+    const broken = [{ version: 1, up: (d: Database.Database) => d.exec('CREATE TABLE half (x); CREATE TABLE half (x);') }];
+    expect(() => migrate(db, ':memory:', broken, 1)).toThrow(/already exists/);
+    expect(schemaVersion(db)).toBe(0);
+    expect(tables(db)).toEqual([]);
+    db.close();
+  });
+
+  it('reject migrations listed out of order', () => {
+    const db = new Database(':memory:');
+    const noop = () => {};
+    expect(() => migrate(db, ':memory:', [{ version: 2, up: noop }, { version: 1, up: noop }], 2)).toThrow(/out of order/);
+    db.close();
+  });
+});
