@@ -69,6 +69,7 @@ test('creates a project and an experiment that persist in SQLite, with clear err
   await page.getByTestId('create-submit').click();
   await expect(page.getByTestId('experiment-list')).toContainText('InfoPro vs end-to-end · 0 runs');
   await expect(page.getByTestId('run-table')).toContainText('No runs yet');
+  await expect(page.getByTestId('create-dialog')).toBeHidden();
   await keepScreenshot(page, 'experiments-project');
 
   await page.reload();
