@@ -14,6 +14,7 @@ const run = (bin, args) => {
 };
 
 run('typescript/bin/tsc', ['-p', 'tsconfig.json']);
+run('typescript/bin/tsc', ['-p', 'test/tsconfig.json']);
 run('vue-tsc/bin/vue-tsc.js', ['-p', 'renderer/tsconfig.json']);
 if (hasElectronTypes()) run('typescript/bin/tsc', ['-p', 'tsconfig.electron.json']);
 else {
