@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OPERATION_NAMES, operations } from '../../../shared/api/contract';
 import { createStudio } from '../../../main/studio';
 import { useTempDir } from '../../helpers/temp';
@@ -52,11 +52,14 @@ describe('contract dispatch', () => {
     s.close();
   });
 
-  it('turns an unexpected failure into an internal error without throwing', async () => {
+  it('turns an unexpected failure into an internal error, logged with its stack, without throwing', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
     const s = studio();
     s.store.close();
     const result = await s.dispatch('projects:list', {});
-    expect(result).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringContaining('database connection is not open') } });
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/^\[dispatch\] projects:list failed: TypeError/));
+    log.mockRestore();
   });
 
   it('pushes events to subscribers after a change, and stops after unsubscribe', async () => {
