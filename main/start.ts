@@ -3,9 +3,11 @@
  * host in the default browser. Both serve the same renderer and the same services.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { runWebHost } from './host/run';
 import { APP_ROOT } from './platform/app-root';
 import { ArgsError, parseArgs } from './platform/args';
+import { ensureSqliteBinding, SQLITE_BINDING_ENV } from './platform/native-sqlite';
 
 /** The Electron binary's path, or why there is none. In plain Node, `require('electron')` returns that path. */
 function findElectron(): { binary: string } | { missing: string } {
@@ -22,12 +24,16 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
   const electron = args.web ? { missing: '--web was given' } : findElectron();
-  if ('binary' in electron) {
-    const child = spawn(electron.binary, [APP_ROOT, ...argv], { stdio: 'inherit' });
-    child.on('exit', (code) => process.exit(code ?? 0));
-    return;
+  if (!('binary' in electron)) return runWebHost(args, `Starting the web host because ${electron.missing}.`);
+  const version = (require('electron/package.json') as { version: string }).version;
+  let binding: string;
+  try {
+    binding = ensureSqliteBinding({ runtime: 'electron', version }, { appRoot: APP_ROOT, cacheRoot: path.join(APP_ROOT, 'node_modules', '.cache', 'blockwise-native'), log: console.log });
+  } catch (error) {
+    return runWebHost(args, `Starting the web host because ${(error as Error).message}.`);
   }
-  await runWebHost(args, `Starting the web host because ${electron.missing}.`);
+  const child = spawn(electron.binary, [APP_ROOT, ...argv], { stdio: 'inherit', env: { ...process.env, [SQLITE_BINDING_ENV]: binding } });
+  child.on('exit', (code) => process.exit(code ?? 0));
 }
 
 main().catch((error: unknown) => {

@@ -20,8 +20,8 @@ export interface Studio {
   close(): void;
 }
 
-export function createStudio(options: { host: HostKind; dbPath: string }): Studio {
-  const store = Store.open(options.dbPath);
+export function createStudio(options: { host: HostKind; dbPath: string; sqliteBinding?: string | undefined }): Studio {
+  const store = Store.open(options.dbPath, { nativeBinding: options.sqliteBinding });
   const backends = detectBackends();
   const info: AppInfo = {
     host: options.host,

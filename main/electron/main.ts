@@ -1,11 +1,12 @@
 /** The Electron entry: wiring only. Services come from createStudio, like the web host's. */
-import { BrowserWindow, app, ipcMain, protocol } from 'electron';
+import { BrowserWindow, app, dialog, ipcMain, protocol } from 'electron';
 import path from 'node:path';
 import { IPC_CHANNELS } from '../../shared/api/bridge';
 import { contentSecurityPolicy } from '../../shared/security/csp';
 import { readStaticFile } from '../host/static-files';
 import { RENDERER_DIR } from '../platform/app-root';
 import { ArgsError, parseArgs } from '../platform/args';
+import { SQLITE_BINDING_ENV } from '../platform/native-sqlite';
 import { resolveDbPath } from '../platform/paths';
 import { createStudio, type Studio } from '../studio';
 import { APP_ENTRY, APP_SCHEME, isTrustedFrame, lockDownWebContents } from './security';
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(app.isPackaged ? 1 : 2));
   await app.whenReady();
   lockDownWebContents();
-  const studio = createStudio({ host: 'electron', dbPath: resolveDbPath(args.db, process.env, app.getPath('userData')) });
+  // Unpackaged (`npm start`), better-sqlite3 comes as a separate Electron build; packaged apps have it rebuilt in place.
+  const sqliteBinding = app.isPackaged ? undefined : process.env[SQLITE_BINDING_ENV];
+  const studio = createStudio({ host: 'electron', dbPath: resolveDbPath(args.db, process.env, app.getPath('userData')), sqliteBinding });
   serveRenderer();
   registerIpc(studio);
   createWindow();
@@ -76,6 +79,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ArgsError ? error.message : `[electron-main] Blockwise Studio could not start: ${String(error)}`);
+  const message = error instanceof ArgsError ? error.message : `Blockwise Studio could not start: ${error instanceof Error ? error.message : String(error)}`;
+  console.error(`[electron-main] ${message}`);
+  if (/NODE_MODULE_VERSION/.test(message)) console.error('[electron-main] Start the app with `npm start`, which prepares better-sqlite3 for Electron.');
+  if (app.isReady()) dialog.showErrorBox('Blockwise Studio', message);
   app.exit(2);
 });

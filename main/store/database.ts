@@ -6,9 +6,10 @@ import { migrate } from './migrations';
 
 export type Db = Database.Database;
 
-export function openDatabase(file: string): Db {
+/** `nativeBinding`: a better-sqlite3 binary built for another runtime (Electron), see platform/native-sqlite.ts. */
+export function openDatabase(file: string, nativeBinding?: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {});
   try {
     switchToWal(db);
     // SQLite leaves foreign keys off unless asked, per connection.

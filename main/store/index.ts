@@ -19,8 +19,8 @@ export class Store {
   }
 
   /** Open (creating and migrating as needed) the database at `path`. */
-  static open(path: string): Store {
-    return new Store(path, openDatabase(path));
+  static open(path: string, options: { nativeBinding?: string | undefined } = {}): Store {
+    return new Store(path, openDatabase(path, options.nativeBinding));
   }
 
   close(): void {
