@@ -22,3 +22,7 @@ export type BackendId = (typeof BACKEND_IDS)[number];
 /** Metric granularity: one point per optimiser step, or one per epoch. */
 export const METRIC_SCOPES = ['step', 'epoch'] as const;
 export type MetricScope = (typeof METRIC_SCOPES)[number];
+
+/** Data set formats the studio reads. `mnist` is the built-in set shipped in the mnist package. */
+export const DATASET_KINDS = ['mnist', 'cifar10', 'svhn', 'stl10', 'imagefolder'] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
