@@ -68,6 +68,19 @@ export interface DatasetSummary {
 export interface OpenOptions {
   /** Above this many decoded bytes, a reader that can stream does; one that cannot refuses with a message. */
   maxInMemoryBytes?: number;
+  /** Called as decoding progresses (samples done of total), for progress bars on large sets. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One on-disk format: how to recognise it, check it cheaply, and open it. */
+export interface DatasetFormat {
+  readonly kind: DatasetKind;
+  /** True when `dir` holds this format's files (file names only: cheap). */
+  detect(dir: string): boolean;
+  /** Check every file's layout and labels without decoding pixels; throws DatasetError. */
+  summarize(dir: string): Promise<DatasetSummary>;
+  /** Load the data set (or prepare to stream it); throws DatasetError and keeps nothing on failure. */
+  open(dir: string, options?: OpenOptions): Promise<Dataset>;
 }
 
 /** Default in-memory budget: 2 GiB of decoded pixels. */
