@@ -1,0 +1,20 @@
+/** A split held in memory as one buffer of HWC uint8 images. */
+import type { SplitSource } from './types';
+
+export function memorySplit(pixels: Uint8Array, labels: Uint8Array, imageBytes: number): SplitSource {
+  if (pixels.length !== labels.length * imageBytes) {
+    throw new Error(`[data] ${labels.length} labels need ${labels.length * imageBytes} pixel bytes, got ${pixels.length}`);
+  }
+  return {
+    length: labels.length,
+    labels,
+    read: async (indices) => {
+      const out = new Uint8Array(indices.length * imageBytes);
+      indices.forEach((sample, i) => {
+        if (!(sample >= 0 && sample < labels.length)) throw new RangeError(`[data] sample ${sample} is outside 0..${labels.length - 1}`);
+        out.set(pixels.subarray(sample * imageBytes, (sample + 1) * imageBytes), i * imageBytes);
+      });
+      return out;
+    },
+  };
+}

