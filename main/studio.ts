@@ -7,12 +7,14 @@ import type { AppInfo } from '../shared/api/schemas';
 import type { HostKind } from '../shared/ids';
 import { createDispatcher, type Dispatch } from './api/dispatch';
 import { createHandlers } from './api/handlers';
+import { DatasetCatalog } from './data/catalog';
 import { APP_VERSION } from './platform/app-root';
 import { detectBackends, preferredBackend } from './platform/backends';
 import { Store } from './store';
 
 export interface Studio {
   readonly store: Store;
+  readonly datasets: DatasetCatalog;
   readonly dispatch: Dispatch;
   info(): AppInfo;
   /** Listen to every event the services push; returns the unsubscribe function. */
@@ -20,8 +22,18 @@ export interface Studio {
   close(): void;
 }
 
-export function createStudio(options: { host: HostKind; dbPath: string; sqliteBinding?: string | undefined }): Studio {
+export interface StudioOptions {
+  host: HostKind;
+  dbPath: string;
+  /** A better-sqlite3 binary built for Electron's ABI (platform/native-sqlite.ts). */
+  sqliteBinding?: string | undefined;
+  /** The host's native folder picker, where it has one. */
+  pickFolder?: (title: string) => Promise<string | null>;
+}
+
+export function createStudio(options: StudioOptions): Studio {
   const store = Store.open(options.dbPath, { nativeBinding: options.sqliteBinding });
+  const datasets = new DatasetCatalog(store);
   const backends = detectBackends();
   const info: AppInfo = {
     host: options.host,
@@ -30,14 +42,16 @@ export function createStudio(options: { host: HostKind; dbPath: string; sqliteBi
     dbPath: store.path,
     backends,
     preferredBackend: preferredBackend(backends),
+    capabilities: { nativeDialogs: options.pickFolder !== undefined },
   };
   const listeners = new Set<(event: StudioEvent) => void>();
   const emit = (event: StudioEvent) => {
     for (const listener of listeners) listener(event);
   };
-  const dispatch = createDispatcher(createHandlers({ store, info: () => info, emit }));
+  const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, emit, pickFolder: options.pickFolder }));
   return {
     store,
+    datasets,
     dispatch,
     info: () => info,
     subscribe(listener) {

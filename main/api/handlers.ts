@@ -1,6 +1,8 @@
 /** The handlers of every contract operation, written once against the services and shared by both hosts. */
 import type { StudioEvent } from '../../shared/api/contract';
 import type { AppInfo } from '../../shared/api/schemas';
+import { ApiError } from '../../shared/api/errors';
+import type { DatasetCatalog } from '../data/catalog';
 import type { Store } from '../store';
 import type { Handlers } from './dispatch';
 
@@ -8,11 +10,14 @@ export interface HandlerContext {
   store: Store;
   /** Host facts fixed at start-up. */
   info: () => AppInfo;
+  datasets: DatasetCatalog;
   /** Push an event to every connected renderer. */
   emit: (event: StudioEvent) => void;
+  /** The host's native folder picker, where it has one (Electron). */
+  pickFolder?: ((title: string) => Promise<string | null>) | undefined;
 }
 
-export function createHandlers({ store, info, emit }: HandlerContext): Handlers {
+export function createHandlers({ store, info, datasets, emit, pickFolder }: HandlerContext): Handlers {
   const runChanged = (runId: number, experimentId: number) => emit({ name: 'runs:changed', payload: { runId, experimentId } });
   return {
     'app:info': () => info(),
@@ -43,6 +48,25 @@ export function createHandlers({ store, info, emit }: HandlerContext): Handlers 
       const run = store.runs.tag(id, add, remove);
       runChanged(run.id, run.experimentId);
       return run;
+    },
+
+    'datasets:list': () => datasets.list(),
+    'datasets:inspect': (request) => datasets.inspect(request),
+    'datasets:import': async (request) => {
+      const dataset = await datasets.import(request);
+      emit({ name: 'datasets:changed', payload: { id: dataset.id } });
+      return dataset;
+    },
+    'datasets:remove': ({ id }) => {
+      datasets.remove(id);
+      emit({ name: 'datasets:changed', payload: { id } });
+      return { removed: true as const };
+    },
+    'datasets:samples': ({ id, split, perClass }) => datasets.samples(id, split, perClass),
+
+    'dialog:pickFolder': async ({ title }) => {
+      if (!pickFolder) throw new ApiError('bad_request', 'This host has no native folder dialog: type or paste the folder\'s full path instead.');
+      return { path: await pickFolder(title ?? 'Choose a folder') };
     },
   };
 }

@@ -11,7 +11,7 @@ export function memorySplit(pixels: Uint8Array, labels: Uint8Array, imageBytes: 
     read: async (indices) => {
       const out = new Uint8Array(indices.length * imageBytes);
       indices.forEach((sample, i) => {
-        if (!(sample >= 0 && sample < labels.length)) throw new RangeError(`[data] sample ${sample} is outside 0..${labels.length - 1}`);
+        if (!Number.isInteger(sample) || sample < 0 || sample >= labels.length) throw new RangeError(`[data] sample ${sample} is outside 0..${labels.length - 1}`);
         out.set(pixels.subarray(sample * imageBytes, (sample + 1) * imageBytes), i * imageBytes);
       });
       return out;

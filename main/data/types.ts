@@ -70,6 +70,8 @@ export interface OpenOptions {
   maxInMemoryBytes?: number;
   /** Called as decoding progresses (samples done of total), for progress bars on large sets. */
   onProgress?: (done: number, total: number) => void;
+  /** Image folders: side of the square images fed to the network (they are resized to it). */
+  size?: number;
 }
 
 /** One on-disk format: how to recognise it, check it cheaply, and open it. */
@@ -78,7 +80,7 @@ export interface DatasetFormat {
   /** True when `dir` holds this format's files (file names only: cheap). */
   detect(dir: string): boolean;
   /** Check every file's layout and labels without decoding pixels; throws DatasetError. */
-  summarize(dir: string): Promise<DatasetSummary>;
+  summarize(dir: string, options?: Pick<OpenOptions, 'size'>): Promise<DatasetSummary>;
   /** Load the data set (or prepare to stream it); throws DatasetError and keeps nothing on failure. */
   open(dir: string, options?: OpenOptions): Promise<Dataset>;
 }

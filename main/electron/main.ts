@@ -65,7 +65,17 @@ async function main(): Promise<void> {
   lockDownWebContents();
   // Unpackaged (`npm start`), better-sqlite3 comes as a separate Electron build; packaged apps have it rebuilt in place.
   const sqliteBinding = app.isPackaged ? undefined : process.env[SQLITE_BINDING_ENV];
-  const studio = createStudio({ host: 'electron', dbPath: resolveDbPath(args.db, process.env, app.getPath('userData')), sqliteBinding });
+  const studio = createStudio({
+    host: 'electron',
+    dbPath: resolveDbPath(args.db, process.env, app.getPath('userData')),
+    sqliteBinding,
+    pickFolder: async (title) => {
+      const window = BrowserWindow.getFocusedWindow();
+      const options = { title, properties: ['openDirectory' as const] };
+      const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+  });
   serveRenderer();
   registerIpc(studio);
   createWindow();

@@ -1,5 +1,6 @@
 /** The studio's SQLite store: one file holding projects, experiments, runs and everything they record. */
 import { closeDatabase, type Db, openDatabase } from './database';
+import { DatasetRepository } from './datasets';
 import { MetricRepository } from './metrics';
 import { ProjectRepository } from './projects';
 import { RunRepository } from './runs';
@@ -8,6 +9,7 @@ export class Store {
   readonly projects: ProjectRepository;
   readonly runs: RunRepository;
   readonly metrics: MetricRepository;
+  readonly datasets: DatasetRepository;
 
   private constructor(
     readonly path: string,
@@ -16,6 +18,7 @@ export class Store {
     this.projects = new ProjectRepository(db);
     this.runs = new RunRepository(db);
     this.metrics = new MetricRepository(db);
+    this.datasets = new DatasetRepository(db);
   }
 
   /** Open (creating and migrating as needed) the database at `path`. */

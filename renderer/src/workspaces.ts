@@ -29,6 +29,17 @@ export const WORKSPACES: readonly Workspace[] = [
     view: () => import('./views/ExperimentsView.vue'),
   },
   {
+    id: 'datasets',
+    title: 'Data sets',
+    summary: 'The built-in MNIST and the data sets you import: classes, counts and sample images.',
+    firstSteps: [
+      'MNIST is built in: select it to see its classes and sample digits.',
+      'Import CIFAR-10, SVHN or STL-10 from their official files, or any folder of images with one sub-folder per class.',
+      'Every training run picks its data set from this list.',
+    ],
+    view: () => import('./views/DatasetsView.vue'),
+  },
+  {
     id: 'split',
     title: 'Split editor',
     summary: 'Cut a network into local modules and see what each module costs in memory.',

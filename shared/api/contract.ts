@@ -6,7 +6,7 @@
  * Names are `domain:verb`. Adding an operation means adding one entry here and one handler.
  */
 import { z } from 'zod';
-import { JOB_KINDS, RUN_STATUSES } from '../ids';
+import { DATASET_KINDS, JOB_KINDS, RUN_STATUSES } from '../ids';
 import * as s from './schemas';
 
 const id = z.number().int().positive();
@@ -70,6 +70,32 @@ export const operations = {
     s.run,
     'Add and remove tags of a run.',
   ),
+
+  'datasets:list': operation(z.object({}).strict(), z.array(s.datasetInfo), 'The built-in MNIST and every imported data set.'),
+  'datasets:inspect': operation(
+    z.object({ path: s.folderPath, kind: z.enum(DATASET_KINDS).optional(), imageSize: z.number().int().min(8).max(512).optional() }).strict(),
+    s.datasetPreview,
+    'Check a folder: which format, classes, counts and memory; registers nothing.',
+  ),
+  'datasets:import': operation(
+    z
+      .object({ path: s.folderPath, name: s.displayName, kind: z.enum(DATASET_KINDS).optional(), imageSize: z.number().int().min(8).max(512).optional() })
+      .strict(),
+    s.datasetInfo,
+    'Check a folder and register it as a data set; nothing is registered if any file is bad.',
+  ),
+  'datasets:remove': operation(z.object({ id: z.string() }).strict(), z.object({ removed: z.literal(true) }), 'Forget an imported data set (its files stay on disk).'),
+  'datasets:samples': operation(
+    z.object({ id: z.string(), split: z.enum(['train', 'test']).default('train'), perClass: z.number().int().min(1).max(32).default(8) }).strict(),
+    s.datasetSamples,
+    'A few images of every class, as PNG data URLs.',
+  ),
+
+  'dialog:pickFolder': operation(
+    z.object({ title: z.string().max(200).optional() }).strict(),
+    z.object({ path: z.string().nullable() }),
+    'Open the native folder picker (Electron only; the web host asks for a typed path).',
+  ),
 } as const;
 
 export type Operations = typeof operations;
@@ -91,6 +117,7 @@ export interface StudioEvents {
   'projects:changed': { projectId: number };
   'experiments:changed': { projectId: number; experimentId: number };
   'runs:changed': { runId: number; experimentId: number };
+  'datasets:changed': { id: string };
 }
 export type EventName = keyof StudioEvents;
 /** A pushed event, discriminated by name so a listener's `switch` narrows the payload. */

@@ -1,6 +1,6 @@
 /** Runtime schemas of the records that cross the contract. Types are inferred from them, never written twice. */
 import { z } from 'zod';
-import { BACKEND_IDS, HOST_KINDS, JOB_KINDS, METRIC_SCOPES, RUN_STATUSES } from '../ids';
+import { BACKEND_IDS, DATASET_KINDS, HOST_KINDS, JOB_KINDS, METRIC_SCOPES, RUN_STATUSES } from '../ids';
 
 // The renderer's CSP forbids eval; zod would otherwise probe `new Function` and log a violation.
 z.config({ jitless: true });
@@ -41,6 +41,8 @@ export const appInfo = z.object({
   backends: z.array(backendInfo),
   /** The backend a new job would train on, or null when no TF.js backend is installed. */
   preferredBackend: z.enum(BACKEND_IDS).nullable(),
+  /** What this host can do beyond the common contract; the UI offers such actions only where true. */
+  capabilities: z.object({ nativeDialogs: z.boolean() }),
 });
 export type AppInfo = z.infer<typeof appInfo>;
 
@@ -110,3 +112,43 @@ export const metricSeries = z.object({
   values: z.array(z.number()),
 });
 export type MetricSeries = z.infer<typeof metricSeries>;
+
+const count = z.number().int().nonnegative();
+
+export const imageShape = z.object({ height: count, width: count, channels: z.union([z.literal(1), z.literal(3)]) });
+
+/** What a reader found in a folder: shown before import and kept with the data set. */
+export const datasetPreview = z.object({
+  kind: z.enum(DATASET_KINDS),
+  /** The format's name, e.g. "CIFAR-10"; the import form suggests it. */
+  name: z.string(),
+  path: z.string().nullable(),
+  classes: z.array(z.string()),
+  shape: imageShape,
+  /** Samples per class (index = class), per split. */
+  counts: z.object({ train: z.array(count), test: z.array(count) }),
+  /** Bytes of decoded uint8 pixels: the memory the set takes when loaded. */
+  decodedBytes: count,
+});
+export type DatasetPreview = z.infer<typeof datasetPreview>;
+
+export const datasetInfo = datasetPreview.extend({
+  /** `mnist` for the built-in set, `ds-<n>` for an imported one. */
+  id: z.string(),
+  builtIn: z.boolean(),
+  createdAt: timestamp.nullable(),
+});
+export type DatasetInfo = z.infer<typeof datasetInfo>;
+
+export const datasetSamples = z.object({
+  classes: z.array(z.object({ name: z.string(), count, images: z.array(z.string().describe('PNG data URL')) })),
+});
+export type DatasetSamples = z.infer<typeof datasetSamples>;
+
+/** An absolute folder path on the machine running the studio. */
+export const folderPath = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(4096, 'is too long')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path (e.g. /home/you/data/cifar-10-batches-bin)');

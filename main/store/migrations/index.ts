@@ -1,13 +1,14 @@
 /** Ordered schema migrations. Each runs in its own transaction that also bumps `user_version`. */
 import type { Database } from 'better-sqlite3';
 import * as m0001 from './0001-initial';
+import * as m0002 from './0002-datasets';
 
 export interface Migration {
   version: number;
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

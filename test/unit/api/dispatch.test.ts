@@ -10,7 +10,7 @@ describe('contract dispatch', () => {
 
   it('names every operation domain:verb with a summary', () => {
     for (const name of OPERATION_NAMES) {
-      expect(name).toMatch(/^[a-z]+:[a-z]+$/);
+      expect(name).toMatch(/^[a-z]+:[a-z][a-zA-Z]+$/);
       expect(operations[name].summary.length).toBeGreaterThan(10);
     }
   });

@@ -76,7 +76,7 @@ describe('batches', () => {
     expect(y.dtype).toBe('int32');
     // Normalised with MNIST's mean/std: the background (0) maps to -0.1307/0.3081.
     expect(tf.min(x).dataSync()[0]).toBeCloseTo(-0.1307 / 0.3081, 4);
-    const labels = Array.from(y.dataSync());
+    const labels = Array.from(y.dataSync() as Int32Array);
     expect(labels.every((l) => l >= 0 && l <= 9)).toBe(true);
     tf.dispose([x, y]);
   });

@@ -14,7 +14,7 @@ describe('migrations', () => {
   it('bring an empty file to the latest version with every table', () => {
     const db = openDatabase(path.join(tmp(), 'a', 'studio.sqlite'));
     expect(schemaVersion(db)).toBe(LATEST_VERSION);
-    expect(tables(db)).toEqual(['artifacts', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'tags']);
+    expect(tables(db)).toEqual(['artifacts', 'datasets', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'tags']);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
@@ -33,6 +33,16 @@ describe('migrations', () => {
     expect(migrate(db, ':memory:', MIGRATIONS, 1)).toEqual([1]);
     expect(schemaVersion(db)).toBe(1);
     expect(tables(db)).toContain('runs');
+    db.close();
+  });
+
+  it('migration 2 adds the data set registry to a version-1 database that holds runs', () => {
+    const db = new Database(':memory:');
+    migrate(db, ':memory:', MIGRATIONS, 1);
+    db.prepare("INSERT INTO projects (name, created_at) VALUES ('kept', 1)").run();
+    expect(migrate(db, ':memory:')).toEqual([2]);
+    expect(tables(db)).toContain('datasets');
+    expect(db.prepare('SELECT name FROM projects').all()).toEqual([{ name: 'kept' }]);
     db.close();
   });
 

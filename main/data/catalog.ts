@@ -1,0 +1,178 @@
+/**
+ * The data sets the studio knows: the built-in MNIST plus every folder imported into the
+ * store. It checks a folder before anything is registered, serves sample images to the UI,
+ * and opens a registered set for training by its id.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { ApiError } from '../../shared/api/errors';
+import type { DatasetInfo, DatasetPreview, DatasetSamples } from '../../shared/api/schemas';
+import type { DatasetKind } from '../../shared/ids';
+import type { Store } from '../store';
+import type { DatasetRecord } from '../store/datasets';
+import { detectFormat, FORMAT_HINTS, FORMATS, type FolderKind } from './formats';
+import { openMnist, summarizeMnist } from './mnist';
+import { type Dataset, DatasetError, type DatasetSummary, type OpenOptions, type SplitName } from './types';
+
+export const BUILTIN_MNIST_ID = 'mnist';
+const IMPORTED_ID = /^ds-(\d+)$/;
+
+/** Stored with an imported set: its summary plus the options it was read with. */
+interface StoredSummary extends DatasetSummary {
+  imageSize?: number;
+}
+
+export interface FolderRequest {
+  path: string;
+  kind?: DatasetKind | undefined;
+  /** Image folders only: side of the square images fed to the network. */
+  imageSize?: number | undefined;
+}
+
+export class DatasetCatalog {
+  /** The last set opened for samples, kept so browsing classes does not decode it again. */
+  private open_: { id: string; dataset: Promise<Dataset> } | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  list(): DatasetInfo[] {
+    return [this.builtIn(), ...this.store.datasets.list<StoredSummary>().map(toInfo)];
+  }
+
+  get(id: string): DatasetInfo {
+    return id === BUILTIN_MNIST_ID ? this.builtIn() : toInfo(this.record(id));
+  }
+
+  /** What the folder holds, checked file by file; throws a bad_request naming the bad file. */
+  async inspect(request: FolderRequest): Promise<DatasetPreview> {
+    const { kind, summary } = await this.summarize(request);
+    return toPreview(summary, request.path, kind);
+  }
+
+  async import(request: FolderRequest & { name: string }): Promise<DatasetInfo> {
+    const { summary } = await this.summarize(request);
+    const stored: StoredSummary = request.imageSize ? { ...summary, imageSize: request.imageSize } : summary;
+    return toInfo(this.store.datasets.add({ name: request.name, kind: summary.kind, path: path.resolve(request.path), summary: stored }));
+  }
+
+  remove(id: string): void {
+    if (id === BUILTIN_MNIST_ID) throw new ApiError('bad_request', 'The built-in MNIST cannot be removed.');
+    this.store.datasets.remove(this.recordId(id));
+    if (this.open_?.id === id) this.open_ = undefined;
+  }
+
+  /** Open a registered set for training or browsing. Image folders stream when they exceed `maxInMemoryBytes`. */
+  async open(id: string, options: OpenOptions = {}): Promise<Dataset> {
+    if (id === BUILTIN_MNIST_ID) return openMnist();
+    const record = this.record(id);
+    try {
+      return await FORMATS[record.kind as FolderKind].open(record.path, { ...options, ...sizeOption(record.summary.imageSize) });
+    } catch (error) {
+      throw asBadRequest(error, `Data set "${record.name}" cannot be opened`);
+    }
+  }
+
+  async samples(id: string, split: SplitName, perClass: number): Promise<DatasetSamples> {
+    if (this.open_?.id !== id) {
+      // Streaming (a budget of 0) decodes only the images shown, however large the set.
+      this.open_ = { id, dataset: this.open(id, { maxInMemoryBytes: 0 }) };
+      this.open_.dataset.catch(() => (this.open_ = undefined));
+    }
+    const dataset = await this.open_.dataset;
+    const source = dataset.splits[split];
+    const chosen = dataset.classes.map(() => [] as number[]);
+    const counts = dataset.classes.map(() => 0);
+    source.labels.forEach((label, index) => {
+      counts[label]!++;
+      if (chosen[label]!.length < perClass) chosen[label]!.push(index);
+    });
+    const pixels = await source.read(chosen.flat());
+    let at = 0;
+    return {
+      classes: dataset.classes.map((name, label) => ({
+        name,
+        count: counts[label]!,
+        images: chosen[label]!.map(() => toPngDataUrl(pixels, at++, dataset.shape)),
+      })),
+    };
+  }
+
+  private builtIn(): DatasetInfo {
+    return { ...toPreview(summarizeMnist(), null, 'mnist'), id: BUILTIN_MNIST_ID, builtIn: true, createdAt: null };
+  }
+
+  private recordId(id: string): number {
+    const match = IMPORTED_ID.exec(id);
+    if (!match) throw new ApiError('not_found', `No data set with id "${id}": ids are "${BUILTIN_MNIST_ID}" or "ds-<number>".`);
+    return Number(match[1]);
+  }
+
+  private record(id: string): DatasetRecord<StoredSummary> {
+    return this.store.datasets.get<StoredSummary>(this.recordId(id));
+  }
+
+  private async summarize(request: FolderRequest): Promise<{ kind: FolderKind; summary: DatasetSummary }> {
+    const dir = path.resolve(request.path);
+    checkFolder(dir);
+    if (request.kind === 'mnist') throw new ApiError('bad_request', 'MNIST is built in and needs no import; choose another kind or leave the kind empty to detect it.');
+    const kind = request.kind ?? detectFormat(dir);
+    if (!kind) {
+      throw new ApiError('bad_request', `No data set found in ${dir}. Expected one of: ${Object.values(FORMAT_HINTS).join('; ')}.`);
+    }
+    try {
+      const format = FORMATS[kind];
+      const summary = await format.summarize(dir, sizeOption(request.imageSize));
+      return { kind, summary };
+    } catch (error) {
+      throw asBadRequest(error, `${dir} is not a readable ${kind} data set`);
+    }
+  }
+}
+
+function checkFolder(dir: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new ApiError('bad_request', `${dir} does not exist: check the path (it must be a folder on the machine running the studio).`);
+  }
+  if (!stat.isDirectory()) throw new ApiError('bad_request', `${dir} is a file, not a folder: choose the folder that holds the data set's files.`);
+}
+
+function sizeOption(imageSize: number | undefined): { size?: number } {
+  return imageSize ? { size: imageSize } : {};
+}
+
+/** A reader's DatasetError names the file; anything else is a studio bug and stays internal. */
+function asBadRequest(error: unknown, context: string): unknown {
+  if (error instanceof DatasetError) return new ApiError('bad_request', `${context}: ${error.message}. Nothing was imported.`);
+  return error;
+}
+
+function toPreview(summary: DatasetSummary, folder: string | null, kind: DatasetKind): DatasetPreview {
+  return {
+    kind,
+    name: summary.name,
+    path: folder && path.resolve(folder),
+    classes: [...summary.classes],
+    shape: summary.shape,
+    counts: { train: [...summary.counts.train], test: [...summary.counts.test] },
+    decodedBytes: summary.decodedBytes,
+  };
+}
+
+function toInfo(record: DatasetRecord<StoredSummary>): DatasetInfo {
+  return { ...toPreview(record.summary, record.path, record.kind), name: record.name, id: `ds-${record.id}`, builtIn: false, createdAt: record.createdAt };
+}
+
+function toPngDataUrl(pixels: Uint8Array, index: number, shape: Dataset['shape']): string {
+  const { height, width, channels } = shape;
+  const png = new PNG({ width, height });
+  const base = index * height * width * channels;
+  for (let p = 0; p < height * width; p++) {
+    for (let c = 0; c < 3; c++) png.data[p * 4 + c] = pixels[base + p * channels + (channels === 1 ? 0 : c)]!;
+    png.data[p * 4 + 3] = 255;
+  }
+  return `data:image/png;base64,${PNG.sync.write(png).toString('base64')}`;
+}
