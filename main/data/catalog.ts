@@ -75,8 +75,10 @@ export class DatasetCatalog {
 
   async samples(id: string, split: SplitName, perClass: number): Promise<DatasetSamples> {
     if (this.open_?.id !== id) {
-      // Streaming (a budget of 0) decodes only the images shown, however large the set.
-      this.open_ = { id, dataset: this.open(id, { maxInMemoryBytes: 0 }) };
+      // An image folder streams with a budget of 0, decoding only the images shown, however large
+      // the set; the binary formats cannot stream and load whole (within the usual budget).
+      const streaming = id !== BUILTIN_MNIST_ID && this.record(id).kind === 'imagefolder';
+      this.open_ = { id, dataset: this.open(id, streaming ? { maxInMemoryBytes: 0 } : {}) };
       this.open_.dataset.catch(() => (this.open_ = undefined));
     }
     const dataset = await this.open_.dataset;
