@@ -49,7 +49,7 @@ describe('data set catalog', () => {
       const dataset = await s.datasets.open(info.id);
       const batch = (await iterateBatches(dataset, 'train', { batchSize: 4, shuffle: true, seed: 1, epoch: 0, augment: true }).next()).value!;
       expect(batch.x.length).toBe(4 * info.shape.height * info.shape.width * info.shape.channels);
-      expect(Array.from(batch.y).every((label) => label >= 0 && label < info.classes.length)).toBe(true);
+      expect([...batch.y].every((label) => label >= 0 && label < info.classes.length)).toBe(true);
       s.close();
     });
   }

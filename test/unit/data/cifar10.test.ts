@@ -121,8 +121,9 @@ describe('CIFAR-10 reader', () => {
   it('names the record whose label is out of range', async () => {
     const dir = tmp();
     writeCifar10(dir, { train, test: [...test, { label: 10, pixels: test[0]!.pixels }] });
-    for (const attempt of [cifar10Format.summarize(dir), cifar10Format.open(dir)]) {
-      const error = await failure(attempt);
+    // One at a time: a second promise started early would reject before anyone awaits it.
+    for (const attempt of [() => cifar10Format.summarize(dir), () => cifar10Format.open(dir)]) {
+      const error = await failure(attempt());
       expect(error.file).toBe(path.join(dir, 'test_batch.bin'));
       expect(error.message).toMatch(/record 3 \(counting from 0\) has label 10; CIFAR-10 labels are 0 to 9/);
     }
