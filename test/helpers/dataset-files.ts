@@ -6,6 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
+import { DatasetError } from '../../main/data/types';
 import zlib from 'node:zlib';
 
 /** One image: its class (0-based) and its HWC uint8 pixels. */
@@ -254,4 +256,25 @@ export function writeSvhn(
     const samples = sets[split];
     if (samples) writeSvhnMat(path.join(dir, `${split}_32x32.mat`), samples.map((s) => s.pixels), samples.map((s) => s.label), options);
   }
+}
+
+/** The samples' pixels back to back, as a split's read() returns them. */
+export function concatPixels(samples: readonly Sample[]): Uint8Array {
+  const size = samples[0]?.pixels.length ?? 0;
+  const out = new Uint8Array(samples.length * size);
+  samples.forEach((s, i) => out.set(s.pixels, i * size));
+  return out;
+}
+
+/** Indices 0..n-1. */
+export const allIndices = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** The DatasetError a reader's promise rejects with (the test fails if it resolves or throws anything else). */
+export async function datasetFailure(promise: Promise<unknown>): Promise<DatasetError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DatasetError);
+  return error as DatasetError;
 }

@@ -2,27 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cifar10Format } from '../../../main/data/cifar10';
-import { DatasetError } from '../../../main/data/types';
-import { cifar10Record, hwcIndex, patternSamples, type Sample, writeCifar10 } from '../../helpers/dataset-files';
+import { allIndices, cifar10Record, concatPixels, datasetFailure, hwcIndex, patternSamples, writeCifar10 } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 32 * 32 * 3;
-const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function concat(samples: readonly Sample[]): Uint8Array {
-  const out = new Uint8Array(samples.length * IMAGE);
-  samples.forEach((s, i) => out.set(s.pixels, i * IMAGE));
-  return out;
-}
 
-async function failure(promise: Promise<unknown>): Promise<DatasetError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DatasetError);
-  return error as DatasetError;
-}
 
 describe('CIFAR-10 reader', () => {
   const tmp = useTempDir();
@@ -64,8 +49,8 @@ describe('CIFAR-10 reader', () => {
     expect(trainSplit.length).toBe(10);
     expect(Array.from(trainSplit.labels)).toEqual(train.map((s) => s.label));
     expect(Array.from(testSplit.labels)).toEqual([0, 1, 2]);
-    expect(Buffer.compare(await trainSplit.read(all(10)), concat(train))).toBe(0);
-    expect(Buffer.compare(await testSplit.read([2, 0]), concat([test[2]!, test[0]!]))).toBe(0);
+    expect(Buffer.compare(await trainSplit.read(allIndices(10)), concatPixels(train))).toBe(0);
+    expect(Buffer.compare(await testSplit.read([2, 0]), concatPixels([test[2]!, test[0]!]))).toBe(0);
     expect(progress.at(-1)).toEqual([13, 13]);
   });
 
@@ -92,7 +77,7 @@ describe('CIFAR-10 reader', () => {
     const dir = tmp();
     writeCifar10(dir, { train, test });
     fs.rmSync(path.join(dir, 'data_batch_3.bin'));
-    const error = await failure(cifar10Format.summarize(dir));
+    const error = await datasetFailure(cifar10Format.summarize(dir));
     expect(error.file).toBe(path.join(dir, 'data_batch_3.bin'));
     expect(error.message).toMatch(/data_batch_3\.bin: is missing\. .*data_batch_1\.bin, .*data_batch_5\.bin, test_batch\.bin/);
   });
@@ -102,11 +87,11 @@ describe('CIFAR-10 reader', () => {
     writeCifar10(dir, { train, test });
     const file = path.join(dir, 'data_batch_2.bin');
     fs.writeFileSync(file, Buffer.concat([cifar10Record(1, train[2]!.pixels), Buffer.alloc(100)]));
-    let error = await failure(cifar10Format.open(dir));
+    let error = await datasetFailure(cifar10Format.open(dir));
     expect(error.file).toBe(file);
     expect(error.message).toMatch(/is 3173 bytes, not a whole number of 3073-byte records \(1 records and 100 bytes left over\): it is truncated/);
     fs.writeFileSync(file, '');
-    error = await failure(cifar10Format.summarize(dir));
+    error = await datasetFailure(cifar10Format.summarize(dir));
     expect(error.message).toBe(`${file}: is empty. The file is damaged or not a CIFAR-10 binary batch; download cifar-10-binary.tar.gz again and unpack it`);
   });
 
@@ -114,7 +99,7 @@ describe('CIFAR-10 reader', () => {
     const dir = tmp();
     writeCifar10(dir, { train, test });
     fs.writeFileSync(path.join(dir, 'test_batch.bin'), Buffer.alloc(3074 * 2));
-    const error = await failure(cifar10Format.summarize(dir));
+    const error = await datasetFailure(cifar10Format.summarize(dir));
     expect(error.message).toMatch(/looks like a CIFAR-100 batch/);
   });
 
@@ -123,7 +108,7 @@ describe('CIFAR-10 reader', () => {
     writeCifar10(dir, { train, test: [...test, { label: 10, pixels: test[0]!.pixels }] });
     // One at a time: a second promise started early would reject before anyone awaits it.
     for (const attempt of [() => cifar10Format.summarize(dir), () => cifar10Format.open(dir)]) {
-      const error = await failure(attempt());
+      const error = await datasetFailure(attempt());
       expect(error.file).toBe(path.join(dir, 'test_batch.bin'));
       expect(error.message).toMatch(/record 3 \(counting from 0\) has label 10; CIFAR-10 labels are 0 to 9/);
     }
@@ -132,7 +117,7 @@ describe('CIFAR-10 reader', () => {
   it('rejects a class-name file that does not name ten classes', async () => {
     const dir = tmp();
     writeCifar10(dir, { train, test }, { classNames: ['cat', 'dog'] });
-    const error = await failure(cifar10Format.summarize(dir));
+    const error = await datasetFailure(cifar10Format.summarize(dir));
     expect(error.file).toBe(path.join(dir, 'batches.meta.txt'));
     expect(error.message).toMatch(/names 2 classes, but the labels have 10/);
   });
@@ -140,7 +125,7 @@ describe('CIFAR-10 reader', () => {
   it('refuses to load more than the memory limit, saying how much it needs', async () => {
     const dir = tmp();
     writeCifar10(dir, { train, test });
-    const error = await failure(cifar10Format.open(dir, { maxInMemoryBytes: 12 * IMAGE }));
+    const error = await datasetFailure(cifar10Format.open(dir, { maxInMemoryBytes: 12 * IMAGE }));
     expect(error.file).toBe(dir);
     expect(error.message).toMatch(/CIFAR-10 needs 39\.0 KiB of memory .* more than the 36\.0 KiB allowed.*cannot be streamed.*Raise the in-memory limit to at least 39\.0 KiB/);
     await expect(cifar10Format.open(dir, { maxInMemoryBytes: 13 * IMAGE })).resolves.toBeDefined();

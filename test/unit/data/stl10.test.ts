@@ -2,26 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stl10Format } from '../../../main/data/stl10';
-import { DatasetError } from '../../../main/data/types';
-import { hwcIndex, patternSamples, type Sample, writeStl10 } from '../../helpers/dataset-files';
+import { concatPixels, datasetFailure, hwcIndex, patternSamples, writeStl10 } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 96 * 96 * 3;
 
-function concat(samples: readonly Sample[]): Uint8Array {
-  const out = new Uint8Array(samples.length * IMAGE);
-  samples.forEach((s, i) => out.set(s.pixels, i * IMAGE));
-  return out;
-}
 
-async function failure(promise: Promise<unknown>): Promise<DatasetError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DatasetError);
-  return error as DatasetError;
-}
 
 describe('STL-10 reader', () => {
   const tmp = useTempDir();
@@ -61,7 +47,7 @@ describe('STL-10 reader', () => {
     expect(dataset).toMatchObject({ kind: 'stl10', name: 'STL-10', classes: names, shape: { height: 96, width: 96, channels: 3 } });
     expect(Array.from(dataset.splits.train.labels)).toEqual([7, 8, 9, 0]);
     expect(Array.from(dataset.splits.test.labels)).toEqual([2, 3, 4]);
-    expect(Buffer.compare(await dataset.splits.train.read([0, 1, 2, 3]), concat(train))).toBe(0);
+    expect(Buffer.compare(await dataset.splits.train.read([0, 1, 2, 3]), concatPixels(train))).toBe(0);
     expect(Buffer.compare(await dataset.splits.test.read([1]), test[1]!.pixels)).toBe(0);
     expect(progress.at(-1)).toEqual([7, 7]);
   });
@@ -89,7 +75,7 @@ describe('STL-10 reader', () => {
     const dir = tmp();
     writeStl10(dir, { train, test });
     fs.rmSync(path.join(dir, 'test_y.bin'));
-    const error = await failure(stl10Format.open(dir));
+    const error = await datasetFailure(stl10Format.open(dir));
     expect(error.file).toBe(path.join(dir, 'test_y.bin'));
     expect(error.message).toMatch(/test_y\.bin: is missing\. .*train_X\.bin, train_y\.bin, test_X\.bin, test_y\.bin/);
   });
@@ -99,19 +85,19 @@ describe('STL-10 reader', () => {
     writeStl10(dir, { train, test });
     const xFile = path.join(dir, 'train_X.bin');
     fs.truncateSync(xFile, 4 * IMAGE - 5);
-    let error = await failure(stl10Format.summarize(dir));
+    let error = await datasetFailure(stl10Format.summarize(dir));
     expect(error.file).toBe(xFile);
     expect(error.message).toMatch(/is 110587 bytes, not a whole number of 27648-byte 96x96x3 images \(3 images and 27643 bytes left over\): it is truncated/);
 
     fs.truncateSync(xFile, 3 * IMAGE);
-    error = await failure(stl10Format.summarize(dir));
+    error = await datasetFailure(stl10Format.summarize(dir));
     expect(error.file).toBe(path.join(dir, 'train_y.bin'));
     expect(error.message).toContain(`holds 4 labels but ${xFile} holds 3 images`);
 
     fs.writeFileSync(path.join(dir, 'test_X.bin'), '');
     fs.writeFileSync(path.join(dir, 'test_y.bin'), '');
     fs.truncateSync(path.join(dir, 'train_y.bin'), 3);
-    error = await failure(stl10Format.open(dir));
+    error = await datasetFailure(stl10Format.open(dir));
     expect(error.file).toBe(path.join(dir, 'test_X.bin'));
     expect(error.message).toMatch(/is empty: the test split has no images/);
   });
@@ -120,7 +106,7 @@ describe('STL-10 reader', () => {
     const dir = tmp();
     writeStl10(dir, { train, test });
     fs.writeFileSync(path.join(dir, 'test_y.bin'), Uint8Array.of(1, 0, 2));
-    const error = await failure(stl10Format.summarize(dir));
+    const error = await datasetFailure(stl10Format.summarize(dir));
     expect(error.file).toBe(path.join(dir, 'test_y.bin'));
     expect(error.message).toMatch(/label 1 \(counting from 0\) is 0; STL-10 labels are 1 to 10/);
   });
@@ -128,7 +114,7 @@ describe('STL-10 reader', () => {
   it('refuses to load more than the memory limit', async () => {
     const dir = tmp();
     writeStl10(dir, { train, test });
-    const error = await failure(stl10Format.open(dir, { maxInMemoryBytes: IMAGE }));
+    const error = await datasetFailure(stl10Format.open(dir, { maxInMemoryBytes: IMAGE }));
     expect(error.file).toBe(dir);
     expect(error.message).toMatch(/STL-10 needs 189\.0 KiB of memory for its decoded images, more than the 27\.0 KiB allowed/);
   });

@@ -3,26 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { svhnFormat } from '../../../main/data/svhn';
 import { DatasetError } from '../../../main/data/types';
-import { encodeMat, hwcIndex, matHeader, patternSamples, type Sample, svhnX, writeSvhn, writeSvhnMat } from '../../helpers/dataset-files';
+import { allIndices, concatPixels, datasetFailure, encodeMat, hwcIndex, matHeader, patternSamples, svhnX, writeSvhn, writeSvhnMat } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 32 * 32 * 3;
-const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function concat(samples: readonly Sample[]): Uint8Array {
-  const out = new Uint8Array(samples.length * IMAGE);
-  samples.forEach((s, i) => out.set(s.pixels, i * IMAGE));
-  return out;
-}
 
-async function failure(promise: Promise<unknown>): Promise<DatasetError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DatasetError);
-  return error as DatasetError;
-}
 
 describe('SVHN reader', () => {
   const tmp = useTempDir();
@@ -73,8 +59,8 @@ describe('SVHN reader', () => {
       // y holds 10 for the digit 0.
       expect(Array.from(dataset.splits.train.labels)).toEqual([8, 9, 0, 1, 2]);
       expect(Array.from(dataset.splits.test.labels)).toEqual([0, 1, 2]);
-      expect(Buffer.compare(await dataset.splits.train.read(all(5)), concat(train))).toBe(0);
-      expect(Buffer.compare(await dataset.splits.test.read([2, 1]), concat([test[2]!, test[1]!]))).toBe(0);
+      expect(Buffer.compare(await dataset.splits.train.read(allIndices(5)), concatPixels(train))).toBe(0);
+      expect(Buffer.compare(await dataset.splits.test.read([2, 1]), concatPixels([test[2]!, test[1]!]))).toBe(0);
       expect(progress.at(-1)).toEqual([8, 8]);
     });
   }
@@ -106,7 +92,7 @@ describe('SVHN reader', () => {
     const file = path.join(dir, 'test_32x32.mat');
     fs.writeFileSync(file, encodeMat([{ ...x(1), dims: [32, 32, 3] }, { name: 'y', className: 'uint8', dims: [1, 1], values: [7] }]));
     const dataset = await svhnFormat.open(dir);
-    expect(Buffer.compare(await dataset.splits.train.read(all(400)), concat(many))).toBe(0);
+    expect(Buffer.compare(await dataset.splits.train.read(allIndices(400)), concatPixels(many))).toBe(0);
     expect(Array.from(dataset.splits.test.labels)).toEqual([7]);
     expect(Buffer.compare(await dataset.splits.test.read([0]), train[0]!.pixels)).toBe(0);
   });
@@ -117,11 +103,11 @@ describe('SVHN reader', () => {
     expect((await svhnFormat.open(dir)).splits.train.length).toBe(5);
     const dataset = await svhnFormat.open(dir, { includeExtra: true });
     expect(Array.from(dataset.splits.train.labels)).toEqual([8, 9, 0, 1, 2, 5, 6]);
-    expect(Buffer.compare(await dataset.splits.train.read(all(7)), concat([...train, ...extra]))).toBe(0);
+    expect(Buffer.compare(await dataset.splits.train.read(allIndices(7)), concatPixels([...train, ...extra]))).toBe(0);
     expect(dataset.splits.test.length).toBe(3);
 
     fs.rmSync(path.join(dir, 'extra_32x32.mat'));
-    const error = await failure(svhnFormat.open(dir, { includeExtra: true }));
+    const error = await datasetFailure(svhnFormat.open(dir, { includeExtra: true }));
     expect(error.file).toBe(path.join(dir, 'extra_32x32.mat'));
     expect(error.message).toMatch(/is missing, but the extra split was asked for/);
   });
@@ -130,7 +116,7 @@ describe('SVHN reader', () => {
     const dir = tmp();
     writeSvhn(dir, { train, test: [] });
     fs.rmSync(path.join(dir, 'test_32x32.mat'));
-    const error = await failure(svhnFormat.summarize(dir));
+    const error = await datasetFailure(svhnFormat.summarize(dir));
     expect(error.file).toBe(path.join(dir, 'test_32x32.mat'));
     expect(error.message).toMatch(/is missing\. .*needs train_32x32\.mat and test_32x32\.mat/);
   });
@@ -141,9 +127,9 @@ describe('SVHN reader', () => {
     writeSvhn(dir, { train, test });
     const file = path.join(dir, 'test_32x32.mat');
     fs.writeFileSync(file, encodeMat(variables, { compressed }));
-    const error = await failure(svhnFormat.summarize(dir));
+    const error = await datasetFailure(svhnFormat.summarize(dir));
     expect(error.file).toBe(file);
-    await failure(svhnFormat.open(dir));
+    await datasetFailure(svhnFormat.open(dir));
     return error;
   }
 
@@ -181,25 +167,25 @@ describe('SVHN reader', () => {
     writeSvhn(dir, { train, test }, { compressed: true });
     const file = path.join(dir, 'train_32x32.mat');
     fs.truncateSync(file, fs.statSync(file).size - 10);
-    let error = await failure(svhnFormat.summarize(dir));
+    let error = await datasetFailure(svhnFormat.summarize(dir));
     expect(error.file).toBe(file);
     expect(error.message).toMatch(/truncated/);
 
     fs.writeFileSync(file, Buffer.concat([matHeader('MATLAB 7.3 MAT-file, Platform: GLNXA64'), Buffer.alloc(512)]));
-    error = await failure(svhnFormat.open(dir));
+    error = await datasetFailure(svhnFormat.open(dir));
     expect(error.message).toMatch(/MATLAB v7\.3 MAT-file \(an HDF5 file\), which is not supported/);
 
     const bigEndian = matHeader();
     bigEndian.write('MI', 126, 'latin1');
     fs.writeFileSync(file, bigEndian);
-    error = await failure(svhnFormat.summarize(dir));
+    error = await datasetFailure(svhnFormat.summarize(dir));
     expect(error.message).toMatch(/big-endian/);
   });
 
   it('refuses to load more than the memory limit, suggesting leaving out extra', async () => {
     const dir = tmp();
     writeSvhn(dir, { train, test, extra });
-    const error = await failure(svhnFormat.open(dir, { includeExtra: true, maxInMemoryBytes: 9 * IMAGE }));
+    const error = await datasetFailure(svhnFormat.open(dir, { includeExtra: true, maxInMemoryBytes: 9 * IMAGE }));
     expect(error.file).toBe(dir);
     expect(error.message).toMatch(/SVHN needs 30\.0 KiB of memory .* more than the 27\.0 KiB allowed.*open it without extra_32x32\.mat/);
     await expect(svhnFormat.open(dir, { maxInMemoryBytes: 9 * IMAGE })).resolves.toBeDefined();
