@@ -6,8 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect } from 'vitest';
-import { DatasetError } from '../../main/data/types';
 import zlib from 'node:zlib';
 
 /** One image: its class (0-based) and its HWC uint8 pixels. */
@@ -268,13 +266,3 @@ export function concatPixels(samples: readonly Sample[]): Uint8Array {
 
 /** Indices 0..n-1. */
 export const allIndices = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-/** The DatasetError a reader's promise rejects with (the test fails if it resolves or throws anything else). */
-export async function datasetFailure(promise: Promise<unknown>): Promise<DatasetError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DatasetError);
-  return error as DatasetError;
-}

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cifar10Format } from '../../../main/data/cifar10';
-import { allIndices, cifar10Record, concatPixels, datasetFailure, hwcIndex, patternSamples, writeCifar10 } from '../../helpers/dataset-files';
+import { datasetFailure } from '../../helpers/dataset-errors';
+import { allIndices, cifar10Record, concatPixels, hwcIndex, patternSamples, writeCifar10 } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 32 * 32 * 3;

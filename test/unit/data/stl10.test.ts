@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stl10Format } from '../../../main/data/stl10';
-import { concatPixels, datasetFailure, hwcIndex, patternSamples, writeStl10 } from '../../helpers/dataset-files';
+import { datasetFailure } from '../../helpers/dataset-errors';
+import { concatPixels, hwcIndex, patternSamples, writeStl10 } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 96 * 96 * 3;

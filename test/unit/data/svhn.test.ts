@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { svhnFormat } from '../../../main/data/svhn';
 import { DatasetError } from '../../../main/data/types';
-import { allIndices, concatPixels, datasetFailure, encodeMat, hwcIndex, matHeader, patternSamples, svhnX, writeSvhn, writeSvhnMat } from '../../helpers/dataset-files';
+import { datasetFailure } from '../../helpers/dataset-errors';
+import { allIndices, concatPixels, encodeMat, hwcIndex, matHeader, patternSamples, svhnX, writeSvhn, writeSvhnMat } from '../../helpers/dataset-files';
 import { useTempDir } from '../../helpers/temp';
 
 const IMAGE = 32 * 32 * 3;
