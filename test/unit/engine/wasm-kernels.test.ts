@@ -1,0 +1,192 @@
+/**
+ * The wasm backend's convolution gradients (main/engine/backend/wasm-training-kernels.ts) must
+ * equal the cpu backend's reference kernels for every geometry a conv net uses, must leave no
+ * tensor behind, and must let a tiny conv net learn.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients by itself; this is the smallest import that does.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend } from '../../../main/engine/backend/wasm-setup';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../main/engine/backend/wasm-training-kernels';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface Case {
+  name: string;
+  x: Shape4;
+  w: Shape4;
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const CASES: Case[] = [
+  { name: "3x3 stride 2 'same', even 8x8", x: [2, 8, 8, 3], w: [3, 3, 3, 4], strides: 2, pad: 'same' },
+  { name: "3x3 stride 2 'same', odd 7x7 (extra pad bottom/right)", x: [1, 7, 7, 2], w: [3, 3, 2, 3], strides: 2, pad: 'same' },
+  { name: "3x3 stride 1 'same'", x: [3, 6, 6, 3], w: [3, 3, 3, 3], strides: 1, pad: 'same' },
+  { name: "3x3 stride 1 'valid', non-square", x: [2, 6, 5, 3], w: [3, 3, 3, 2], strides: 1, pad: 'valid' },
+  { name: "3x3 stride 2 'valid', last row/col unused", x: [1, 8, 10, 2], w: [3, 3, 2, 2], strides: 2, pad: 'valid' },
+  { name: 'explicit padding, stride 2', x: [2, 7, 6, 2], w: [3, 3, 2, 3], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { name: 'numeric padding 1, stride 1', x: [2, 5, 6, 2], w: [3, 3, 2, 4], strides: 1, pad: 1 },
+  { name: 'numeric padding 2, stride 2 (pad > filter - 1 on some rows)', x: [1, 6, 5, 2], w: [3, 3, 2, 2], strides: 2, pad: 2 },
+  { name: "1x1 projection stride 2 'same'", x: [2, 8, 8, 4], w: [1, 1, 4, 6], strides: 2, pad: 'same' },
+  { name: "1x1 projection stride 2 'valid', odd 7x7", x: [2, 7, 7, 3], w: [1, 1, 3, 5], strides: 2, pad: 'valid' },
+  { name: "non-square input, stride 2 'same', cin != cout", x: [2, 5, 9, 3], w: [3, 3, 3, 5], strides: 2, pad: 'same' },
+  { name: "strides [1, 2], 'same'", x: [2, 6, 7, 2], w: [3, 3, 2, 3], strides: [1, 2], pad: 'same' },
+  { name: "non-square 1x3 filter, stride 2 'same'", x: [1, 5, 8, 2], w: [1, 3, 2, 3], strides: 2, pad: 'same' },
+];
+
+/** Deterministic values in [-1, 1) (a 32-bit LCG), so every run and backend sees the same data. */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+interface Grads {
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+/** d/dx and d/dw of sum(conv2d(x, w) * r) on the active backend, with r a fixed random tensor. */
+function convGrads(c: Case): Grads {
+  const [dx, dw] = tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 1), c.x);
+    const w = tf.tensor4d(values(size(c.w), 2), c.w);
+    const outShape = tf.conv2d(x, w, c.strides, c.pad).shape;
+    const r = tf.tensor(values(size(outShape), 3), outShape);
+    return tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), r)))([x, w]);
+  });
+  const grads = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+  tf.dispose([dx!, dw!]);
+  return grads;
+}
+
+/** Largest |a - b| / max(1, |b|): absolute for small values, relative for large ones. */
+function maxError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+  return worst;
+}
+
+function dataIds(): number {
+  return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+}
+
+const STEPS = 30;
+const LEARNING_RATE = 0.5;
+const wasm1 = { tensors: 0, buffers: 0 };
+
+/**
+ * A few SGD steps of conv 3x3/2 -> relu -> conv 3x3 -> relu -> spatial mean -> dense (4 classes)
+ * on 8 fixed random images, on the active backend; disposes everything it made.
+ */
+function trainTinyNet(steps: number, afterStep?: () => void): { losses: number[] } {
+  const n = 8;
+  const images = tf.tensor4d(values(n * 8 * 8 * 1, 11), [n, 8, 8, 1]);
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4));
+  const [w1, w2, dense] = tf.tidy((): [tf.Variable<tf.Rank.R4>, tf.Variable<tf.Rank.R4>, tf.Variable<tf.Rank.R2>] => [
+    tf.variable(tf.tensor4d(values(9 * 8, 12), [3, 3, 1, 8])),
+    tf.variable(tf.mul(tf.tensor4d(values(9 * 8 * 8, 13), [3, 3, 8, 8]), 0.3)),
+    tf.variable(tf.tensor2d(values(8 * 4, 14), [8, 4])),
+  ]);
+  const loss = (): tf.Scalar => {
+    const h1 = tf.relu(tf.conv2d(images, w1, 2, 'same'));
+    const h2 = tf.relu(tf.conv2d(h1, w2, 1, 'same'));
+    const logits = tf.matMul(tf.mean(h2, [1, 2]), dense);
+    return tf.mean(tf.sum(tf.mul(labels, tf.neg(tf.logSoftmax(logits))), 1));
+  };
+  const optimizer = tf.train.sgd(LEARNING_RATE);
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const cost = optimizer.minimize(loss, true, [w1, w2, dense])!;
+    losses.push(cost.dataSync()[0]!);
+    cost.dispose();
+    if (step === 0) {
+      wasm1.tensors = tf.memory().numTensors;
+      wasm1.buffers = dataIds();
+    } else afterStep?.();
+  }
+  optimizer.dispose();
+  tf.dispose([images, labels, w1, w2, dense]);
+  return { losses };
+}
+
+describe('wasm convolution gradients', () => {
+  const reference = new Map<string, Grads>();
+
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    for (const c of CASES) reference.set(c.name, convGrads(c));
+    await initWasmBackend();
+  });
+
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('register on wasm, idempotently', () => {
+    registerWasmTrainingKernels();
+    registerWasmTrainingKernels();
+    expect(tf.getBackend()).toBe('wasm');
+    // Ours, not the stock (slow) Conv2DBackpropInput.
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(WASM_TRAINING_KERNELS[0]);
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBe(WASM_TRAINING_KERNELS[1]);
+  });
+
+  it.each(CASES)('equal the cpu backend: $name', (c) => {
+    const ref = reference.get(c.name)!;
+    const got = convGrads(c);
+    const dxErr = maxError(got.dx, ref.dx);
+    const dwErr = maxError(got.dw, ref.dw);
+    expect(dxErr, `dx error ${dxErr}`).toBeLessThan(1e-4);
+    expect(dwErr, `dw error ${dwErr}`).toBeLessThan(1e-4);
+  });
+
+  it('leave no tensor and no wasm buffer behind', () => {
+    const c = CASES[1]!;
+    convGrads(c);
+    const tensors = tf.memory().numTensors;
+    const buffers = dataIds();
+    for (let i = 0; i < 3; i++) convGrads(c);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(dataIds()).toBe(buffers);
+  });
+
+  it('reject NCHW and mis-shaped dy with the bad values in the message', () => {
+    const dy = tf.zeros([1, 4, 4, 2]);
+    const w = tf.zeros([3, 3, 2, 2]);
+    expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { inputShape: [1, 8, 8, 2], strides: 1, pad: 'same', dataFormat: 'NHWC' }))
+      .toThrow(/dy has shape \[1,4,4,2\].*\[1,8,8,2\]/);
+    expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 2, 8, 8]), dy }, { filterShape: [3, 3, 2, 2], strides: 1, pad: 'same', dataFormat: 'NCHW' }))
+      .toThrow(/'NCHW'/);
+    tf.dispose([dy, w]);
+  });
+
+  it('train a tiny conv net like the cpu backend: the loss falls and no tensor leaks across steps', async () => {
+    await tf.setBackend('cpu');
+    const cpu = trainTinyNet(STEPS);
+    await tf.setBackend('wasm');
+    const tensors = tf.memory().numTensors;
+    const buffers = dataIds();
+    const wasm = trainTinyNet(STEPS, () => {
+      // After the first step (which creates the optimiser's state) every step must free all it makes.
+      expect(tf.memory().numTensors).toBe(wasm1.tensors);
+      expect(dataIds()).toBe(wasm1.buffers);
+    });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(dataIds()).toBe(buffers);
+    expect(wasm.losses.every(Number.isFinite)).toBe(true);
+    expect(wasm.losses.at(-1)!).toBeLessThan(wasm.losses[0]! * 0.5);
+    for (let i = 0; i < STEPS; i++) expect(Math.abs(wasm.losses[i]! - cpu.losses[i]!), `step ${i}`).toBeLessThan(1e-3);
+  });
+});
