@@ -46,7 +46,14 @@ export function createStudio(options: StudioOptions): Studio {
   };
   const listeners = new Set<(event: StudioEvent) => void>();
   const emit = (event: StudioEvent) => {
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) {
+      // One broken subscriber (a window closing mid-send) must not fail the call that changed the data.
+      try {
+        listener(event);
+      } catch (error) {
+        console.error(`[studio] an event listener failed on ${event.name}: ${String(error)}`);
+      }
+    }
   };
   const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, emit, pickFolder: options.pickFolder }));
   return {

@@ -73,6 +73,19 @@ describe('contract dispatch', () => {
     s.close();
   });
 
+  it('keeps a call successful when an event subscriber throws', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const s = studio();
+    s.subscribe(() => {
+      throw new Error('window gone');
+    });
+    expect(await s.dispatch('projects:create', { name: 'still saved' })).toMatchObject({ ok: true });
+    expect(s.store.projects.list().map((p) => p.name)).toEqual(['still saved']);
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('window gone'));
+    log.mockRestore();
+    s.close();
+  });
+
   it('validates tags and notes on runs', async () => {
     const s = studio();
     const p = s.store.projects.create({ name: 'p' });
