@@ -42,7 +42,7 @@ export interface ResNetModel {
 }
 
 /** Seeded initialisers; each parameter gets its own stream, so the order of creation is its identity. */
-class Init {
+export class Init {
   private count = 0;
   constructor(private readonly seed: number) {}
 

@@ -7,7 +7,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself; this is the smallest import that does.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../main/engine/backend/select';
 import { BatchNorm } from '../../../main/engine/nets/batch-norm';
