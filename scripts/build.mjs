@@ -11,6 +11,7 @@ await esbuild({
     start: 'main/start.ts',
     'electron-main': 'main/electron/main.ts',
     preload: 'main/electron/preload.ts',
+    blockwise: 'main/cli/blockwise.ts',
   },
   outdir: 'dist/main',
   bundle: true,
@@ -19,6 +20,8 @@ await esbuild({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   sourcemap: true,
+  // Harmless in the other bundles; makes dist/main/blockwise.cjs runnable as the `blockwise` bin.
+  banner: { js: '#!/usr/bin/env node' },
   // Runtime packages stay in node_modules: native addons, wasm files, and Electron itself.
   external: ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
   logLevel: 'warning',

@@ -78,3 +78,21 @@ export function describeSchedule(schedule: LearningRateSchedule): string {
   const drops = milestones.length > 0 ? `×${gamma} at epoch${milestones.length > 1 ? 's' : ''} ${milestones.join(', ')}` : 'no drops';
   return `step from ${lr0} over ${epochs} epochs, ${drops}`;
 }
+
+/**
+ * The cosine schedule evaluated at every step, over the run's own length: `position` is the
+ * number of epochs completed so far (0 at the first step, just under E at the last). The
+ * reference sets c(e) at the start of epoch e = 1..E, so its last epoch trains at lr 0; over
+ * 160 epochs that is negligible, but a 1- or 2-epoch run would barely train. This reading starts
+ * at lr0 and reaches 0 only after the last step; warm-up blends in from WARMUP_START_LR over
+ * `warmupEpochs` as the reference's does.
+ */
+export function cosineAt(lr0: number, epochs: number, warmupEpochs: number, position: number): number {
+  if (!(lr0 > 0)) throw new RangeError(`lr0 must be positive, got ${lr0}`);
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new RangeError(`epochs must be a whole number of at least 1, got ${epochs}`);
+  if (!(position >= 0 && position <= epochs)) throw new RangeError(`position must lie in 0..${epochs} epochs, got ${position}`);
+  const cosine = 0.5 * lr0 * (1 + Math.cos((Math.PI * position) / epochs));
+  if (warmupEpochs <= 0 || position >= warmupEpochs) return cosine;
+  const r = position / warmupEpochs;
+  return cosine * r + WARMUP_START_LR * (1 - r);
+}

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../main/engine/backend/select';
 import { SgdNesterov, type SgdState } from '../../../main/engine/train/sgd';
-import { describeSchedule, learningRate, type LearningRateSchedule } from '../../../main/engine/train/schedule';
+import { cosineAt, describeSchedule, learningRate, type LearningRateSchedule } from '../../../main/engine/train/schedule';
 
 /** Deterministic values in [-1, 1) (a 32-bit LCG). */
 function values(size: number, seed: number): number[] {
@@ -304,3 +304,18 @@ describe('learningRate follows methods.md 0.4', () => {
     expect(describeSchedule({ ...cosine, warmupEpochs: 0 })).not.toContain('\n');
   });
 });
+
+describe('cosine over steps', () => {
+  it('starts at lr0, halves at mid-run, ends at 0, and warms up from 0.01', () => {
+    expect(cosineAt(0.1, 2, 0, 0)).toBeCloseTo(0.1, 12);
+    expect(cosineAt(0.1, 2, 0, 1)).toBeCloseTo(0.05, 12);
+    expect(cosineAt(0.1, 2, 0, 2)).toBeCloseTo(0, 12);
+    // A 1-epoch run trains: the reference per-epoch reading would give lr 0 throughout.
+    expect(cosineAt(0.1, 1, 0, 0.5)).toBeCloseTo(0.05, 12);
+    expect(cosineAt(0.8, 160, 10, 0)).toBeCloseTo(0.01, 12);
+    expect(cosineAt(0.8, 160, 10, 5)).toBeCloseTo(0.5 * (0.4 * (1 + Math.cos(Math.PI * 5 / 160))) + 0.005, 12);
+    expect(cosineAt(0.8, 160, 10, 10)).toBeCloseTo(0.4 * (1 + Math.cos(Math.PI * 10 / 160)), 12);
+    expect(() => cosineAt(0.1, 2, 0, 3)).toThrow('position must lie in 0..2 epochs, got 3');
+  });
+});
+

@@ -1,0 +1,129 @@
+/** `blockwise` command-line flags, turned into a validated training config. */
+import { z } from 'zod';
+import { trainConfig, type TrainConfig } from '../../shared/engine/config';
+
+export const CLI_USAGE = `Usage: blockwise train [options]      train a network into the studio's database
+       blockwise runs [--db PATH]       list the newest runs
+
+Training options (defaults in brackets):
+  --dataset ID        mnist or a data set id from the Data sets view (ds-<n>) [mnist]
+  --net resnetN       resnet8, resnet14, resnet20, resnet32, resnet56, resnet110 [resnet8]
+  --method M          e2e, greedy, dgl, infopro [infopro]
+  --split S           a preset (k2, k4, per-block, ...) or a cut list like [[1,0],[2,0]] [per-block]
+  --aux C             InfoPro auxiliary net: 0c1f 0c2f 1c1f 1c2f 1c3f 2c2f [1c2f]
+  --loss L            InfoPro task loss: contrast or softmax [contrast]
+  --epochs N [1]  --batch N [64]  --lr X [0.1]  --schedule cosine-steps|cosine|step [cosine-steps]  --warmup N [0]
+  --seed N [0]  --backend B (tensorflow-gpu, webgpu, tensorflow, wasm, cpu) [best present]
+  --train-limit N / --test-limit N   use at most N images per epoch / for testing
+  --no-augment        train without the data set's augmentation
+  --project NAME [Command line]  --experiment NAME [CLI runs]  --name NAME  --db PATH`;
+
+export class CliError extends Error {}
+
+export interface CliCommand {
+  command: 'train' | 'runs' | 'help';
+  db?: string;
+  project: string;
+  experiment: string;
+  name?: string;
+  config: TrainConfig;
+}
+
+const NUMBER_FLAGS: Record<string, string> = {
+  '--epochs': 'epochs',
+  '--batch': 'batchSize',
+  '--lr': 'lr',
+  '--warmup': 'warmupEpochs',
+  '--seed': 'seed',
+  '--train-limit': 'trainLimit',
+  '--test-limit': 'testLimit',
+};
+
+export function parseCli(argv: readonly string[]): CliCommand {
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') return { command: 'help', project: '', experiment: '', config: trainConfig.parse({}) };
+  if (command !== 'train' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
+  const raw: Record<string, unknown> = {};
+  const out: Omit<CliCommand, 'config'> = { command, project: 'Command line', experiment: 'CLI runs' };
+  const infopro: Record<string, unknown> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined || v.startsWith('--')) throw new CliError(`${flag} needs a value.\n${CLI_USAGE}`);
+      return v;
+    };
+    if (flag in NUMBER_FLAGS) {
+      const text = value();
+      const n = Number(text);
+      if (!Number.isFinite(n)) throw new CliError(`${flag} must be a number, got "${text}".`);
+      raw[NUMBER_FLAGS[flag]!] = n;
+      continue;
+    }
+    switch (flag) {
+      case '--db':
+        out.db = value();
+        break;
+      case '--project':
+        out.project = value();
+        break;
+      case '--experiment':
+        out.experiment = value();
+        break;
+      case '--name':
+        out.name = value();
+        break;
+      case '--dataset':
+        raw.dataset = value();
+        break;
+      case '--net': {
+        const net = value();
+        const match = /^resnet(\d+)$/i.exec(net);
+        if (!match) throw new CliError(`--net must look like resnet8 or resnet32, got "${net}".`);
+        raw.depth = Number(match[1]);
+        break;
+      }
+      case '--method':
+        raw.method = value();
+        break;
+      case '--split': {
+        const split = value();
+        raw.split = split.trim().startsWith('[') ? parseCutList(split) : split;
+        break;
+      }
+      case '--aux':
+        infopro.auxConfig = value();
+        break;
+      case '--loss': {
+        const loss = value();
+        infopro.lossMode = loss === 'softmax' ? 'cross_entropy' : loss;
+        break;
+      }
+      case '--schedule':
+        raw.schedule = value();
+        break;
+      case '--backend':
+        raw.backend = value();
+        break;
+      case '--no-augment':
+        raw.augment = false;
+        break;
+      default:
+        throw new CliError(`Unknown option ${flag}.\n${CLI_USAGE}`);
+    }
+  }
+  if (Object.keys(infopro).length) raw.infopro = infopro;
+  const parsed = trainConfig.safeParse(raw);
+  if (!parsed.success) {
+    throw new CliError(`Invalid training settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}.`);
+  }
+  return { ...out, config: parsed.data };
+}
+
+function parseCutList(text: string): unknown {
+  try {
+    return z.array(z.tuple([z.number(), z.number()])).parse(JSON.parse(text));
+  } catch {
+    throw new CliError(`--split ${text} is not a cut list: write pairs [stage, block], e.g. [[1,0],[2,0]].`);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `blockwise`: train from the command line into the same SQLite database the studio reads
+ * (so the run appears in Experiments), with a progress bar and ETA on the terminal.
+ */
+import { DatasetCatalog } from '../data/catalog';
+import { runTraining, type TrainingProgress } from '../engine/train/run-training';
+import { resolveDbPath } from '../platform/paths';
+import { Store } from '../store';
+import { CLI_USAGE, CliError, parseCli } from './args';
+
+function findOrCreateExperiment(store: Store, projectName: string, experimentName: string): number {
+  const project = store.projects.list().find((p) => p.name.toLowerCase() === projectName.toLowerCase()) ?? store.projects.create({ name: projectName });
+  const experiment =
+    store.projects.listExperiments(project.id).find((e) => e.name.toLowerCase() === experimentName.toLowerCase()) ??
+    store.projects.createExperiment({ projectId: project.id, name: experimentName, kind: 'local-learning' });
+  return experiment.id;
+}
+
+const clock = (seconds: number) => {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+function progressBar(stream: NodeJS.WriteStream): (p: TrainingProgress) => void {
+  let lastLine = 0;
+  return (p) => {
+    const done = (p.epoch - 1 + p.step / p.stepsPerEpoch) / p.epochs;
+    const width = 24;
+    const filled = Math.round(done * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.stepsPerEpoch} loss ${p.losses.map((l) => l.toFixed(3)).join(' ')} ${p.imagesPerSecond.toFixed(0)} img/s ETA ${clock(p.etaSeconds)}`;
+    if (stream.isTTY) stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1).padEnd(Math.min(lastLine, (stream.columns ?? 120) - 1))}`);
+    else if (p.step === p.stepsPerEpoch || p.step % 20 === 0) stream.write(`${line}\n`);
+    lastLine = line.length;
+  };
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  if (cli.command === 'help') {
+    console.log(CLI_USAGE);
+    return;
+  }
+  const store = Store.open(resolveDbPath(cli.db));
+  try {
+    if (cli.command === 'runs') {
+      for (const run of store.runs.list({ limit: 20, offset: 0 }).runs) {
+        console.log(`${String(run.id).padStart(5)}  ${run.status.padEnd(11)} ${run.name}`);
+      }
+      return;
+    }
+    const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);
+    const { config } = cli;
+    const name = cli.name ?? `${config.method} resnet${config.depth} ${typeof config.split === 'string' ? config.split : `${config.split.length} cuts`} seed ${config.seed}`;
+    console.error(`Training ${name} on ${config.dataset} into ${store.path}`);
+    const result = await runTraining({ store, datasets: new DatasetCatalog(store) }, config, { experimentId, name }, progressBar(process.stderr));
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    console.log(
+      `run ${result.runId}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% (best ${(result.bestTestAccuracy * 100).toFixed(2)}%), ` +
+        `peak memory ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB (tf.profile), backend ${result.backend}`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    console.error(error instanceof CliError ? error.message : `blockwise: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(error instanceof CliError ? 2 : 1);
+  });

@@ -1,0 +1,146 @@
+/**
+ * A whole training run, recorded as it goes: it starts the backend, opens the data set, builds
+ * the net and the trainer, trains epoch by epoch on the reference schedule, and writes every
+ * module's step losses, the epoch accuracies, the step's peak memory and the environment into
+ * the store. The CLI runs it in-process today; the job system will run it in a worker.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
+import type { MetricPoint } from '../../../shared/api/schemas';
+import type { TrainConfig } from '../../../shared/engine/config';
+import { type Cut, splitPresets, validateCuts } from '../../../shared/engine/splits';
+import { iterateBatches, batchCount } from '../../data/batches';
+import type { DatasetCatalog } from '../../data/catalog';
+import { PREPROCESSING } from '../../data/preprocess';
+import type { Dataset } from '../../data/types';
+import { APP_ROOT } from '../../platform/app-root';
+import { collectEnvironment } from '../../platform/environment';
+import { RecordBuffer, type Store } from '../../store';
+import { selectBackend } from '../backend/select';
+import { MEMORY_METHOD, measurePeak } from '../memory/probe';
+import { createResNet } from '../nets/resnet-model';
+import { LocalTrainer } from './local-trainer';
+import { cosineAt, learningRate } from './schedule';
+import { SgdNesterov } from './sgd';
+
+export interface TrainingProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  losses: number[];
+  imagesPerSecond: number;
+  /** Seconds left at the current speed. */
+  etaSeconds: number;
+}
+
+export interface TrainingResult {
+  runId: number;
+  backend: string;
+  testAccuracy: number;
+  bestTestAccuracy: number;
+  peakBytes: number;
+}
+
+export function resolveCuts(config: TrainConfig): Cut[] {
+  if (typeof config.split !== 'string') return validateCuts(config.depth, config.split);
+  const preset = splitPresets(config.depth).find((p) => p.id === config.split);
+  if (!preset) {
+    throw new Error(`Split "${config.split}" is not a preset of ResNet-${config.depth}: choose one of ${splitPresets(config.depth).map((p) => p.id).join(', ')}, or give a cut list like [[1,0],[2,0]].`);
+  }
+  return [...preset.cuts];
+}
+
+async function accuracy(trainer: LocalTrainer, dataset: Dataset, config: TrainConfig): Promise<number> {
+  let correct = 0;
+  let seen = 0;
+  // A limited test set is a fixed random subset (seed 0): split files are often sorted by class.
+  const limited = config.testLimit !== undefined;
+  for await (const batch of iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: config.testLimit } : {}) })) {
+    const { height, width, channels } = batch.shape;
+    const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
+    const y = tf.tensor1d(batch.y, 'int32');
+    correct += Math.round(trainer.evaluate(x, y) * batch.size);
+    seen += batch.size;
+    tf.dispose([x, y]);
+  }
+  return seen ? correct / seen : 0;
+}
+
+export async function runTraining(
+  deps: { store: Store; datasets: DatasetCatalog },
+  config: TrainConfig,
+  run: { experimentId: number; name: string },
+  onProgress: (progress: TrainingProgress) => void = () => {},
+): Promise<TrainingResult> {
+  const cuts = resolveCuts(config);
+  const backend = await selectBackend(config.backend);
+  const dataset = await deps.datasets.open(config.dataset);
+  const record = deps.store.runs.create({
+    experimentId: run.experimentId,
+    name: run.name,
+    kind: 'local-learning',
+    config: { ...config, cuts },
+    seed: config.seed,
+    environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }),
+  });
+  const buffer = new RecordBuffer(deps.store.metrics);
+  const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
+  const trainer = new LocalTrainer({ model, method: config.method, cuts, normalization: PREPROCESSING[dataset.kind].normalization, infopro: config.infopro, seed: config.seed });
+  const sgd = new SgdNesterov({ lr: config.lr });
+  deps.store.runs.setStatus(record.id, 'running');
+  try {
+    const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);
+    const stepsPerEpoch = batchCount(trainLength, config.batchSize);
+    const totalSteps = stepsPerEpoch * config.epochs;
+    const started = performance.now();
+    let step = 0;
+    let peakBytes = 0;
+    let best = 0;
+    let last = 0;
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      if (config.schedule !== 'cosine-steps') {
+        sgd.setLearningRate(learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch));
+      }
+      const batches = iterateBatches(dataset, 'train', { batchSize: config.batchSize, shuffle: true, seed: config.seed, epoch, augment: config.augment, limit: trainLength });
+      for await (const batch of batches) {
+        const { height, width, channels } = batch.shape;
+        const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
+        const y = tf.tensor1d(batch.y, 'int32');
+        if (config.schedule === 'cosine-steps') sgd.setLearningRate(cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch));
+        let losses: number[] = [];
+        if (step === 0) {
+          // The first step is measured: every method's figure comes from the same probe.
+          const memory = await measurePeak(() => {
+            losses = trainer.step(x, y, sgd);
+          });
+          peakBytes = memory.peakBytes;
+          buffer.push({ runId: record.id, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at: Date.now() }] });
+        } else losses = trainer.step(x, y, sgd);
+        tf.dispose([x, y]);
+        step++;
+        const now = Date.now();
+        const points: MetricPoint[] = losses.map((value, module) => ({ scope: 'step', step, key: `loss/m${module}`, value, at: now }));
+        buffer.push({ runId: record.id, metrics: points });
+        const seconds = (performance.now() - started) / 1000;
+        const imagesPerSecond = (step * config.batchSize) / seconds;
+        onProgress({ epoch, epochs: config.epochs, step: step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds: ((totalSteps - step) * config.batchSize) / imagesPerSecond });
+      }
+      last = await accuracy(trainer, dataset, config);
+      best = Math.max(best, last);
+      buffer.push({ runId: record.id, metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: last, at: Date.now() }] });
+      buffer.flush();
+    }
+    buffer.flush();
+    deps.store.runs.setStatus(record.id, 'done');
+    return { runId: record.id, backend: backend.id, testAccuracy: last, bestTestAccuracy: best, peakBytes };
+  } catch (error) {
+    buffer.flush();
+    deps.store.runs.setStatus(record.id, 'failed', error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    sgd.dispose();
+    trainer.dispose();
+    model.dispose();
+  }
+}
