@@ -14,28 +14,12 @@ import { AUX_CONFIGS, type AuxClassifier, createAuxClassifier, torchConv } from 
 import { binaryCrossEntropy, createDecoder, reconstructionLoss } from '../../../main/engine/aux/decoder';
 import { adaptiveAvgPool, createDglHead } from '../../../main/engine/aux/dgl-head';
 import { crossEntropy, supConLoss } from '../../../main/engine/aux/losses';
+import { maxError, values } from '../../helpers/numeric';
 
-/** Deterministic values in [-1, 1) (a 32-bit LCG), the same on every run and backend. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const input = (shape: [number, number, number, number], seed: number): tf.Tensor4D => tf.tensor4d(values(shape.reduce((a, b) => a * b, 1), seed), shape);
 const paramCount = (m: { trainableVariables: tf.Variable[] }): number => m.trainableVariables.reduce((s, v) => s + v.size, 0);
 
-/** Largest |a - b| / max(1, |b|). */
-function maxError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
-  return worst;
-}
 
 beforeAll(async () => {
   await selectBackend('wasm');

@@ -15,30 +15,14 @@ import { createResNet, type ResNetModel } from '../../../main/engine/nets/resnet
 import { iterateBatches } from '../../../main/data/batches';
 import { openMnist } from '../../../main/data/mnist';
 import { describeResNet, type InputShape } from '../../../shared/engine/resnet';
+import { maxError, values } from '../../helpers/numeric';
 
 const CIFAR: InputShape = { height: 32, width: 32, channels: 3 };
 const MNIST: InputShape = { height: 28, width: 28, channels: 1 };
 
-/** Deterministic values in [-1, 1) (a 32-bit LCG), the same on every run and backend. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const variableValues = (model: ResNetModel): Float32Array[] => model.trainableVariables().map((v) => v.dataSync() as Float32Array);
 
-/** Largest |a - b| / max(1, |b|). */
-function maxError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
-  return worst;
-}
 
 beforeAll(async () => {
   await selectBackend('wasm');
