@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../../main/engine/backend/wasm-setup';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../main/engine/backend/wasm-training-kernels';
-import { values } from '../../helpers/numeric';
+import { maxError, values } from '../../helpers/numeric';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -59,14 +59,6 @@ function convGrads(c: Case): Grads {
   const grads = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
   tf.dispose([dx!, dw!]);
   return grads;
-}
-
-/** Largest |a - b| / max(1, |b|): absolute for small values, relative for large ones. */
-function maxError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
-  return worst;
 }
 
 function dataIds(): number {
