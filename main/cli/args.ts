@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { trainConfig, type TrainConfig } from '../../shared/engine/config';
 
 export const CLI_USAGE = `Usage: blockwise train [options]      train a network into the studio's database
+       blockwise eval RUN [--db PATH] [--test-limit N]   test accuracy of a finished run's saved network
        blockwise runs [--db PATH]       list the newest runs
 
 Training options (defaults in brackets):
@@ -21,7 +22,9 @@ Training options (defaults in brackets):
 export class CliError extends Error {}
 
 export interface CliCommand {
-  command: 'train' | 'runs' | 'help';
+  command: 'train' | 'eval' | 'runs' | 'help';
+  /** The run to evaluate (eval). */
+  runId?: number;
   db?: string;
   project: string;
   experiment: string;
@@ -42,9 +45,14 @@ const NUMBER_FLAGS: Record<string, string> = {
 export function parseCli(argv: readonly string[]): CliCommand {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') return { command: 'help', project: '', experiment: '', config: trainConfig.parse({}) };
-  if (command !== 'train' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
+  if (command !== 'train' && command !== 'eval' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
   const raw: Record<string, unknown> = {};
   const out: Omit<CliCommand, 'config'> = { command, project: 'Command line', experiment: 'CLI runs' };
+  if (command === 'eval') {
+    const id = Number(rest.shift());
+    if (!Number.isInteger(id) || id < 1) throw new CliError(`blockwise eval needs a run id (see blockwise runs), e.g. blockwise eval 3.`);
+    out.runId = id;
+  }
   const infopro: Record<string, unknown> = {};
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;

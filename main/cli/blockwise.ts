@@ -3,7 +3,7 @@
  * (so the run appears in Experiments), with a progress bar and ETA on the terminal.
  */
 import { DatasetCatalog } from '../data/catalog';
-import { runTraining, type TrainingProgress } from '../engine/train/run-training';
+import { evaluateRun, runTraining, type TrainingProgress } from '../engine/train/run-training';
 import { resolveDbPath } from '../platform/paths';
 import { Store } from '../store';
 import { CLI_USAGE, CliError, parseCli } from './args';
@@ -47,6 +47,11 @@ async function main(): Promise<void> {
       for (const run of store.runs.list({ limit: 20, offset: 0 }).runs) {
         console.log(`${String(run.id).padStart(5)}  ${run.status.padEnd(11)} ${run.name}`);
       }
+      return;
+    }
+    if (cli.command === 'eval') {
+      const { accuracy, images } = await evaluateRun({ store, datasets: new DatasetCatalog(store) }, cli.runId!, cli.config.testLimit);
+      console.log(`run ${cli.runId}: test accuracy ${(accuracy * 100).toFixed(2)}% on ${images} test images`);
       return;
     }
     const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);

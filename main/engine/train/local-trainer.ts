@@ -44,7 +44,7 @@ export interface StepGradients {
 export class LocalTrainer {
   readonly modules: TrainerModule[];
 
-  constructor(private readonly options: LocalTrainerOptions) {
+  constructor(options: LocalTrainerOptions) {
     const { model, method } = options;
     const ranges = method === 'e2e' ? [{ first: 0, last: model.units.length - 2 }] : segmentsFor(model.depth, options.cuts, 'infopro');
     const k = ranges.length;
@@ -128,15 +128,6 @@ export class LocalTrainer {
       tf.dispose([...grads.values()]);
     }
     return losses;
-  }
-
-  /** Test accuracy of the deployable network (backbone + real head; auxiliary nets unused). */
-  evaluate(x: tf.Tensor4D, y: tf.Tensor1D): number {
-    return tf.tidy(() => {
-      const logits = this.options.model.forward(x, false);
-      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(y, 'int32')), 'float32'));
-      return correct.dataSync()[0]! / x.shape[0];
-    });
   }
 
   dispose(): void {

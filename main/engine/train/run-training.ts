@@ -4,6 +4,7 @@
  * module's step losses, the epoch accuracies, the step's peak memory and the environment into
  * the store. The CLI runs it in-process today; the job system will run it in a worker.
  */
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
 import type { MetricPoint } from '../../../shared/api/schemas';
@@ -18,10 +19,12 @@ import { collectEnvironment } from '../../platform/environment';
 import { RecordBuffer, type Store } from '../../store';
 import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
-import { createResNet } from '../nets/resnet-model';
+import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { LocalTrainer } from './local-trainer';
 import { cosineAt, learningRate } from './schedule';
 import { SgdNesterov } from './sgd';
+import { loadWeights, saveWeights } from './weights';
+import { trainConfig } from '../../../shared/engine/config';
 
 export interface TrainingProgress {
   epoch: number;
@@ -51,16 +54,22 @@ export function resolveCuts(config: TrainConfig): Cut[] {
   return [...preset.cuts];
 }
 
-async function accuracy(trainer: LocalTrainer, dataset: Dataset, config: TrainConfig): Promise<number> {
+/** Where a run's files live: beside the database, so moving the database folder moves them too. */
+export function runDir(dbPath: string, runId: number): string {
+  return path.join(path.dirname(dbPath), 'runs', String(runId));
+}
+
+/** Test accuracy of the deployable network (backbone + real head), a fixed random subset when limited. */
+async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number | undefined): Promise<number> {
   let correct = 0;
   let seen = 0;
   // A limited test set is a fixed random subset (seed 0): split files are often sorted by class.
-  const limited = config.testLimit !== undefined;
-  for await (const batch of iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: config.testLimit } : {}) })) {
+  const limited = testLimit !== undefined;
+  for await (const batch of iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: testLimit } : {}) })) {
     const { height, width, channels } = batch.shape;
     const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
     const y = tf.tensor1d(batch.y, 'int32');
-    correct += Math.round(trainer.evaluate(x, y) * batch.size);
+    correct += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')).dataSync()[0]!);
     seen += batch.size;
     tf.dispose([x, y]);
   }
@@ -126,12 +135,17 @@ export async function runTraining(
         const imagesPerSecond = (step * config.batchSize) / seconds;
         onProgress({ epoch, epochs: config.epochs, step: step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds: ((totalSteps - step) * config.batchSize) / imagesPerSecond });
       }
-      last = await accuracy(trainer, dataset, config);
+      last = await accuracy(model, dataset, config.testLimit);
       best = Math.max(best, last);
       buffer.push({ runId: record.id, metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: last, at: Date.now() }] });
       buffer.flush();
     }
     buffer.flush();
+    if (deps.store.path !== ':memory:') {
+      const dir = runDir(deps.store.path, record.id);
+      const { bytes } = saveWeights(model, dir);
+      deps.store.metrics.addArtifact({ runId: record.id, kind: 'weights', path: dir, bytes, meta: { format: 'blockwise-weights/1' } });
+    }
     deps.store.runs.setStatus(record.id, 'done');
     return { runId: record.id, backend: backend.id, testAccuracy: last, bestTestAccuracy: best, peakBytes };
   } catch (error) {
@@ -141,6 +155,24 @@ export async function runTraining(
   } finally {
     sgd.dispose();
     trainer.dispose();
+    model.dispose();
+  }
+}
+
+/** Test accuracy of a finished run's saved network on its data set's test split. */
+export async function evaluateRun(deps: { store: Store; datasets: DatasetCatalog }, runId: number, testLimit?: number): Promise<{ accuracy: number; images: number }> {
+  const run = deps.store.runs.get(runId);
+  const weights = deps.store.metrics.artifacts(runId).find((a) => a.kind === 'weights');
+  if (!weights) throw new Error(`Run ${runId} has no saved weights (status ${run.status}): only runs that finished training can be evaluated.`);
+  const config = trainConfig.parse(Object.fromEntries(Object.entries(run.config).filter(([key]) => key !== 'cuts')));
+  await selectBackend(config.backend);
+  const dataset = await deps.datasets.open(config.dataset);
+  const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
+  try {
+    loadWeights(model, weights.path);
+    const limit = testLimit ?? config.testLimit;
+    return { accuracy: await accuracy(model, dataset, limit), images: Math.min(limit ?? Infinity, dataset.splits.test.length) };
+  } finally {
     model.dispose();
   }
 }

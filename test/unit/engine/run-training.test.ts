@@ -5,7 +5,10 @@ import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../../main/cli/args';
 import { DatasetCatalog } from '../../../main/data/catalog';
-import { resolveCuts, runTraining } from '../../../main/engine/train/run-training';
+import fs from 'node:fs';
+import { evaluateRun, resolveCuts, runDir, runTraining } from '../../../main/engine/train/run-training';
+import { loadWeights } from '../../../main/engine/train/weights';
+import { createResNet } from '../../../main/engine/nets/resnet-model';
 import { Store } from '../../../main/store';
 import { trainConfig } from '../../../shared/engine/config';
 import { useTempDir } from '../../helpers/temp';
@@ -33,6 +36,18 @@ describe('training runs', () => {
     expect(result.bestTestAccuracy).toBe(Math.max(...acc.values));
     expect(store.metrics.memory(result.runId)).toEqual([expect.objectContaining({ step: 0, module: null, method: 'tf.profile peakBytes', peakBytes: result.peakBytes })]);
     expect(result.peakBytes).toBeGreaterThan(1e6);
+
+    // The trained network is saved beside the database and evaluates to the accuracy the run recorded.
+    const dir = runDir(store.path, result.runId);
+    expect(store.metrics.artifacts(result.runId)).toEqual([expect.objectContaining({ kind: 'weights', path: dir })]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['weights.bin', 'weights.json']);
+    const evaluated = await evaluateRun({ store, datasets: new DatasetCatalog(store) }, result.runId);
+    expect(evaluated).toEqual({ accuracy: acc.values.at(-1), images: 128 });
+    const other = createResNet(14, { height: 28, width: 28, channels: 1 }, 10, 0);
+    expect(() => loadWeights(other, dir)).toThrow(/holds ResNet-8 weights for 10 classes .* the model is ResNet-14/);
+    other.dispose();
+    store.runs.setStatus(store.runs.create({ experimentId: experiment.id, name: 'unfinished', kind: 'local-learning', config: {} }).id, 'failed');
+    await expect(evaluateRun({ store, datasets: new DatasetCatalog(store) }, 2)).rejects.toThrow('Run 2 has no saved weights (status failed)');
     store.close();
   });
 
@@ -76,6 +91,9 @@ describe('blockwise CLI', () => {
     expect(train.stderr).toContain('epoch 1/1 step 2/2');
     expect(train.stdout).toMatch(/^run 1: test accuracy \d+\.\d\d% \(best \d+\.\d\d%\), peak memory [\d.]+ MiB \(tf\.profile\), backend wasm/);
     expect(train.status).toBe(0);
+    const trainedAccuracy = /test accuracy (\d+\.\d\d)%/.exec(train.stdout)![1];
+    const evaluated = spawnSync(process.execPath, [cli, 'eval', '1', '--db', db], { env, encoding: 'utf8' });
+    expect(evaluated.stdout.trim()).toBe(`run 1: test accuracy ${trainedAccuracy}% on 64 test images`);
     const runs = spawnSync(process.execPath, [cli, 'runs', '--db', db], { env, encoding: 'utf8' });
     expect(runs.stdout).toContain('done        e2e resnet8 per-block seed 0');
     const bad = spawnSync(process.execPath, [cli, 'train', '--db', db, '--split', 'k99'], { env, encoding: 'utf8' });
