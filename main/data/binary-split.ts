@@ -140,12 +140,6 @@ export function scatter(table: Int32Array, src: Uint8Array, out: Uint8Array, at:
   }
 }
 
-/** Samples per class; labels are already checked to be below `classCount`. */
-export function countClasses(labels: Uint8Array, classCount: number): number[] {
-  const counts = new Array<number>(classCount).fill(0);
-  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
-  return counts;
-}
 
 /**
  * Refuses, before anything is allocated, a data set whose decoded pixels exceed the in-memory

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import {
   checkMemoryBudget,
-  countClasses,
   findDataFolder,
   forEachChunk,
   imageBytes,
@@ -16,7 +15,7 @@ import {
   requiredFileSize,
   scatter,
 } from './binary-split';
-import { memorySplit } from './memory-split';
+import { countClasses, memorySplit } from './memory-split';
 import { type Dataset, type DatasetFormat, type DatasetSummary, DatasetError, type ImageShape, type OpenOptions, type SplitName } from './types';
 
 const NAME = 'CIFAR-10';

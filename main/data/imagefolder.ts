@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImageFile, readImageHeader } from './image-codec';
-import { memorySplit } from './memory-split';
+import { countClasses, memorySplit } from './memory-split';
 import { createRng, mixSeed, permutation } from './random';
 import { resizeAndCenterCrop } from './resize';
 import {
@@ -321,11 +321,7 @@ export async function summarizeImageFolder(dir: string, options: ImageFolderOpti
   const { size, testFraction } = resolveOptions(options);
   const layout = scanLayout(dir, testFraction);
   await checkHeaders(layout);
-  const counts = (split: SplitName) => {
-    const c = new Array<number>(layout.classes.length).fill(0);
-    for (const sample of layout.splits[split]) c[sample.label]!++;
-    return c;
-  };
+  const counts = (split: SplitName) => countClasses(labelsOf(layout.splits[split]), layout.classes.length);
   return {
     kind: 'imagefolder',
     name: layout.name,

@@ -1,4 +1,4 @@
-/** A split held in memory as one buffer of HWC uint8 images. */
+/** A split held in memory as one buffer of HWC uint8 images, and the per-class counts every reader reports. */
 import type { SplitSource } from './types';
 
 export function memorySplit(pixels: Uint8Array, labels: Uint8Array, imageBytes: number): SplitSource {
@@ -17,4 +17,11 @@ export function memorySplit(pixels: Uint8Array, labels: Uint8Array, imageBytes: 
       return out;
     },
   };
+}
+
+/** Samples per class; every label must already be below `classCount`. */
+export function countClasses(labels: ArrayLike<number>, classCount: number): number[] {
+  const counts = new Array<number>(classCount).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]!++;
+  return counts;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRng, permutation } from './random';
 import { type Dataset, DatasetError, type DatasetSummary, type ImageShape, type SplitName } from './types';
-import { memorySplit } from './memory-split';
+import { countClasses, memorySplit } from './memory-split';
 
 const SHAPE: ImageShape = { height: 28, width: 28, channels: 1 };
 const PIXELS = SHAPE.height * SHAPE.width;
@@ -69,11 +69,7 @@ export function openMnist(): Dataset {
 
 export function summarizeMnist(): DatasetSummary {
   const dataset = openMnist();
-  const counts = (name: SplitName) => {
-    const c = new Array<number>(CLASSES.length).fill(0);
-    for (const label of dataset.splits[name].labels) c[label]!++;
-    return c;
-  };
+  const counts = (name: SplitName) => countClasses(dataset.splits[name].labels, CLASSES.length);
   const total = dataset.splits.train.length + dataset.splits.test.length;
   return { kind: 'mnist', name: dataset.name, classes: [...CLASSES], shape: SHAPE, counts: { train: counts('train'), test: counts('test') }, decodedBytes: total * PIXELS };
 }

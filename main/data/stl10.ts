@@ -7,7 +7,6 @@
 import path from 'node:path';
 import {
   checkMemoryBudget,
-  countClasses,
   findDataFolder,
   forEachChunk,
   imageBytes,
@@ -17,7 +16,7 @@ import {
   requiredFileSize,
   scatter,
 } from './binary-split';
-import { memorySplit } from './memory-split';
+import { countClasses, memorySplit } from './memory-split';
 import { type Dataset, type DatasetFormat, DatasetError, type DatasetSummary, type ImageShape, type OpenOptions, type SplitName } from './types';
 
 const NAME = 'STL-10';

@@ -5,9 +5,9 @@
  * from the file into the HWC buffer of its split, with no intermediate copy.
  */
 import path from 'node:path';
-import { checkMemoryBudget, countClasses, imageBytes, isFile, layoutTable, progressCounter, scatter } from './binary-split';
+import { checkMemoryBudget, imageBytes, isFile, layoutTable, progressCounter, scatter } from './binary-split';
 import { type MatVariable, readMatVariables } from './matlab';
-import { memorySplit } from './memory-split';
+import { countClasses, memorySplit } from './memory-split';
 import { type Dataset, type DatasetFormat, DatasetError, type DatasetSummary, type ImageShape, type OpenOptions, type SplitName } from './types';
 
 export interface SvhnOptions extends OpenOptions {

@@ -28,7 +28,6 @@ export class SplitError extends Error {
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const cutsOf = (stage: number, blocks: readonly number[]): Cut[] => blocks.map((b) => [stage, b] as const);
-const format = ([s, b]: Cut) => `[${s}, ${b}]`;
 
 /**
  * Check a cut list for ResNet-`depth` and return it sorted. Throws a SplitError saying which
@@ -143,8 +142,4 @@ export function splitPresets(depth: number): SplitPreset[] {
   }
   presets.push({ id: 'per-block', label: `One module per block (${3 * n})`, cuts: perBlockCuts(depth), source: 'paper' });
   return presets;
-}
-
-export function describeCuts(cuts: readonly Cut[]): string {
-  return cuts.length ? cuts.map(format).join(', ') : 'none (end-to-end)';
 }
