@@ -6,11 +6,19 @@ import { z } from 'zod';
 import { BACKEND_IDS } from '../ids';
 import { RESNET_DEPTHS } from './resnet';
 
-/** Methods the trainer runs today; HPFF, MAN and the combinations join this list as they land. */
-export const TRAINABLE_METHODS = ['e2e', 'greedy', 'dgl', 'infopro'] as const;
+/** Every method the trainer runs: the base methods and HPFF/MAN on a DGL or InfoPro base. */
+export const TRAINABLE_METHODS = ['e2e', 'greedy', 'dgl', 'infopro', 'infopro+hpff', 'dgl+hpff', 'infopro+man', 'dgl+man'] as const;
 export type TrainableMethod = (typeof TRAINABLE_METHODS)[number];
 
+/** Short names: HPFF and MAN alone mean what their code runs, an InfoPro base. */
+export const METHOD_ALIASES: Readonly<Record<string, TrainableMethod>> = { hpff: 'infopro+hpff', man: 'infopro+man' };
+
 const cut = z.tuple([z.number().int(), z.number().int()]);
+const AUX = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
+/** Loss weights lambda_x (reconstruction) and lambda_y (task) at the first and last cut. */
+const lambdas = z.object({ ixx1: z.number().min(0), ixy1: z.number().min(0), ixx2: z.number().min(0), ixy2: z.number().min(0) }).strict();
+/** HPFF and MAN's README weights: (5, 0.5) -> (0, 0). */
+const ADDON_LAMBDAS = { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 };
 
 export const trainConfig = z
   .object({
@@ -21,15 +29,46 @@ export const trainConfig = z
       .int()
       .refine((d) => (RESNET_DEPTHS as readonly number[]).includes(d), `must be one of ${RESNET_DEPTHS.join(', ')} (ResNet-6n+2)`)
       .default(8),
-    method: z.enum(TRAINABLE_METHODS).default('infopro'),
+    method: z.preprocess((v) => (typeof v === 'string' ? (METHOD_ALIASES[v.toLowerCase()] ?? v.toLowerCase()) : v), z.enum(TRAINABLE_METHODS)).default('infopro'),
     /** A preset id of splitPresets(depth) (e.g. 'k4', 'per-block') or an explicit InfoPro-style cut list. */
     split: z.union([z.string().min(1), z.array(cut)]).default('per-block'),
     infopro: z
       .object({
-        auxConfig: z.enum(['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f']).default('1c2f'),
+        auxConfig: z.enum(AUX).default('1c2f'),
         lossMode: z.enum(['contrast', 'cross_entropy']).default('contrast'),
+        /** Default: the InfoPro commands' values for the nearest K (main/engine/methods/local-heads.ts). */
+        lambdas: lambdas.optional(),
       })
-      .default({ auxConfig: '1c2f', lossMode: 'contrast' }),
+      .strict()
+      .prefault({}),
+    /** HPFF (methods.md 1): Patch Feature Fusion reading and the code's level weights. */
+    hpff: z
+      .object({
+        pff: z.enum(['code', 'paper', 'none']).default('code'),
+        independentWeight: z.number().min(0).default(0.001),
+        cascadeWeight: z.number().min(0).default(0.999),
+        auxConfig: z.enum(AUX).default('2c2f'),
+        lambdas: lambdas.default(ADDON_LAMBDAS),
+      })
+      .strict()
+      .prefault({}),
+    /** MAN (methods.md 2): EMA decay, learnable-bias reading, lambda schedule. */
+    man: z
+      .object({
+        decay: z.number().min(0).max(1).default(0.995),
+        bias: z.enum(['block', 'vector', 'none']).default('block'),
+        lambdaIndex: z.enum(['stage', 'module']).default('stage'),
+        auxConfig: z.enum(AUX).default('2c2f'),
+        lambdas: lambdas.default(ADDON_LAMBDAS),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * 'reference': the auxiliary losses back-propagated as the papers' code does; 'lean': the same
+     * gradients with less memory (one auxiliary loss graph alive at a time; HPFF forwards each
+     * segment twice instead of three times). main/engine/train/loss-parts.ts.
+     */
+    execution: z.enum(['reference', 'lean']).default('reference'),
     epochs: z.number().int().min(1).max(1000).default(1),
     batchSize: z.number().int().min(2).max(4096).default(64),
     /** Peak learning rate lr0 of the schedule. */

@@ -19,3 +19,20 @@ export function maxError(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
   return worst;
 }
+
+/**
+ * Two gradient maps agree on every variable of `variables` (both present, max relative error
+ * below `tolerance`); returns the worst error seen.
+ */
+export function expectSameGradients(a: Map<unknown, { dataSync(): ArrayLike<number> }>, b: Map<unknown, { dataSync(): ArrayLike<number> }>, variables: readonly unknown[], tolerance: number): number {
+  let worst = 0;
+  for (const v of variables) {
+    const ga = a.get(v);
+    const gb = b.get(v);
+    expect(ga, 'a gradient is missing').toBeDefined();
+    expect(gb, 'a gradient is missing').toBeDefined();
+    worst = Math.max(worst, maxError(Float32Array.from(ga!.dataSync()), Float32Array.from(gb!.dataSync())));
+  }
+  expect(worst).toBeLessThan(tolerance);
+  return worst;
+}

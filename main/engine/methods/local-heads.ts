@@ -9,9 +9,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../../data/preprocess';
 import { type AuxConfig, type AuxLossMode, createAuxClassifier } from '../aux/aux-classifier';
-import { createDecoder, reconstructionLoss } from '../aux/decoder';
+import { createDecoder, type Decoder, reconstructionLoss } from '../aux/decoder';
 import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy, supConLoss } from '../aux/losses';
+import type { LossPart } from '../train/loss-parts';
 
 export type LocalMethod = 'greedy' | 'dgl' | 'infopro';
 
@@ -30,11 +31,26 @@ export interface InfoProOptions {
 }
 
 export interface LocalHead {
-  /** The module's local loss from its output h (the batch's images x and labels y as targets). */
-  loss(h: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar;
+  /** The module's local loss from its output h as weighted parts (the batch's images x and labels y as targets). */
+  parts(x: tf.Tensor4D, y: tf.Tensor1D): LossPart[];
   readonly trainableVariables: tf.Variable[];
   readonly stateVariables: tf.Variable[];
   dispose(): void;
+}
+
+/** A classifier's task loss on h: cross-entropy of its logits, or SupCon of its features. */
+export function taskPart(name: string, aux: { apply(h: tf.Tensor4D, training: boolean): tf.Tensor2D; trainableVariables: tf.Variable[] }, y: tf.Tensor1D, lossMode: AuxLossMode, weight: number): LossPart {
+  return {
+    name,
+    weight,
+    variables: aux.trainableVariables,
+    loss: (h) => tf.tidy(() => (lossMode === 'contrast' ? supConLoss(aux.apply(h, true), y) : crossEntropy(aux.apply(h, true), y))),
+  };
+}
+
+/** InfoPro's reconstruction term: BCE of the decoded h against the de-normalised image. */
+export function reconstructionPart(decoder: Decoder, x: tf.Tensor4D, normalization: Normalization, weight: number): LossPart {
+  return { name: 'decoder', weight, variables: decoder.trainableVariables, loss: (h) => reconstructionLoss(decoder.apply(h, true), x, normalization) };
 }
 
 /**
@@ -48,10 +64,14 @@ export function defaultInfoProLambdas(k: number): InfoProLambdas {
   return { ixx1: 5, ixy1: 0.05, ixx2: 0.2, ixy2: 0.5 };
 }
 
-/** lambda(i) = lambda_1 (1 - r) + lambda_2 r with r = i / (K - 2), 0 when K = 2; cut i = 0..K-2. */
-export function infoProWeights(lambdas: InfoProLambdas, cut: number, k: number): { ixx: number; ixy: number } {
-  const r = k <= 2 ? 0 : cut / (k - 2);
+/** The weights at position r in [0, 1]: lambda = lambda_1 (1 - r) + lambda_2 r. */
+export function lambdasAt(lambdas: InfoProLambdas, r: number): { ixx: number; ixy: number } {
   return { ixx: lambdas.ixx1 * (1 - r) + lambdas.ixx2 * r, ixy: lambdas.ixy1 * (1 - r) + lambdas.ixy2 * r };
+}
+
+/** InfoPro's and HPFF's schedule over cuts: r = i / (K - 2), 0 when K = 2; cut i = 0..K-2. */
+export function infoProWeights(lambdas: InfoProLambdas, cut: number, k: number): { ixx: number; ixy: number } {
+  return lambdasAt(lambdas, k <= 2 ? 0 : cut / (k - 2));
 }
 
 export interface HeadContext {
@@ -72,11 +92,11 @@ export function createLocalHead(ctx: HeadContext): LocalHead {
   switch (ctx.method) {
     case 'greedy': {
       const aux = createAuxClassifier({ inChannels: ctx.channels, config: '0c1f', lossMode: 'cross_entropy', classes: ctx.classes, seed: ctx.seed });
-      return { loss: (h, _x, y) => crossEntropy(aux.apply(h, true), y), trainableVariables: aux.trainableVariables, stateVariables: aux.stateVariables, dispose: () => aux.dispose() };
+      return { parts: (_x, y) => [taskPart('classifier', aux, y, 'cross_entropy', 1)], trainableVariables: aux.trainableVariables, stateVariables: aux.stateVariables, dispose: () => aux.dispose() };
     }
     case 'dgl': {
       const head = createDglHead({ inChannels: ctx.channels, classes: ctx.classes, seed: ctx.seed });
-      return { loss: (h, _x, y) => crossEntropy(head.apply(h, true), y), trainableVariables: head.trainableVariables, stateVariables: head.stateVariables, dispose: () => head.dispose() };
+      return { parts: (_x, y) => [taskPart('dgl head', head, y, 'cross_entropy', 1)], trainableVariables: head.trainableVariables, stateVariables: head.stateVariables, dispose: () => head.dispose() };
     }
     case 'infopro': {
       const { auxConfig, lossMode, lambdas } = ctx.infopro;
@@ -84,12 +104,7 @@ export function createLocalHead(ctx: HeadContext): LocalHead {
       const decoder = createDecoder({ inChannels: ctx.channels, imageHeight: ctx.image.height, imageWidth: ctx.image.width, imageChannels: ctx.image.channels, seed: ctx.seed + 1 });
       const { ixx, ixy } = infoProWeights(lambdas, ctx.cut, ctx.k);
       return {
-        loss: (h, x, y) =>
-          tf.tidy(() => {
-            const task = lossMode === 'contrast' ? supConLoss(aux.apply(h, true), y) : crossEntropy(aux.apply(h, true), y);
-            const recon = reconstructionLoss(decoder.apply(h, true), x, ctx.normalization);
-            return tf.add(tf.mul(recon, ixx), tf.mul(task, ixy)) as tf.Scalar;
-          }),
+        parts: (x, y) => [reconstructionPart(decoder, x, ctx.normalization, ixx), taskPart('classifier', aux, y, lossMode, ixy)],
         trainableVariables: [...aux.trainableVariables, ...decoder.trainableVariables],
         stateVariables: [...aux.stateVariables, ...decoder.stateVariables],
         dispose: () => {

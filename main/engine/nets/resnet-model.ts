@@ -212,6 +212,18 @@ class Head implements UnitModel {
   }
 }
 
+/**
+ * A stand-alone BasicBlock with the architecture of `unit` (a block of describeResNet) reading
+ * `inChannels`, weights fixed by `seed`: MAN's learnable-bias and EMA copies of the next block.
+ */
+export function createBlock(unit: Unit, inChannels: number, seed: number): UnitModel {
+  if (unit.kind !== 'block') throw new Error(`createBlock needs a residual block, got the ${unit.kind}`);
+  return new BasicBlock(unit, inChannels, unit.output[2]!, blockStride(unit), new Init(seed));
+}
+
+/** Mirrors describeResNet: the first block of stages 2 and 3 downsamples. */
+const blockStride = (unit: Unit): number => (unit.block === 0 && unit.stage > 1 ? 2 : 1);
+
 /** Build ResNet-`depth` for `input` images and `classes` classes, weights fixed by `seed`. */
 export function createResNet(depth: number, input: InputShape, classes: number, seed: number): ResNetModel {
   if (!Number.isInteger(seed)) throw new RangeError(`the weight seed must be an integer, got ${seed}`);
@@ -227,9 +239,7 @@ export function createResNet(depth: number, input: InputShape, classes: number, 
         channels = width;
       } else if (unit.kind === 'block') {
         const width = unit.output[2]!;
-        // Mirrors describeResNet: the first block of stages 2 and 3 downsamples.
-        const stride = unit.block === 0 && unit.stage > 1 ? 2 : 1;
-        units.push(new BasicBlock(unit, channels, width, stride, init));
+        units.push(new BasicBlock(unit, channels, width, blockStride(unit), init));
         channels = width;
       } else {
         units.push(new Head(unit, channels, classes, init));

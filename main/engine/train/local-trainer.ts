@@ -13,7 +13,8 @@ import { segmentsFor } from '../../../shared/engine/splits';
 import { crossEntropy } from '../aux/losses';
 import { createLocalHead, defaultInfoProLambdas, type InfoProOptions, type LocalHead, type LocalMethod } from '../methods/local-heads';
 import type { ResNetModel, UnitModel } from '../nets/resnet-model';
-import type { SgdNesterov } from './sgd';
+import { type Execution, GradientSink, partsObjective } from './loss-parts';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, Trainer } from './trainer';
 
 export type BaseMethod = 'e2e' | LocalMethod;
 
@@ -27,6 +28,8 @@ export interface LocalTrainerOptions {
   infopro?: Partial<InfoProOptions>;
   /** Seeds the auxiliary nets' weights. */
   seed: number;
+  /** How the local loss parts are back-propagated (./loss-parts.ts); 'reference' by default. */
+  execution?: Execution;
 }
 
 export interface TrainerModule {
@@ -35,17 +38,16 @@ export interface TrainerModule {
   head: LocalHead | null;
 }
 
-export interface StepGradients {
-  grads: Map<tf.Variable, tf.Tensor>;
-  /** Each module's loss value, in order. */
-  losses: number[];
-}
-
-export class LocalTrainer {
+export class LocalTrainer extends Trainer {
   readonly modules: TrainerModule[];
+  readonly segments: UnitModel[][];
+  private readonly execution: Execution;
+  private readonly sink = new GradientSink();
 
   constructor(options: LocalTrainerOptions) {
+    super();
     const { model, method } = options;
+    this.execution = options.execution ?? 'reference';
     const ranges = method === 'e2e' ? [{ first: 0, last: model.units.length - 2 }] : segmentsFor(model.depth, options.cuts, 'infopro');
     const k = ranges.length;
     const infopro: InfoProOptions = {
@@ -74,6 +76,7 @@ export class LocalTrainer {
             });
       return { units, head };
     });
+    this.segments = this.modules.map((m) => m.units);
   }
 
   /** Every variable the optimiser updates: backbone and auxiliary nets. */
@@ -88,49 +91,38 @@ export class LocalTrainer {
   }
 
   /**
-   * Every module's local gradients for one batch (x normalised NHWC, y int32 labels). The
-   * caller owns the returned gradient tensors. Module i's input is module i-1's output as a
-   * constant: gradients never cross a cut.
+   * Every module's local gradients for one batch. Module i's input is module i-1's output as a
+   * constant: gradients never cross a cut. One phase per module.
    */
-  computeGradients(x: tf.Tensor4D, y: tf.Tensor1D): StepGradients {
+  computeGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients {
     const grads = new Map<tf.Variable, tf.Tensor>();
     const losses: number[] = [];
     let h: tf.Tensor4D = x;
     this.modules.forEach((module, i) => {
-      const variables = this.moduleVariables(i);
+      onPhase?.(i);
       let output: tf.Tensor4D | undefined;
-      const { value, grads: byName } = tf.variableGrads(() => {
-        let z: tf.Tensor = h;
-        for (const unit of module.units) z = unit.apply(z as tf.Tensor4D, true);
-        if (!module.head) return crossEntropy(z as tf.Tensor2D, y);
-        // Kept past the tape: the next module's constant input.
-        output = tf.keep(z as tf.Tensor4D);
-        return module.head.loss(z as tf.Tensor4D, x, y);
-      }, variables);
-      losses.push(value.dataSync()[0]!);
-      value.dispose();
-      for (const variable of variables) {
-        const grad = byName[variable.name];
-        if (grad) grads.set(variable, grad);
-      }
+      const parts = module.head?.parts(x, y) ?? [];
+      const loss = accumulateGradients(
+        grads,
+        () => {
+          const z = runUnits(module.units, h);
+          if (!module.head) return crossEntropy(z as tf.Tensor2D, y);
+          // Kept past the tape: the next module's constant input.
+          output = tf.keep(z as tf.Tensor4D);
+          return partsObjective(z as tf.Tensor4D, parts, this.execution, this.sink);
+        },
+        this.moduleVariables(i),
+        [this.sink],
+      );
+      losses.push(loss + this.sink.takeValue());
       if (h !== x) h.dispose();
       if (output) h = output;
     });
     return { grads, losses };
   }
 
-  /** One simultaneous step: all local gradients, then one optimiser update. Returns the module losses. */
-  step(x: tf.Tensor4D, y: tf.Tensor1D, optimizer: SgdNesterov): number[] {
-    const { grads, losses } = this.computeGradients(x, y);
-    try {
-      optimizer.step(grads);
-    } finally {
-      tf.dispose([...grads.values()]);
-    }
-    return losses;
-  }
-
   dispose(): void {
+    this.sink.dispose();
     for (const m of this.modules) m.head?.dispose();
   }
 }

@@ -20,7 +20,7 @@ import { RecordBuffer, type Store } from '../../store';
 import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
-import { LocalTrainer } from './local-trainer';
+import { createTrainer } from './create-trainer';
 import { cosineAt, learningRate } from './schedule';
 import { SgdNesterov } from './sgd';
 import { loadWeights, saveWeights } from './weights';
@@ -95,7 +95,7 @@ export async function runTraining(
   });
   const buffer = new RecordBuffer(deps.store.metrics);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
-  const trainer = new LocalTrainer({ model, method: config.method, cuts, normalization: PREPROCESSING[dataset.kind].normalization, infopro: config.infopro, seed: config.seed });
+  const trainer = createTrainer({ model, method: config.method, cuts, normalization: PREPROCESSING[dataset.kind].normalization, seed: config.seed, settings: config });
   const sgd = new SgdNesterov({ lr: config.lr });
   deps.store.runs.setStatus(record.id, 'running');
   try {

@@ -5,27 +5,25 @@
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { iterateBatches } from '../../../main/data/batches';
-import { openMnist } from '../../../main/data/mnist';
 import { PREPROCESSING } from '../../../main/data/preprocess';
 import { selectBackend } from '../../../main/engine/backend/select';
 import { measurePeak } from '../../../main/engine/memory/probe';
 import { createResNet } from '../../../main/engine/nets/resnet-model';
 import { type BaseMethod, LocalTrainer } from '../../../main/engine/train/local-trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
+import type { Execution } from '../../../main/engine/train/loss-parts';
 import type { Cut } from '../../../shared/engine/splits';
+import { digits, MNIST_INPUT } from '../../helpers/digits';
+import { expectSameGradients } from '../../helpers/numeric';
 
-const INPUT = { height: 28, width: 28, channels: 1 };
 const PER_BLOCK: Cut[] = [[1, 0], [2, 0]];
 
-async function digits(batchSize: number, epoch = 0): Promise<{ x: tf.Tensor4D; y: tf.Tensor1D }> {
-  const batch = (await iterateBatches(openMnist(), 'train', { batchSize, shuffle: true, seed: 5, epoch, augment: false }).next()).value!;
-  return { x: tf.tensor4d(batch.x, [batch.size, 28, 28, 1]), y: tf.tensor1d(batch.y, 'int32') };
-}
+/** InfoPro with every loss weight non-zero, so every auxiliary variable has a loss to learn from. */
+const ALL_WEIGHTED = { lambdas: { ixx1: 1, ixy1: 1, ixx2: 1, ixy2: 1 } };
 
-function trainer(method: BaseMethod, cuts: Cut[] = PER_BLOCK, seed = 3) {
-  const model = createResNet(8, INPUT, 10, seed);
-  return { model, trainer: new LocalTrainer({ model, method, cuts, normalization: PREPROCESSING.mnist.normalization, seed }) };
+function trainer(method: BaseMethod, cuts: Cut[] = PER_BLOCK, seed = 3, execution: Execution = 'reference', infopro: { lambdas?: typeof ALL_WEIGHTED.lambdas } = ALL_WEIGHTED) {
+  const model = createResNet(8, MNIST_INPUT, 10, seed);
+  return { model, trainer: new LocalTrainer({ model, method, cuts, normalization: PREPROCESSING.mnist.normalization, seed, execution, infopro }) };
 }
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -72,7 +70,7 @@ describe('local trainer', () => {
 
   it('e2e gives exactly the gradients of the whole network\'s cross-entropy', async () => {
     const { model, trainer: t } = trainer('e2e');
-    const reference = createResNet(8, INPUT, 10, 3);
+    const reference = createResNet(8, MNIST_INPUT, 10, 3);
     const { x, y } = await digits(8);
     const ours = t.computeGradients(x, y);
     const { grads } = tf.variableGrads(() => {
@@ -91,7 +89,7 @@ describe('local trainer', () => {
   });
 
   it('infopro (contrast) learns real digits with one SGD step per batch and leaks nothing', async () => {
-    const { model, trainer: t } = trainer('infopro');
+    const { model, trainer: t } = trainer('infopro', PER_BLOCK, 3, 'reference', {});
     const sgd = new SgdNesterov({ lr: 0.1 });
     const { x, y } = await digits(32);
     const losses: number[][] = [];
@@ -108,6 +106,30 @@ describe('local trainer', () => {
     sgd.dispose();
     t.dispose();
     model.dispose();
+  });
+
+  it('lean execution gives the reference gradients with less peak memory (infopro)', async () => {
+    const { x, y } = await digits(16);
+    const run = async (execution: Execution) => {
+      const { model, trainer: t } = trainer('infopro', PER_BLOCK, 3, execution);
+      let result!: ReturnType<LocalTrainer['computeGradients']>;
+      const { peakAboveStartBytes } = await measurePeak(() => {
+        result = t.computeGradients(x, y);
+      });
+      return { t, model, result, peak: peakAboveStartBytes };
+    };
+    const reference = await run('reference');
+    const lean = await run('lean');
+    const leanVars = lean.t.trainableVariables();
+    const remapped = new Map(reference.t.trainableVariables().map((v, i) => [v, lean.result.grads.get(leanVars[i]!)!] as const));
+    expectSameGradients(reference.result.grads, remapped, reference.t.trainableVariables(), 2e-4);
+    expect(lean.peak).toBeLessThan(reference.peak);
+    for (const r of [reference, lean]) {
+      tf.dispose([...r.result.grads.values()]);
+      r.t.dispose();
+      r.model.dispose();
+    }
+    tf.dispose([x, y]);
   });
 
   it('needs less peak memory per step as K grows (greedy, batch 32)', async () => {

@@ -1,0 +1,29 @@
+/**
+ * The segments HPFF and MAN train (methods.md 0.2): their cut lists always fuse the stem into the
+ * first segment, so ResNet-32's "K = 16" is 15 segments. Their loss-weight schedules use the
+ * nominal K the papers name the split by, which counts the stem when there is one module per
+ * block (ResNet-32 K = 16, ResNet-110 K = 55) and is the segment count otherwise.
+ */
+import { blocksPerStage } from '../../../shared/engine/resnet';
+import { type Cut, segmentsFor } from '../../../shared/engine/splits';
+import type { ResNetModel, UnitModel } from '../nets/resnet-model';
+
+export interface StemFusedSplit {
+  /** Backbone segments E_0..E_{K'-1}: E_0 starts with the stem; the head unit is left out. */
+  trunk: UnitModel[][];
+  /** The network's own head (GAP + FC): the last segment's loss. */
+  head: UnitModel;
+  /** K as the papers' tables name the split. */
+  nominalK: number;
+}
+
+export function stemFusedSplit(model: ResNetModel, cuts: readonly Cut[], method: string): StemFusedSplit {
+  const ranges = segmentsFor(model.depth, cuts, 'stem-fused');
+  if (ranges.length < 2) {
+    throw new Error(`${method} trains pairs of segments, so it needs a split with at least one cut after a block (e.g. k2 or per-block); this split leaves ${ranges.length} segment.`);
+  }
+  const trunk = ranges.map(({ first, last }) => model.units.slice(first, last + 1));
+  const everyBlock = ranges.length === 3 * blocksPerStage(model.depth);
+  return { trunk, head: model.units.at(-1)!, nominalK: everyBlock ? ranges.length + 1 : ranges.length };
+}
+

@@ -1,0 +1,86 @@
+/**
+ * What every method's trainer offers the run loop: the backbone's gradient-isolated segments, the
+ * variables the optimiser updates, and one step's gradients (methods.md 0.4: every local loss is
+ * back-propagated, then a single optimiser step). The methods differ only in how they compute
+ * the gradients: ./local-trainer.ts (e2e, greedy, DGL, InfoPro), ../methods/hpff.ts,
+ * ../methods/man.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { UnitModel } from '../nets/resnet-model';
+import type { GradientSink } from './loss-parts';
+import type { SgdNesterov } from './sgd';
+
+export interface StepGradients {
+  grads: Map<tf.Variable, tf.Tensor>;
+  /** The step's loss values in the method's order (one per module, or per cascade for HPFF). */
+  losses: number[];
+}
+
+/**
+ * Told when the step moves on to its next piece of work (module, window): memory probes split
+ * the step's peak by it. Phases are numbered 0, 1, ... in order.
+ */
+export type PhaseHook = (phase: number) => void;
+
+export abstract class Trainer {
+  /** The backbone's gradient-isolated segments in order: each one's units (the last holds the head). */
+  abstract readonly segments: readonly (readonly UnitModel[])[];
+  /** Every variable the optimiser updates: backbone and auxiliary nets. */
+  abstract trainableVariables(): tf.Variable[];
+  /** The step's gradients for a batch (x normalised NHWC, y int32 labels); the caller owns them. */
+  abstract computeGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients;
+  abstract dispose(): void;
+
+  /** Runs after the gradients and before the optimiser applies them (MAN's EMA reads pre-step weights). */
+  protected beforeUpdate(): void {}
+
+  /** One simultaneous step: all local gradients, then one optimiser update. Returns the losses. */
+  step(x: tf.Tensor4D, y: tf.Tensor1D, optimizer: SgdNesterov, onPhase?: PhaseHook): number[] {
+    const { grads, losses } = this.computeGradients(x, y, onPhase);
+    try {
+      this.beforeUpdate();
+      optimizer.step(grads);
+    } finally {
+      tf.dispose([...grads.values()]);
+    }
+    return losses;
+  }
+}
+
+/** The units in order on x, in training mode. */
+export function runUnits(units: readonly UnitModel[], x: tf.Tensor4D): tf.Tensor {
+  let z: tf.Tensor = x;
+  for (const unit of units) z = unit.apply(z as tf.Tensor4D, true);
+  return z;
+}
+
+/** Sum `grad` into `into` (the map owns what it holds). */
+export function addGradient(into: Map<tf.Variable, tf.Tensor>, variable: tf.Variable, grad: tf.Tensor): void {
+  const previous = into.get(variable);
+  if (!previous) {
+    into.set(variable, grad);
+    return;
+  }
+  into.set(variable, tf.keep(tf.add(previous, grad)));
+  tf.dispose([previous, grad]);
+}
+
+/**
+ * The gradients of the scalar f with respect to `variables`, summed into `into`, together with
+ * the gradients lean loss parts left in `sinks` during that backward pass. Returns f's value;
+ * the lean parts' values (they read 0 inside f) stay in their sinks for the caller to take.
+ */
+export function accumulateGradients(into: Map<tf.Variable, tf.Tensor>, f: () => tf.Scalar, variables: tf.Variable[], sinks: readonly GradientSink[]): number {
+  const { value, grads } = tf.variableGrads(f, variables);
+  const result = value.dataSync()[0]!;
+  value.dispose();
+  for (const variable of variables) {
+    const grad = grads[variable.name];
+    if (grad) addGradient(into, variable, grad);
+  }
+  for (const sink of sinks) {
+    for (const [variable, grad] of sink.grads) addGradient(into, variable, grad);
+    sink.grads.clear();
+  }
+  return result;
+}
