@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_IDS, type BackendId } from '../../../shared/ids';
 import { initWasmBackend } from './wasm-setup';
+import { initWebGpuBackend, probeWebGpu, WEBGPU_INSTALL } from './webgpu-setup';
 
 export interface BackendChoice {
   id: BackendId;
@@ -27,7 +28,8 @@ export class BackendUnavailableError extends Error {
   }
 }
 
-type Starter = () => Promise<string>;
+/** Starts a backend; `explicit` when the user named it (then slow-but-working options are accepted). */
+type Starter = (explicit: boolean) => Promise<string>;
 
 /** Loads an optional package by a name the bundler leaves alone; a missing one says how to get it. */
 function load(pkg: string, install: string): unknown {
@@ -36,6 +38,15 @@ function load(pkg: string, install: string): unknown {
   } catch (error) {
     const message = (error as Error).message;
     throw new Error(/Cannot find module/.test(message) ? `${pkg} is not installed (${install})` : `${pkg} failed to load: ${message.split('\n')[0]}`);
+  }
+}
+
+/** The resolved path of an optional package, or the same message load gives. */
+function resolveOptional(pkg: string, install: string): string {
+  try {
+    return require.resolve(pkg);
+  } catch {
+    throw new Error(`${pkg} is not installed (${install})`);
   }
 }
 
@@ -50,9 +61,13 @@ const STARTERS: Record<BackendId, Starter> = {
     load('@tensorflow/tfjs-node-gpu', 'npm install @tensorflow/tfjs-node-gpu; needs CUDA and a download of libtensorflow');
     return activate('tensorflow');
   },
-  webgpu: async () => {
-    load('webgpu', 'npm install webgpu @tensorflow/tfjs-backend-webgpu');
-    throw new Error('WebGPU training in Node is not wired up yet');
+  webgpu: async (explicit) => {
+    // The probe runs in a child process: Dawn is loaded here only for an adapter worth using.
+    // (tfjs-backend-webgpu registers itself at import only if navigator.gpu exists: loaded after setup.)
+    resolveOptional('@tensorflow/tfjs-backend-webgpu', WEBGPU_INSTALL);
+    const probed = probeWebGpu(resolveOptional('webgpu', WEBGPU_INSTALL));
+    await initWebGpuBackend(load, probed, explicit);
+    return 'webgpu';
   },
   tensorflow: async () => {
     load('@tensorflow/tfjs-node', 'npm install @tensorflow/tfjs-node; needs a download of libtensorflow');
@@ -76,7 +91,7 @@ export async function selectBackend(requested?: BackendId): Promise<BackendChoic
   const skipped: BackendChoice['skipped'] = [];
   for (const id of requested ? [requested] : BACKEND_IDS) {
     try {
-      return { id, tfName: await STARTERS[id](), skipped };
+      return { id, tfName: await STARTERS[id](requested !== undefined), skipped };
     } catch (error) {
       const reason = (error as Error).message;
       if (requested) throw new BackendUnavailableError(id, reason);

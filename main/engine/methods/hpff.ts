@@ -32,7 +32,7 @@ import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy } from '../aux/losses';
 import type { ResNetModel, UnitModel } from '../nets/resnet-model';
 import { type Execution, GradientSink, type LossPart, partsObjective } from '../train/loss-parts';
-import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, Trainer } from '../train/trainer';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses, Trainer } from '../train/trainer';
 import { infoProWeights, type InfoProLambdas, type LocalHead, taskPart } from './local-heads';
 import { createPffReconstruction, patchAveragedCrossEntropy, type PffReading } from './pff';
 import { stemFusedSplit } from './segments';
@@ -197,7 +197,7 @@ export class HpffTrainer extends Trainer {
 
   private referenceGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const losses: number[] = [];
+    const losses: tf.Scalar[] = [];
     onPhase?.(0);
     // The independent path starts at E_0(s); segment 0 has no independent net, so no tape.
     let independentIn = tf.tidy(() => runUnits(this.trunk[0]!, x)) as tf.Tensor4D;
@@ -221,7 +221,7 @@ export class HpffTrainer extends Trainer {
         [...this.segmentVariables(i - 1), ...this.segmentVariables(i), ...this.netVariables(i)],
         [this.independentSink, this.cascadeSink],
       );
-      losses.push(value + this.independentSink.takeValue() + this.cascadeSink.takeValue());
+      losses.push(sumLosses(value, this.independentSink.takeValue(), this.cascadeSink.takeValue()));
       independentIn.dispose();
       if (cascadeIn !== x) cascadeIn.dispose();
       if (independentOut && cascadeMid) {
@@ -234,7 +234,8 @@ export class HpffTrainer extends Trainer {
 
   private leanGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const losses = new Array<number>(this.last).fill(0);
+    // Cascade i's loss gathers L_ind(i) and L_cas(i) from different windows.
+    const terms: (tf.Scalar | null)[][] = Array.from({ length: this.last }, () => []);
     let input: tf.Tensor4D = x;
     // Window j: segments j and j+1 from the constant h_{j-1}, carrying L_ind(j) and L_cas(j+1).
     for (let j = 0; j < this.last; j++) {
@@ -252,16 +253,16 @@ export class HpffTrainer extends Trainer {
         [this.independentSink, this.cascadeSink],
       );
       // In-tape terms: the lean parts read 0 there, so value is the real head's term of the last pair.
-      if (j >= 1) losses[j - 1]! += this.independentSink.takeValue();
-      losses[j]! += this.cascadeSink.takeValue() + value;
+      if (j >= 1) terms[j - 1]!.push(this.independentSink.takeValue());
+      terms[j]!.push(this.cascadeSink.takeValue(), value);
       if (input !== x) input.dispose();
       input = output!;
     }
     onPhase?.(this.last);
     // The last segment's independent loss: the real head on E_{K'-1}(sg h_{K'-2}).
-    losses[this.last - 1]! += accumulateGradients(grads, () => this.weighted(this.independentLoss(this.last, runUnits(this.trunk[this.last]!, input), x, y), null), this.segmentVariables(this.last), []);
+    terms[this.last - 1]!.push(accumulateGradients(grads, () => this.weighted(this.independentLoss(this.last, runUnits(this.trunk[this.last]!, input), x, y), null), this.segmentVariables(this.last), []));
     if (input !== x) input.dispose();
-    return { grads, losses };
+    return { grads, losses: terms.map((t) => sumLosses(...t)) };
   }
 
   dispose(): void {

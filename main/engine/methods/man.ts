@@ -28,7 +28,7 @@ import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy } from '../aux/losses';
 import { createBlock, type ResNetModel, type UnitModel } from '../nets/resnet-model';
 import { type Execution, GradientSink, partsObjective } from '../train/loss-parts';
-import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, Trainer } from '../train/trainer';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses, Trainer } from '../train/trainer';
 import type { AddonBase } from './hpff';
 import { type InfoProLambdas, lambdasAt, type LocalHead, reconstructionPart, taskPart } from './local-heads';
 import { stemFusedSplit } from './segments';
@@ -175,7 +175,7 @@ export class ManTrainer extends Trainer {
   /** One loss per segment: L_i for the cuts, the real head's CE for the last. One phase per segment. */
   computeGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const losses: number[] = [];
+    const losses: tf.Scalar[] = [];
     let input: tf.Tensor4D = x;
     this.trunk.forEach((units, i) => {
       onPhase?.(i);
@@ -192,7 +192,7 @@ export class ManTrainer extends Trainer {
         [...this.segmentVariables(i), ...(net ? this.auxVariables(i) : [])],
         [this.sink],
       );
-      losses.push(value + this.sink.takeValue());
+      losses.push(sumLosses(value, this.sink.takeValue()));
       if (input !== x) input.dispose();
       if (output) input = output;
     });

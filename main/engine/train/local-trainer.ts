@@ -14,7 +14,7 @@ import { crossEntropy } from '../aux/losses';
 import { createLocalHead, defaultInfoProLambdas, type InfoProOptions, type LocalHead, type LocalMethod } from '../methods/local-heads';
 import type { ResNetModel, UnitModel } from '../nets/resnet-model';
 import { type Execution, GradientSink, partsObjective } from './loss-parts';
-import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, Trainer } from './trainer';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses, Trainer } from './trainer';
 
 export type BaseMethod = 'e2e' | LocalMethod;
 
@@ -96,7 +96,7 @@ export class LocalTrainer extends Trainer {
    */
   computeGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const losses: number[] = [];
+    const losses: tf.Scalar[] = [];
     let h: tf.Tensor4D = x;
     this.modules.forEach((module, i) => {
       onPhase?.(i);
@@ -114,7 +114,7 @@ export class LocalTrainer extends Trainer {
         this.moduleVariables(i),
         [this.sink],
       );
-      losses.push(loss + this.sink.takeValue());
+      losses.push(sumLosses(loss, this.sink.takeValue()));
       if (h !== x) h.dispose();
       if (output) h = output;
     });

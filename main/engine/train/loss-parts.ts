@@ -32,8 +32,14 @@ export type Execution = 'reference' | 'lean';
 /** Gradients and loss values produced outside the module's own tape (lean parts). */
 export class GradientSink {
   readonly grads = new Map<tf.Variable, tf.Tensor>();
-  /** Sum of the weighted part losses computed during the backward pass. */
-  value = 0;
+  /** Sum of the weighted part losses computed during the backward pass (a tensor: no device sync in the step). */
+  private value: tf.Scalar | null = null;
+
+  addValue(value: tf.Scalar): void {
+    const previous = this.value;
+    this.value = tf.keep(previous ? tf.add<tf.Scalar>(previous, value) : tf.clone(value));
+    previous?.dispose();
+  }
 
   add(variable: tf.Variable, grad: tf.Tensor): void {
     const previous = this.grads.get(variable);
@@ -41,14 +47,15 @@ export class GradientSink {
     previous?.dispose();
   }
 
-  /** The value collected so far, resetting it. */
-  takeValue(): number {
+  /** The value collected so far (the caller owns it; null if none), resetting it. */
+  takeValue(): tf.Scalar | null {
     const value = this.value;
-    this.value = 0;
+    this.value = null;
     return value;
   }
 
   dispose(): void {
+    this.value?.dispose();
     tf.dispose([...this.grads.values()]);
     this.grads.clear();
   }
@@ -75,11 +82,14 @@ function nestedGradients(f: () => tf.Scalar, xs: tf.Tensor[]): { value: tf.Scala
 /**
  * The weighted sum of `parts` on h, to add to a module's objective inside its gradient tape.
  * Reference: built in the tape. Lean: the returned scalar is 0 in value (the true value lands in
- * `sink.value` during the backward pass) and the part variables' gradients land in `sink`.
+ * the sink during the backward pass) and the part variables' gradients land in `sink`.
  */
 export function partsObjective(h: tf.Tensor4D, parts: readonly LossPart[], execution: Execution, sink: GradientSink): tf.Scalar {
   const active = parts.filter((p) => p.weight !== 0);
-  if (execution === 'reference' || active.length === 0) {
+  // Every weight 0 (the code's schedules reach (0, 0)): the module's gradient is zero, not absent,
+  // as PyTorch's 0 * loss gives, so weight decay and momentum still move it.
+  if (active.length === 0) return tf.tidy(() => tf.mul(tf.sum(h), 0) as tf.Scalar);
+  if (execution === 'reference') {
     return tf.tidy(() => active.reduce<tf.Scalar>((sum, p) => tf.add(sum, tf.mul(p.loss(h), p.weight)), tf.scalar(0)));
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -89,12 +99,11 @@ export function partsObjective(h: tf.Tensor4D, parts: readonly LossPart[], execu
       value: tf.scalar(0),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const hIn = saved[0] as tf.Tensor4D;
-        const scale = dy.dataSync()[0]!;
         let dh: tf.Tensor | undefined;
         for (const part of active) {
-          const { value, grads } = nestedGradients(() => tf.mul(part.loss(hIn), part.weight * scale) as tf.Scalar, [hIn, ...part.variables]);
-          // dy scales the parts as the outer objective does, so this is their share of its value.
-          sink.value += value.dataSync()[0]!;
+          // dy scales the parts as the outer objective does, so value is their share of its value.
+          const { value, grads } = nestedGradients(() => tf.mul(part.loss(hIn), tf.mul(dy, part.weight)) as tf.Scalar, [hIn, ...part.variables]);
+          sink.addValue(value);
           value.dispose();
           const [dPart, ...varGrads] = grads;
           part.variables.forEach((v, i) => {

@@ -21,6 +21,7 @@ import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { createTrainer } from './create-trainer';
+import { lossValues } from './trainer';
 import { cosineAt, learningRate } from './schedule';
 import { SgdNesterov } from './sgd';
 import { loadWeights, saveWeights } from './weights';
@@ -69,7 +70,9 @@ async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number 
     const { height, width, channels } = batch.shape;
     const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
     const y = tf.tensor1d(batch.y, 'int32');
-    correct += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')).dataSync()[0]!);
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')));
+    correct += (await hits.data())[0]!;
+    hits.dispose();
     seen += batch.size;
     tf.dispose([x, y]);
   }
@@ -117,17 +120,18 @@ export async function runTraining(
         const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
         const y = tf.tensor1d(batch.y, 'int32');
         if (config.schedule === 'cosine-steps') sgd.setLearningRate(cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch));
-        let losses: number[] = [];
+        let lossTensors: tf.Scalar[] = [];
         if (step === 0) {
           // The first step is measured, whole and per phase (module): every method's figure comes from the same probe.
           const memory = await measurePeak((onPhase) => {
-            losses = trainer.step(x, y, sgd, onPhase);
+            lossTensors = trainer.step(x, y, sgd, onPhase);
           });
           peakBytes = memory.peakBytes;
           const at = Date.now();
           const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
           buffer.push({ runId: record.id, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
-        } else losses = trainer.step(x, y, sgd);
+        } else lossTensors = trainer.step(x, y, sgd);
+        const losses = await lossValues(lossTensors);
         tf.dispose([x, y]);
         step++;
         const now = Date.now();
@@ -145,7 +149,7 @@ export async function runTraining(
     buffer.flush();
     if (deps.store.path !== ':memory:') {
       const dir = runDir(deps.store.path, record.id);
-      const { bytes } = saveWeights(model, dir);
+      const { bytes } = await saveWeights(model, dir);
       deps.store.metrics.addArtifact({ runId: record.id, kind: 'weights', path: dir, bytes, meta: { format: 'blockwise-weights/1' } });
     }
     deps.store.runs.setStatus(record.id, 'done');

@@ -12,8 +12,19 @@ import type { SgdNesterov } from './sgd';
 
 export interface StepGradients {
   grads: Map<tf.Variable, tf.Tensor>;
-  /** The step's loss values in the method's order (one per module, or per cascade for HPFF). */
-  losses: number[];
+  /**
+   * The step's loss values in the method's order (one per module, or per cascade for HPFF), as
+   * tensors the caller owns: reading them is left to lossValues, asynchronously, because a GPU
+   * backend (WebGPU in Node) cannot read synchronously.
+   */
+  losses: tf.Scalar[];
+}
+
+/** The loss values of a step, read without blocking; disposes the tensors. */
+export async function lossValues(losses: tf.Scalar[]): Promise<number[]> {
+  const values = await Promise.all(losses.map(async (loss) => (await loss.data())[0]!));
+  tf.dispose(losses);
+  return values;
 }
 
 /**
@@ -34,8 +45,8 @@ export abstract class Trainer {
   /** Runs after the gradients and before the optimiser applies them (MAN's EMA reads pre-step weights). */
   protected beforeUpdate(): void {}
 
-  /** One simultaneous step: all local gradients, then one optimiser update. Returns the losses. */
-  step(x: tf.Tensor4D, y: tf.Tensor1D, optimizer: SgdNesterov, onPhase?: PhaseHook): number[] {
+  /** One simultaneous step: all local gradients, then one optimiser update. Returns the losses (see lossValues). */
+  step(x: tf.Tensor4D, y: tf.Tensor1D, optimizer: SgdNesterov, onPhase?: PhaseHook): tf.Scalar[] {
     const { grads, losses } = this.computeGradients(x, y, onPhase);
     try {
       this.beforeUpdate();
@@ -67,13 +78,11 @@ export function addGradient(into: Map<tf.Variable, tf.Tensor>, variable: tf.Vari
 
 /**
  * The gradients of the scalar f with respect to `variables`, summed into `into`, together with
- * the gradients lean loss parts left in `sinks` during that backward pass. Returns f's value;
- * the lean parts' values (they read 0 inside f) stay in their sinks for the caller to take.
+ * the gradients lean loss parts left in `sinks` during that backward pass. Returns f's value
+ * (the caller owns it); the lean parts' values (they read 0 inside f) stay in their sinks.
  */
-export function accumulateGradients(into: Map<tf.Variable, tf.Tensor>, f: () => tf.Scalar, variables: tf.Variable[], sinks: readonly GradientSink[]): number {
+export function accumulateGradients(into: Map<tf.Variable, tf.Tensor>, f: () => tf.Scalar, variables: tf.Variable[], sinks: readonly GradientSink[]): tf.Scalar {
   const { value, grads } = tf.variableGrads(f, variables);
-  const result = value.dataSync()[0]!;
-  value.dispose();
   for (const variable of variables) {
     const grad = grads[variable.name];
     if (grad) addGradient(into, variable, grad);
@@ -82,5 +91,13 @@ export function accumulateGradients(into: Map<tf.Variable, tf.Tensor>, f: () => 
     for (const [variable, grad] of sink.grads) addGradient(into, variable, grad);
     sink.grads.clear();
   }
-  return result;
+  return value;
+}
+
+/** The sum of `terms` (null ones skipped) as one new scalar; disposes the terms. */
+export function sumLosses(...terms: (tf.Scalar | null)[]): tf.Scalar {
+  const present = terms.filter((t): t is tf.Scalar => t !== null);
+  const sum = tf.tidy(() => (present.length === 1 ? tf.clone(present[0]!) : tf.addN(present)) as tf.Scalar);
+  tf.dispose(present);
+  return sum;
 }

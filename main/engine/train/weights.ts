@@ -26,10 +26,11 @@ function writeAtomically(file: string, data: string | Uint8Array): void {
   fs.renameSync(`${file}.partial`, file);
 }
 
-export function saveWeights(model: ResNetModel, dir: string): { bytes: number } {
+/** Asynchronous reads: a GPU backend cannot read tensors synchronously. */
+export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
   fs.mkdirSync(dir, { recursive: true });
   const variables = variablesOf(model);
-  const arrays = variables.map((v) => v.dataSync() as Float32Array);
+  const arrays = (await Promise.all(variables.map((v) => v.data()))) as Float32Array[];
   const total = arrays.reduce((n, a) => n + a.length, 0);
   const all = new Float32Array(total);
   let at = 0;

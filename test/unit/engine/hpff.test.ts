@@ -14,6 +14,7 @@ import { type HpffOptions, HpffTrainer } from '../../../main/engine/methods/hpff
 import { quadrants } from '../../../main/engine/methods/pff';
 import { createResNet } from '../../../main/engine/nets/resnet-model';
 import type { Execution } from '../../../main/engine/train/loss-parts';
+import { lossValues } from '../../../main/engine/train/trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import type { Cut } from '../../../shared/engine/splits';
 import { digits, MNIST_INPUT } from '../../helpers/digits';
@@ -61,7 +62,7 @@ describe('HPFF', () => {
     expect(() => hpff({}, 'reference', 8, [])).toThrow(/at least one cut/);
   });
 
-  it('lean execution gives the reference triple-forward gradients on every variable', () => {
+  it('lean execution gives the reference triple-forward gradients on every variable', async () => {
     for (const [options, depth, cuts] of [[{}, 8, PER_BLOCK], [{ pff: 'paper' }, 8, PER_BLOCK], [{}, 14, [[1, 1], [2, 0], [2, 1]]]] as const) {
       const reference = hpff(options, 'reference', depth, cuts as unknown as Cut[]);
       const lean = hpff(options, 'lean', depth, cuts as unknown as Cut[]);
@@ -74,7 +75,8 @@ describe('HPFF', () => {
       expect(a.grads.size).toBe(b.grads.size);
       expect(a.grads.size).toBeGreaterThan(0.7 * reference.trainableVariables().length);
       expectSameGradients(a.grads, remapped, [...a.grads.keys()], 2e-4);
-      a.losses.forEach((loss, i) => expect(b.losses[i]).toBeCloseTo(loss, 4));
+      const [la, lb] = [await lossValues(a.losses), await lossValues(b.losses)];
+      la.forEach((loss, i) => expect(lb[i]).toBeCloseTo(loss, 4));
       tf.dispose([...a.grads.values(), ...b.grads.values()]);
     }
   });
@@ -126,14 +128,14 @@ describe('HPFF', () => {
     expect(code.auxVariables(1).cascade.length - paper.auxVariables(1).cascade.length).toBe(3 * 6);
   });
 
-  it('DGL+HPFF and InfoPro+HPFF learn real digits without leaking tensors', () => {
+  it('DGL+HPFF and InfoPro+HPFF learn real digits without leaking tensors', async () => {
     for (const base of ['dgl', 'infopro'] as const) {
       const t = hpff({ base }, 'lean');
       const sgd = new SgdNesterov({ lr: 0.05 });
       const losses: number[][] = [];
       let tensors = 0;
       for (let step = 0; step < 8; step++) {
-        losses.push(t.step(x, y, sgd));
+        losses.push(await lossValues(t.step(x, y, sgd)));
         if (step === 1) tensors = tf.memory().numTensors;
         if (step > 1) expect(tf.memory().numTensors).toBe(tensors);
       }

@@ -12,6 +12,7 @@ import { selectBackend } from '../../../main/engine/backend/select';
 import { type ManOptions, ManTrainer } from '../../../main/engine/methods/man';
 import { createResNet } from '../../../main/engine/nets/resnet-model';
 import type { Execution } from '../../../main/engine/train/loss-parts';
+import { lossValues } from '../../../main/engine/train/trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import type { Cut } from '../../../shared/engine/splits';
 import { digits, MNIST_INPUT } from '../../helpers/digits';
@@ -59,6 +60,14 @@ describe('MAN', () => {
     expect(man({ lambdaIndex: 'module' }).weights(0, 2)).toEqual({ ixx: 5, ixy: 0.5 });
   });
 
+  it('gives zero (not missing) gradients where the code schedule reaches weights (0, 0), as PyTorch does', () => {
+    const t = man();
+    const { grads, losses } = t.computeGradients(x, y);
+    for (const v of t.segmentVariables(0)) expect(Array.from(grads.get(v)!.dataSync()).every((g) => g === 0)).toBe(true);
+    expect(t.segmentVariables(2).some((v) => Array.from(grads.get(v)!.dataSync()).some((g) => g !== 0))).toBe(true);
+    tf.dispose([...grads.values(), ...losses]);
+  });
+
   it('isolates gradients: segment j only from L_j, the next block nothing from L_j, the EMA weights never', () => {
     const t = man({ lambdaIndex: 'module' });
     const first = t.computeGradients(x, y).grads;
@@ -85,10 +94,10 @@ describe('MAN', () => {
     const next = t.segmentVariables(1).map(flat);
     const gaps = [t.emaGaps()[0]!];
     const sgd = new SgdNesterov({ lr: 0.01 });
-    t.step(x, y, sgd);
+    tf.dispose(t.step(x, y, sgd));
     t.emaVariables(0).forEach((v, k) => flat(v).forEach((value, i) => expect(value).toBeCloseTo(0.75 * ema[k]![i]! + 0.25 * next[k]![i]!, 5)));
     for (let step = 0; step < 5; step++) {
-      t.step(x, y, sgd);
+      tf.dispose(t.step(x, y, sgd));
       gaps.push(t.emaGaps()[0]!);
     }
     // The random-init EMA closes in on the block it tracks, roughly like m^t.
@@ -96,7 +105,7 @@ describe('MAN', () => {
     sgd.dispose();
   });
 
-  it('lean execution gives the reference gradients', () => {
+  it('lean execution gives the reference gradients', async () => {
     const reference = man({ lambdaIndex: 'module' }, 'reference');
     const lean = man({ lambdaIndex: 'module' }, 'lean');
     const a = reference.computeGradients(x, y);
@@ -104,18 +113,19 @@ describe('MAN', () => {
     const leanVars = lean.trainableVariables();
     const remapped = new Map(reference.trainableVariables().map((v, i) => [v, b.grads.get(leanVars[i]!)!] as const));
     expectSameGradients(a.grads, remapped, reference.trainableVariables(), 2e-4);
-    a.losses.forEach((loss, i) => expect(b.losses[i]).toBeCloseTo(loss, 4));
+    const [la, lb] = [await lossValues(a.losses), await lossValues(b.losses)];
+      la.forEach((loss, i) => expect(lb[i]).toBeCloseTo(loss, 4));
     tf.dispose([...a.grads.values(), ...b.grads.values()]);
   });
 
-  it('DGL+MAN and InfoPro+MAN learn real digits without leaking tensors', () => {
+  it('DGL+MAN and InfoPro+MAN learn real digits without leaking tensors', async () => {
     for (const base of ['dgl', 'infopro'] as const) {
       const t = man({ base, lambdaIndex: 'module' }, 'lean');
       const sgd = new SgdNesterov({ lr: 0.05 });
       const losses: number[][] = [];
       let tensors = 0;
       for (let step = 0; step < 8; step++) {
-        losses.push(t.step(x, y, sgd));
+        losses.push(await lossValues(t.step(x, y, sgd)));
         if (step === 1) tensors = tf.memory().numTensors;
         if (step > 1) expect(tf.memory().numTensors).toBe(tensors);
       }

@@ -10,56 +10,8 @@ import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../../main/engine/backend/wasm-setup';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../main/engine/backend/wasm-training-kernels';
+import { CASES, convGrads, type Grads } from '../../helpers/conv-cases';
 import { maxError, values } from '../../helpers/numeric';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface Case {
-  name: string;
-  x: Shape4;
-  w: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
-}
-
-const CASES: Case[] = [
-  { name: "3x3 stride 2 'same', even 8x8", x: [2, 8, 8, 3], w: [3, 3, 3, 4], strides: 2, pad: 'same' },
-  { name: "3x3 stride 2 'same', odd 7x7 (extra pad bottom/right)", x: [1, 7, 7, 2], w: [3, 3, 2, 3], strides: 2, pad: 'same' },
-  { name: "3x3 stride 1 'same'", x: [3, 6, 6, 3], w: [3, 3, 3, 3], strides: 1, pad: 'same' },
-  { name: "3x3 stride 1 'valid', non-square", x: [2, 6, 5, 3], w: [3, 3, 3, 2], strides: 1, pad: 'valid' },
-  { name: "3x3 stride 2 'valid', last row/col unused", x: [1, 8, 10, 2], w: [3, 3, 2, 2], strides: 2, pad: 'valid' },
-  { name: 'explicit padding, stride 2', x: [2, 7, 6, 2], w: [3, 3, 2, 3], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { name: 'numeric padding 1, stride 1', x: [2, 5, 6, 2], w: [3, 3, 2, 4], strides: 1, pad: 1 },
-  { name: 'numeric padding 2, stride 2 (pad > filter - 1 on some rows)', x: [1, 6, 5, 2], w: [3, 3, 2, 2], strides: 2, pad: 2 },
-  { name: "1x1 projection stride 2 'same'", x: [2, 8, 8, 4], w: [1, 1, 4, 6], strides: 2, pad: 'same' },
-  { name: "1x1 projection stride 2 'valid', odd 7x7", x: [2, 7, 7, 3], w: [1, 1, 3, 5], strides: 2, pad: 'valid' },
-  { name: "non-square input, stride 2 'same', cin != cout", x: [2, 5, 9, 3], w: [3, 3, 3, 5], strides: 2, pad: 'same' },
-  { name: "strides [1, 2], 'same'", x: [2, 6, 7, 2], w: [3, 3, 2, 3], strides: [1, 2], pad: 'same' },
-  { name: "non-square 1x3 filter, stride 2 'same'", x: [1, 5, 8, 2], w: [1, 3, 2, 3], strides: 2, pad: 'same' },
-];
-
-
-const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-interface Grads {
-  dx: Float32Array;
-  dw: Float32Array;
-}
-
-/** d/dx and d/dw of sum(conv2d(x, w) * r) on the active backend, with r a fixed random tensor. */
-function convGrads(c: Case): Grads {
-  const [dx, dw] = tf.tidy(() => {
-    const x = tf.tensor4d(values(size(c.x), 1), c.x);
-    const w = tf.tensor4d(values(size(c.w), 2), c.w);
-    const outShape = tf.conv2d(x, w, c.strides, c.pad).shape;
-    const r = tf.tensor(values(size(outShape), 3), outShape);
-    return tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), r)))([x, w]);
-  });
-  const grads = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
-  tf.dispose([dx!, dw!]);
-  return grads;
-}
 
 function dataIds(): number {
   return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
@@ -109,7 +61,7 @@ describe('wasm convolution gradients', () => {
 
   beforeAll(async () => {
     await tf.setBackend('cpu');
-    for (const c of CASES) reference.set(c.name, convGrads(c));
+    for (const c of CASES) reference.set(c.name, await convGrads(c));
     await initWasmBackend();
   });
 
@@ -126,21 +78,21 @@ describe('wasm convolution gradients', () => {
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBe(WASM_TRAINING_KERNELS[1]);
   });
 
-  it.each(CASES)('equal the cpu backend: $name', (c) => {
+  it.each(CASES)('equal the cpu backend: $name', async (c) => {
     const ref = reference.get(c.name)!;
-    const got = convGrads(c);
+    const got = await convGrads(c);
     const dxErr = maxError(got.dx, ref.dx);
     const dwErr = maxError(got.dw, ref.dw);
     expect(dxErr, `dx error ${dxErr}`).toBeLessThan(1e-4);
     expect(dwErr, `dw error ${dwErr}`).toBeLessThan(1e-4);
   });
 
-  it('leave no tensor and no wasm buffer behind', () => {
+  it('leave no tensor and no wasm buffer behind', async () => {
     const c = CASES[1]!;
-    convGrads(c);
+    await convGrads(c);
     const tensors = tf.memory().numTensors;
     const buffers = dataIds();
-    for (let i = 0; i < 3; i++) convGrads(c);
+    for (let i = 0; i < 3; i++) await convGrads(c);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(dataIds()).toBe(buffers);
   });
