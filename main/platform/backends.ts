@@ -1,11 +1,13 @@
 /**
- * Which TF.js training backends this installation has, best first. Detection here only asks
+ * Which TF.js training backends this installation has, best first. Detection here asks
  * whether each backend's packages are installed (several are optional dependencies that fail
- * to install where their native downloads are unreachable); the engine confirms the chosen one
- * when a job starts and records the backend that actually ran.
+ * to install where their native downloads are unreachable) and, for WebGPU, whether a GPU
+ * adapter exists (a child process asks Dawn; a software rasteriser does not count). The engine
+ * confirms the chosen one when a job starts and records the backend that actually ran.
  */
 import type { BackendInfo } from '../../shared/api/schemas';
 import type { BackendId } from '../../shared/ids';
+import { probeWebGpu, type WebGpuAdapter } from '../engine/backend/webgpu-setup';
 
 interface Candidate {
   id: BackendId;
@@ -34,15 +36,27 @@ const isInstalled: Resolver = (pkg) => {
   }
 };
 
-export function detectBackends(resolve: Resolver = isInstalled): BackendInfo[] {
+/** The adapter WebGPU would use here, or why there is none. */
+export type GpuProbe = () => WebGpuAdapter | null;
+
+const probeInstalled: GpuProbe = () => probeWebGpu(require.resolve('webgpu'));
+
+export function detectBackends(resolve: Resolver = isInstalled, probeGpu: GpuProbe = probeInstalled): BackendInfo[] {
   return CANDIDATES.map(({ id, label, packages, note }) => {
     const missing = packages.filter((p) => !resolve(p));
-    return {
-      id,
-      label,
-      installed: missing.length === 0,
-      detail: missing.length === 0 ? note : `not installed (${missing.join(', ')})`,
-    };
+    if (missing.length) return { id, label, installed: false, detail: `not installed (${missing.join(', ')})` };
+    if (id === 'webgpu') {
+      let adapter: WebGpuAdapter | null = null;
+      try {
+        adapter = probeGpu();
+      } catch {
+        // A probe that fails is no adapter.
+      }
+      if (!adapter) return { id, label, installed: false, detail: 'installed, but no GPU adapter' };
+      if (adapter.software) return { id, label, installed: false, detail: `installed, but only a software adapter (${adapter.description}); use --backend webgpu to try it` };
+      return { id, label, installed: true, detail: `${note}: ${adapter.description}` };
+    }
+    return { id, label, installed: true, detail: note };
   });
 }
 

@@ -36,3 +36,9 @@ export function expectSameGradients(a: Map<unknown, { dataSync(): ArrayLike<numb
   expect(worst).toBeLessThan(tolerance);
   return worst;
 }
+
+/** Whether two tensors hold exactly the same values (read synchronously: wasm/cpu tests). */
+export function sameValues(a: { dataSync(): ArrayLike<number> }, b: { dataSync(): ArrayLike<number> }): boolean {
+  const [va, vb] = [a.dataSync(), b.dataSync()];
+  return va.length === vb.length && Array.prototype.every.call(va, (v: number, i: number) => v === vb[i]);
+}

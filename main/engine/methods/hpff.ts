@@ -30,12 +30,12 @@ import type { Cut } from '../../../shared/engine/splits';
 import { type AuxConfig, createAuxClassifier } from '../aux/aux-classifier';
 import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy } from '../aux/losses';
-import type { ResNetModel, UnitModel } from '../nets/resnet-model';
+import type { ResNetModel } from '../nets/resnet-model';
 import { type Execution, GradientSink, type LossPart, partsObjective } from '../train/loss-parts';
-import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses, Trainer } from '../train/trainer';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses } from '../train/trainer';
 import { infoProWeights, type InfoProLambdas, type LocalHead, taskPart } from './local-heads';
 import { createPffReconstruction, patchAveragedCrossEntropy, type PffReading } from './pff';
-import { stemFusedSplit } from './segments';
+import { StemFusedTrainer } from './segments';
 
 export type AddonBase = 'infopro' | 'dgl';
 
@@ -115,14 +115,8 @@ function cascadeNet(spec: HeadSpec, cut: number, nominalK: number): LocalHead {
   };
 }
 
-const variablesOf = (units: readonly UnitModel[]): tf.Variable[] => units.flatMap((u) => u.trainableVariables);
-
-export class HpffTrainer extends Trainer {
-  readonly segments: UnitModel[][];
+export class HpffTrainer extends StemFusedTrainer {
   readonly options: HpffOptions;
-  readonly nominalK: number;
-  private readonly trunk: UnitModel[][];
-  private readonly head: UnitModel;
   /** Independent and cascade nets of cuts 1..K'-2 (index 0 and K'-1 unused: no net / the real head). */
   private readonly independent: (LocalHead | undefined)[];
   private readonly cascade: (LocalHead | undefined)[];
@@ -131,15 +125,10 @@ export class HpffTrainer extends Trainer {
   private readonly cascadeSink = new GradientSink();
 
   constructor(options: HpffTrainerOptions) {
-    super();
     const { model } = options;
+    super(model, options.cuts, `${options.hpff.base}+hpff`);
     this.options = { ...HPFF_DEFAULTS, ...options.hpff };
     this.execution = options.execution ?? 'reference';
-    const split = stemFusedSplit(model, options.cuts, `${this.options.base}+hpff`);
-    this.trunk = split.trunk;
-    this.head = split.head;
-    this.nominalK = split.nominalK;
-    this.segments = this.trunk.map((units, j) => (j === this.trunk.length - 1 ? [...units, this.head] : units));
     this.independent = [];
     this.cascade = [];
     for (let i = 1; i < this.trunk.length - 1; i++) {
@@ -151,11 +140,6 @@ export class HpffTrainer extends Trainer {
 
   private get last(): number {
     return this.trunk.length - 1;
-  }
-
-  /** theta_j: segment j's backbone variables (the last segment's include the real head). */
-  segmentVariables(j: number): tf.Variable[] {
-    return variablesOf(this.segments[j]!);
   }
 
   /** The independent (IAN) and cascade (CAN) nets' variables at cut i. */

@@ -28,10 +28,10 @@ import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy } from '../aux/losses';
 import { createBlock, type ResNetModel, type UnitModel } from '../nets/resnet-model';
 import { type Execution, GradientSink, partsObjective } from '../train/loss-parts';
-import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses, Trainer } from '../train/trainer';
+import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses } from '../train/trainer';
 import type { AddonBase } from './hpff';
 import { type InfoProLambdas, lambdasAt, type LocalHead, reconstructionPart, taskPart } from './local-heads';
-import { stemFusedSplit } from './segments';
+import { StemFusedTrainer } from './segments';
 
 export const MAN_BIASES = ['block', 'vector', 'none'] as const;
 export type ManBias = (typeof MAN_BIASES)[number];
@@ -73,28 +73,19 @@ interface MomentumNet {
   heads: LocalHead;
 }
 
-export class ManTrainer extends Trainer {
-  readonly segments: UnitModel[][];
+export class ManTrainer extends StemFusedTrainer {
   readonly options: ManOptions;
-  readonly nominalK: number;
-  private readonly trunk: UnitModel[][];
-  private readonly head: UnitModel;
   private readonly nets: MomentumNet[];
   private readonly execution: Execution;
   private readonly sink = new GradientSink();
 
   constructor(options: ManTrainerOptions) {
-    super();
     const { model } = options;
+    super(model, options.cuts, `${options.man.base}+man`);
     this.options = { ...MAN_DEFAULTS, ...options.man };
     const { decay } = this.options;
     if (!(decay >= 0 && decay <= 1)) throw new RangeError(`MAN's EMA decay m must be in [0, 1], got ${decay}`);
     this.execution = options.execution ?? 'reference';
-    const split = stemFusedSplit(model, options.cuts, `${this.options.base}+man`);
-    this.trunk = split.trunk;
-    this.head = split.head;
-    this.nominalK = split.nominalK;
-    this.segments = this.trunk.map((units, j) => (j === this.trunk.length - 1 ? [...units, this.head] : units));
     this.nets = this.trunk.slice(0, -1).map((units, i) => this.createNet(model, units.at(-1)!.unit.output[2]!, this.trunk[i + 1]![0]!, i, options));
   }
 
@@ -134,10 +125,6 @@ export class ManTrainer extends Trainer {
     const k = this.nominalK;
     const index = this.options.lambdaIndex === 'stage' ? stage : i;
     return lambdasAt(this.options.lambdas, k <= 2 ? 0 : Math.min(1, index / (k - 2)));
-  }
-
-  segmentVariables(j: number): tf.Variable[] {
-    return this.segments[j]!.flatMap((u) => u.trainableVariables);
   }
 
   /** Trainable variables of the auxiliary net at cut i (learnable bias and heads; never the EMA). */

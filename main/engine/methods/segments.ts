@@ -6,7 +6,9 @@
  */
 import { blocksPerStage } from '../../../shared/engine/resnet';
 import { type Cut, segmentsFor } from '../../../shared/engine/splits';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ResNetModel, UnitModel } from '../nets/resnet-model';
+import { Trainer } from '../train/trainer';
 
 export interface StemFusedSplit {
   /** Backbone segments E_0..E_{K'-1}: E_0 starts with the stem; the head unit is left out. */
@@ -27,3 +29,27 @@ export function stemFusedSplit(model: ResNetModel, cuts: readonly Cut[], method:
   return { trunk, head: model.units.at(-1)!, nominalK: everyBlock ? ranges.length + 1 : ranges.length };
 }
 
+
+/** What HPFF and MAN share: the stem-fused segments, the real head, the nominal K. */
+export abstract class StemFusedTrainer extends Trainer {
+  /** Segments in order; the last one's units end with the real head. */
+  readonly segments: UnitModel[][];
+  readonly nominalK: number;
+  /** The segments without the head: E_0..E_{K'-1}. */
+  protected readonly trunk: UnitModel[][];
+  protected readonly head: UnitModel;
+
+  constructor(model: ResNetModel, cuts: readonly Cut[], method: string) {
+    super();
+    const split = stemFusedSplit(model, cuts, method);
+    this.trunk = split.trunk;
+    this.head = split.head;
+    this.nominalK = split.nominalK;
+    this.segments = this.trunk.map((units, j) => (j === this.trunk.length - 1 ? [...units, this.head] : units));
+  }
+
+  /** theta_j: segment j's backbone variables (the last segment's include the real head). */
+  segmentVariables(j: number): tf.Variable[] {
+    return this.segments[j]!.flatMap((u) => u.trainableVariables);
+  }
+}

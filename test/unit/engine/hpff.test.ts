@@ -18,7 +18,7 @@ import { lossValues } from '../../../main/engine/train/trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import type { Cut } from '../../../shared/engine/splits';
 import { digits, MNIST_INPUT } from '../../helpers/digits';
-import { expectSameGradients } from '../../helpers/numeric';
+import { expectSameGradients, sameValues } from '../../helpers/numeric';
 
 const PER_BLOCK: Cut[] = [[1, 0], [2, 0]];
 type Made = { trainer: HpffTrainer; dispose(): void };
@@ -32,10 +32,6 @@ function hpff(options: Partial<HpffOptions> = {}, execution: Execution = 'refere
 }
 
 const flat = (t: tf.Tensor) => Array.from(t.dataSync());
-const same = (a: tf.Tensor, b: tf.Tensor) => {
-  const [va, vb] = [flat(a), flat(b)];
-  return va.every((v, i) => v === vb[i]);
-};
 
 describe('HPFF', () => {
   let x: tf.Tensor4D;
@@ -90,19 +86,19 @@ describe('HPFF', () => {
     const both = g({ independentWeight: 0.001, cascadeWeight: 0.999 });
     const cascadeOnly = g({ independentWeight: 0, cascadeWeight: 0.999 });
     // No independent loss reaches segment 0 (or the stem in it) ...
-    for (const v of t.segmentVariables(0)) expect(same(both.get(v)!, cascadeOnly.get(v)!)).toBe(true);
+    for (const v of t.segmentVariables(0)) expect(sameValues(both.get(v)!, cascadeOnly.get(v)!)).toBe(true);
     // ... but one does reach segment 1, and only the independent loss reaches the independent net.
-    expect(t.segmentVariables(1).some((v) => !same(both.get(v)!, cascadeOnly.get(v)!))).toBe(true);
+    expect(t.segmentVariables(1).some((v) => !sameValues(both.get(v)!, cascadeOnly.get(v)!))).toBe(true);
     for (const v of t.auxVariables(1).independent) expect(flat(cascadeOnly.get(v)!).every((g) => g === 0)).toBe(true);
     // L_cas(2) (the real head on E_2(E_1(sg h_0))) reaches segment 1 but not segment 0.
     tf.tidy(() => {
       for (const v of t.segmentVariables(2)) v.assign(tf.mul(v, 1.25));
     });
     const moved = g({ independentWeight: 0.001, cascadeWeight: 0.999 });
-    for (const v of t.segmentVariables(0)) expect(same(both.get(v)!, moved.get(v)!)).toBe(true);
-    expect(t.segmentVariables(1).some((v) => !same(both.get(v)!, moved.get(v)!))).toBe(true);
+    for (const v of t.segmentVariables(0)) expect(sameValues(both.get(v)!, moved.get(v)!)).toBe(true);
+    expect(t.segmentVariables(1).some((v) => !sameValues(both.get(v)!, moved.get(v)!))).toBe(true);
     // The cascade and independent nets of cut 1 learn only from their own losses.
-    for (const v of [...t.auxVariables(1).cascade, ...t.auxVariables(1).independent]) expect(same(both.get(v)!, moved.get(v)!)).toBe(true);
+    for (const v of [...t.auxVariables(1).cascade, ...t.auxVariables(1).independent]) expect(sameValues(both.get(v)!, moved.get(v)!)).toBe(true);
     tf.dispose([...both.values(), ...cascadeOnly.values(), ...moved.values()]);
   });
 

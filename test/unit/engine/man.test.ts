@@ -16,7 +16,7 @@ import { lossValues } from '../../../main/engine/train/trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import type { Cut } from '../../../shared/engine/splits';
 import { digits, MNIST_INPUT } from '../../helpers/digits';
-import { expectSameGradients } from '../../helpers/numeric';
+import { expectSameGradients, sameValues } from '../../helpers/numeric';
 
 const PER_BLOCK: Cut[] = [[1, 0], [2, 0]];
 const disposers: (() => void)[] = [];
@@ -29,10 +29,6 @@ function man(options: Partial<ManOptions> = {}, execution: Execution = 'referenc
 }
 
 const flat = (t: tf.Tensor) => Array.from(t.dataSync());
-const same = (a: tf.Tensor, b: tf.Tensor) => {
-  const [va, vb] = [flat(a), flat(b)];
-  return va.every((v, i) => v === vb[i]);
-};
 
 describe('MAN', () => {
   let x: tf.Tensor4D;
@@ -78,13 +74,13 @@ describe('MAN', () => {
       for (const v of t.segmentVariables(1)) v.assign(tf.mul(v, 1.25));
     });
     const second = t.computeGradients(x, y).grads;
-    for (const v of [...t.segmentVariables(0), ...t.auxVariables(0)]) expect(same(first.get(v)!, second.get(v)!)).toBe(true);
+    for (const v of [...t.segmentVariables(0), ...t.auxVariables(0)]) expect(sameValues(first.get(v)!, second.get(v)!)).toBe(true);
     // L_0's gradient does pass through the frozen EMA weights into segment 0.
     tf.tidy(() => {
       for (const v of t.emaVariables(0)) v.assign(tf.mul(v, 0.5));
     });
     const third = t.computeGradients(x, y).grads;
-    expect(t.segmentVariables(0).some((v) => !same(second.get(v)!, third.get(v)!))).toBe(true);
+    expect(t.segmentVariables(0).some((v) => !sameValues(second.get(v)!, third.get(v)!))).toBe(true);
     tf.dispose([...first.values(), ...second.values(), ...third.values()]);
   });
 

@@ -52,6 +52,14 @@ describe('backend detection', () => {
     expect(preferredBackend(detectBackends(() => false))).toBeNull();
   });
 
+  it('counts WebGPU only with a hardware adapter', () => {
+    const webgpu = (probe: () => { description: string; software: boolean; route: number } | null) => detectBackends(() => true, probe).find((b) => b.id === 'webgpu')!;
+    expect(webgpu(() => ({ description: 'NVIDIA RTX', software: false, route: 0 }))).toMatchObject({ installed: true, detail: 'any GPU vendor; needs a GPU adapter: NVIDIA RTX' });
+    expect(webgpu(() => ({ description: 'llvmpipe', software: true, route: 1 }))).toMatchObject({ installed: false, detail: expect.stringContaining('only a software adapter (llvmpipe)') });
+    expect(webgpu(() => null)).toMatchObject({ installed: false, detail: 'installed, but no GPU adapter' });
+    expect(preferredBackend(detectBackends(() => true, () => null))).toBe('tensorflow-gpu');
+  });
+
   it('finds the packages really installed here', () => {
     const backends = detectBackends();
     expect(backends.find((b) => b.id === 'wasm')?.installed).toBe(true);
