@@ -4,6 +4,8 @@ import { trainConfig, type TrainConfig } from '../../shared/engine/config';
 
 export const CLI_USAGE = `Usage: blockwise train [options]      train a network into the studio's database
        blockwise eval RUN [--db PATH] [--test-limit N]   test accuracy of a finished run's saved network
+       blockwise export RUN --out DIR [--db PATH]   save a finished run's network as a TF.js model
+                                        (model.json + weights + card.json) into a new or empty folder
        blockwise runs [--db PATH]       list the newest runs
 
 Training options (defaults in brackets):
@@ -28,9 +30,11 @@ Training options (defaults in brackets):
 export class CliError extends Error {}
 
 export interface CliCommand {
-  command: 'train' | 'eval' | 'runs' | 'help';
-  /** The run to evaluate (eval). */
+  command: 'train' | 'eval' | 'export' | 'runs' | 'help';
+  /** The run to evaluate or export. */
   runId?: number;
+  /** The folder to export into (export). */
+  out?: string;
   db?: string;
   project: string;
   experiment: string;
@@ -51,12 +55,12 @@ const NUMBER_FLAGS: Record<string, string> = {
 export function parseCli(argv: readonly string[]): CliCommand {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') return { command: 'help', project: '', experiment: '', config: trainConfig.parse({}) };
-  if (command !== 'train' && command !== 'eval' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
+  if (command !== 'train' && command !== 'eval' && command !== 'export' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
   const raw: Record<string, unknown> = {};
   const out: Omit<CliCommand, 'config'> = { command, project: 'Command line', experiment: 'CLI runs' };
-  if (command === 'eval') {
+  if (command === 'eval' || command === 'export') {
     const id = Number(rest.shift());
-    if (!Number.isInteger(id) || id < 1) throw new CliError(`blockwise eval needs a run id (see blockwise runs), e.g. blockwise eval 3.`);
+    if (!Number.isInteger(id) || id < 1) throw new CliError(`blockwise ${command} needs a run id (see blockwise runs), e.g. blockwise ${command} 3${command === 'export' ? ' --out model' : ''}.`);
     out.runId = id;
   }
   const infopro: Record<string, unknown> = {};
@@ -79,6 +83,10 @@ export function parseCli(argv: readonly string[]): CliCommand {
     switch (flag) {
       case '--db':
         out.db = value();
+        break;
+      case '--out':
+        if (command !== 'export') throw new CliError(`--out is an option of blockwise export only.`);
+        out.out = value();
         break;
       case '--project':
         out.project = value();
@@ -147,6 +155,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
         throw new CliError(`Unknown option ${flag}.\n${CLI_USAGE}`);
     }
   }
+  if (command === 'export' && !out.out) throw new CliError(`blockwise export needs --out DIR, a new or empty folder for the model, e.g. blockwise export ${out.runId} --out model.`);
   for (const [key, group] of Object.entries({ infopro, hpff, man })) if (Object.keys(group).length) raw[key] = group;
   const parsed = trainConfig.safeParse(raw);
   if (!parsed.success) {

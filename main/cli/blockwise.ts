@@ -1,8 +1,10 @@
 /**
  * `blockwise`: train from the command line into the same SQLite database the studio reads
- * (so the run appears in Experiments), with a progress bar and ETA on the terminal.
+ * (so the run appears in Experiments), with a progress bar and ETA on the terminal; evaluate
+ * and export finished runs.
  */
 import { DatasetCatalog } from '../data/catalog';
+import { CARD_FILE, exportRun } from '../engine/export/tfjs-export';
 import { evaluateRun, runTraining, type TrainingProgress } from '../engine/train/run-training';
 import { resolveDbPath } from '../platform/paths';
 import { Store } from '../store';
@@ -21,6 +23,8 @@ const clock = (seconds: number) => {
   const s = Math.max(0, Math.round(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 function progressBar(stream: NodeJS.WriteStream): (p: TrainingProgress) => void {
   let lastLine = 0;
@@ -52,6 +56,15 @@ async function main(): Promise<void> {
     if (cli.command === 'eval') {
       const { accuracy, images } = await evaluateRun({ store, datasets: new DatasetCatalog(store) }, cli.runId!, cli.config.testLimit);
       console.log(`run ${cli.runId}: test accuracy ${(accuracy * 100).toFixed(2)}% on ${images} test images`);
+      return;
+    }
+    if (cli.command === 'export') {
+      const result = await exportRun({ store, datasets: new DatasetCatalog(store) }, cli.runId!, cli.out!);
+      console.log(`run ${cli.runId}: TF.js layers model exported to ${result.dir}`);
+      for (const file of result.files) console.log(`  ${file.name.padEnd(22)} ${kib(file.bytes)}`);
+      const { inputShape, classes } = result.card;
+      console.log(`input [N, ${inputShape.join(', ')}] normalised as in training (see ${CARD_FILE}); output: logits for ${classes} classes`);
+      console.log(`left out: ${result.card.dropped.join(', ')}`);
       return;
     }
     const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);

@@ -222,7 +222,7 @@ export function createBlock(unit: Unit, inChannels: number, seed: number): UnitM
 }
 
 /** Mirrors describeResNet: the first block of stages 2 and 3 downsamples. */
-const blockStride = (unit: Unit): number => (unit.block === 0 && unit.stage > 1 ? 2 : 1);
+export const blockStride = (unit: Unit): number => (unit.block === 0 && unit.stage > 1 ? 2 : 1);
 
 /** Build ResNet-`depth` for `input` images and `classes` classes, weights fixed by `seed`. */
 export function createResNet(depth: number, input: InputShape, classes: number, seed: number): ResNetModel {

@@ -10,13 +10,14 @@ import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-c
 import type { MetricPoint } from '../../../shared/api/schemas';
 import type { TrainConfig } from '../../../shared/engine/config';
 import { type Cut, splitPresets, validateCuts } from '../../../shared/engine/splits';
-import { iterateBatches, batchCount } from '../../data/batches';
+import { type HostBatch, iterateBatches, batchCount } from '../../data/batches';
 import type { DatasetCatalog } from '../../data/catalog';
 import { PREPROCESSING } from '../../data/preprocess';
 import type { Dataset } from '../../data/types';
 import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
 import { RecordBuffer, type Store } from '../../store';
+import type { Artifact } from '../../store/metrics';
 import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
@@ -60,13 +61,21 @@ export function runDir(dbPath: string, runId: number): string {
   return path.join(path.dirname(dbPath), 'runs', String(runId));
 }
 
-/** Test accuracy of the deployable network (backbone + real head), a fixed random subset when limited. */
+/**
+ * The test images a run's accuracy is measured on: all of them, or a fixed random subset (seed 0)
+ * when limited, since split files are often sorted by class. Exported so that a check of an
+ * exported network can use exactly the same images.
+ */
+export function testBatches(dataset: Dataset, testLimit: number | undefined): AsyncGenerator<HostBatch> {
+  const limited = testLimit !== undefined;
+  return iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: testLimit } : {}) });
+}
+
+/** Test accuracy of the deployable network (backbone + real head) on testBatches. */
 async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number | undefined): Promise<number> {
   let correct = 0;
   let seen = 0;
-  // A limited test set is a fixed random subset (seed 0): split files are often sorted by class.
-  const limited = testLimit !== undefined;
-  for await (const batch of iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: testLimit } : {}) })) {
+  for await (const batch of testBatches(dataset, testLimit)) {
     const { height, width, channels } = batch.shape;
     const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
     const y = tf.tensor1d(batch.y, 'int32');
@@ -165,17 +174,37 @@ export async function runTraining(
   }
 }
 
-/** Test accuracy of a finished run's saved network on its data set's test split. */
-export async function evaluateRun(deps: { store: Store; datasets: DatasetCatalog }, runId: number, testLimit?: number): Promise<{ accuracy: number; images: number }> {
+/** A run's saved weights; throws saying why there are none. `use` completes "only runs that finished training can be ...". */
+export function savedWeights(store: Store, runId: number, use: string): Artifact {
+  const run = store.runs.get(runId);
+  const weights = store.metrics.artifacts(runId).find((a) => a.kind === 'weights');
+  if (!weights) throw new Error(`Run ${runId} has no saved weights (status ${run.status}): only runs that finished training can be ${use}.`);
+  return weights;
+}
+
+/**
+ * A finished run's network rebuilt on the run's backend with its saved weights, with the
+ * settings and data set it was trained with. The caller disposes the model.
+ */
+export async function loadRunModel(deps: { store: Store; datasets: DatasetCatalog }, runId: number, weights: Artifact): Promise<{ config: TrainConfig; dataset: Dataset; model: ResNetModel }> {
   const run = deps.store.runs.get(runId);
-  const weights = deps.store.metrics.artifacts(runId).find((a) => a.kind === 'weights');
-  if (!weights) throw new Error(`Run ${runId} has no saved weights (status ${run.status}): only runs that finished training can be evaluated.`);
   const config = trainConfig.parse(Object.fromEntries(Object.entries(run.config).filter(([key]) => key !== 'cuts')));
   await selectBackend(config.backend);
   const dataset = await deps.datasets.open(config.dataset);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
   try {
     loadWeights(model, weights.path);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { config, dataset, model };
+}
+
+/** Test accuracy of a finished run's saved network on its data set's test split. */
+export async function evaluateRun(deps: { store: Store; datasets: DatasetCatalog }, runId: number, testLimit?: number): Promise<{ accuracy: number; images: number }> {
+  const { config, dataset, model } = await loadRunModel(deps, runId, savedWeights(deps.store, runId, 'evaluated'));
+  try {
     const limit = testLimit ?? config.testLimit;
     return { accuracy: await accuracy(model, dataset, limit), images: Math.min(limit ?? Infinity, dataset.splits.test.length) };
   } finally {
