@@ -4,6 +4,7 @@ import { trainConfig, type TrainConfig } from '../../shared/engine/config';
 
 export const CLI_USAGE = `Usage: blockwise train [options]      train a network into the studio's database
        blockwise eval RUN [--db PATH] [--test-limit N]   test accuracy of a finished run's saved network
+       blockwise resume RUN [--db PATH]  continue a stopped run from its last end-of-epoch checkpoint
        blockwise export RUN --out DIR [--db PATH]   save a finished run's network as a TF.js model
                                         (model.json + weights + card.json) into a new or empty folder
        blockwise runs [--db PATH]       list the newest runs
@@ -30,7 +31,7 @@ Training options (defaults in brackets):
 export class CliError extends Error {}
 
 export interface CliCommand {
-  command: 'train' | 'eval' | 'export' | 'runs' | 'help';
+  command: 'train' | 'eval' | 'export' | 'resume' | 'runs' | 'help';
   /** The run to evaluate or export. */
   runId?: number;
   /** The folder to export into (export). */
@@ -55,10 +56,10 @@ const NUMBER_FLAGS: Record<string, string> = {
 export function parseCli(argv: readonly string[]): CliCommand {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') return { command: 'help', project: '', experiment: '', config: trainConfig.parse({}) };
-  if (command !== 'train' && command !== 'eval' && command !== 'export' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
+  if (command !== 'train' && command !== 'eval' && command !== 'export' && command !== 'resume' && command !== 'runs') throw new CliError(`Unknown command "${command}".\n${CLI_USAGE}`);
   const raw: Record<string, unknown> = {};
   const out: Omit<CliCommand, 'config'> = { command, project: 'Command line', experiment: 'CLI runs' };
-  if (command === 'eval' || command === 'export') {
+  if (command === 'eval' || command === 'export' || command === 'resume') {
     const id = Number(rest.shift());
     if (!Number.isInteger(id) || id < 1) throw new CliError(`blockwise ${command} needs a run id (see blockwise runs), e.g. blockwise ${command} 3${command === 'export' ? ' --out model' : ''}.`);
     out.runId = id;

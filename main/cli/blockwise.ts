@@ -5,7 +5,7 @@
  */
 import { DatasetCatalog } from '../data/catalog';
 import { CARD_FILE, exportRun } from '../engine/export/tfjs-export';
-import { evaluateRun, runTraining, type TrainingProgress } from '../engine/train/run-training';
+import { evaluateRun, resumeTraining, runTraining, type TrainingProgress, type TrainingResult } from '../engine/train/run-training';
 import { resolveDbPath } from '../platform/paths';
 import { Store } from '../store';
 import { CLI_USAGE, CliError, parseCli } from './args';
@@ -67,11 +67,17 @@ async function main(): Promise<void> {
       console.log(`left out: ${result.card.dropped.join(', ')}`);
       return;
     }
-    const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);
-    const { config } = cli;
-    const name = cli.name ?? `${config.method} resnet${config.depth} ${typeof config.split === 'string' ? config.split : `${config.split.length} cuts`} seed ${config.seed}`;
-    console.error(`Training ${name} on ${config.dataset} into ${store.path}`);
-    const result = await runTraining({ store, datasets: new DatasetCatalog(store) }, config, { experimentId, name }, progressBar(process.stderr));
+    let result: TrainingResult;
+    if (cli.command === 'resume') {
+      console.error(`Resuming run ${cli.runId} (${store.runs.get(cli.runId!).name}) from its last checkpoint in ${store.path}`);
+      result = await resumeTraining({ store, datasets: new DatasetCatalog(store) }, cli.runId!, progressBar(process.stderr));
+    } else {
+      const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);
+      const { config } = cli;
+      const name = cli.name ?? `${config.method} resnet${config.depth} ${typeof config.split === 'string' ? config.split : `${config.split.length} cuts`} seed ${config.seed}`;
+      console.error(`Training ${name} on ${config.dataset} into ${store.path}`);
+      result = await runTraining({ store, datasets: new DatasetCatalog(store) }, config, { experimentId, name }, progressBar(process.stderr));
+    }
     if (process.stderr.isTTY) process.stderr.write('\n');
     console.log(
       `run ${result.runId}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% (best ${(result.bestTestAccuracy * 100).toFixed(2)}%), ` +

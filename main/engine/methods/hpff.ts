@@ -151,6 +151,10 @@ export class HpffTrainer extends StemFusedTrainer {
     return [...this.segments.flatMap((_, j) => this.segmentVariables(j)), ...this.independent.flatMap((n) => n?.trainableVariables ?? []), ...this.cascade.flatMap((n) => n?.trainableVariables ?? [])];
   }
 
+  auxiliaryState(): tf.Variable[] {
+    return [...this.independent, ...this.cascade].flatMap((net) => (net ? [...net.trainableVariables, ...net.stateVariables] : []));
+  }
+
   /** The unweighted L_ind(j) on h_j: the independent net's parts, or the real head's CE for the last segment. */
   private independentLoss(j: number, h: tf.Tensor, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
     const net = this.independent[j];

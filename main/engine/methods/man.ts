@@ -142,6 +142,17 @@ export class ManTrainer extends StemFusedTrainer {
     return [...this.segments.flatMap((_, j) => this.segmentVariables(j)), ...this.nets.flatMap((_, i) => this.auxVariables(i))];
   }
 
+  auxiliaryState(): tf.Variable[] {
+    return this.nets.flatMap((net) => [
+      ...net.ema.trainableVariables,
+      ...net.ema.stateVariables,
+      ...(net.block ? [...net.block.trainableVariables, ...net.block.stateVariables] : []),
+      ...(net.vector ? [net.vector] : []),
+      ...net.heads.trainableVariables,
+      ...net.heads.stateVariables,
+    ]);
+  }
+
   /** Per cut: the L2 distance between the EMA weights and the next block's, the quantity methods.md 6.4 logs. */
   emaGaps(): number[] {
     return this.nets.map((net) =>

@@ -84,6 +84,10 @@ export class LocalTrainer extends Trainer {
     return this.modules.flatMap((m) => [...m.units.flatMap((u) => u.trainableVariables), ...(m.head?.trainableVariables ?? [])]);
   }
 
+  auxiliaryState(): tf.Variable[] {
+    return this.modules.flatMap((m) => (m.head ? [...m.head.trainableVariables, ...m.head.stateVariables] : []));
+  }
+
   /** Variables of module `index` and its head: the only ones its loss may reach. */
   moduleVariables(index: number): tf.Variable[] {
     const m = this.modules[index]!;

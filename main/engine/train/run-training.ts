@@ -18,9 +18,10 @@ import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
 import { RecordBuffer, type Store } from '../../store';
 import type { Artifact } from '../../store/metrics';
-import { selectBackend } from '../backend/select';
+import { type BackendChoice, selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
+import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
 import { createTrainer } from './create-trainer';
 import { lossValues } from './trainer';
 import { cosineAt, learningRate } from './schedule';
@@ -88,38 +89,91 @@ async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number 
   return seen ? correct / seen : 0;
 }
 
-export async function runTraining(
-  deps: { store: Store; datasets: DatasetCatalog },
-  config: TrainConfig,
-  run: { experimentId: number; name: string },
-  onProgress: (progress: TrainingProgress) => void = () => {},
-): Promise<TrainingResult> {
-  const cuts = resolveCuts(config);
+interface Deps {
+  store: Store;
+  datasets: DatasetCatalog;
+}
+
+/** Everything a run trains with, built from its config. */
+interface Session extends TrainingState {
+  runId: number;
+  config: TrainConfig;
+  dataset: Dataset;
+  backend: string;
+}
+
+async function openSession(deps: Deps, config: TrainConfig, cuts: Cut[], runId: (backend: BackendChoice, dataset: Dataset) => number): Promise<Session> {
   const backend = await selectBackend(config.backend);
   const dataset = await deps.datasets.open(config.dataset);
-  const record = deps.store.runs.create({
-    experimentId: run.experimentId,
-    name: run.name,
-    kind: 'local-learning',
-    config: { ...config, cuts },
-    seed: config.seed,
-    environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }),
-  });
-  const buffer = new RecordBuffer(deps.store.metrics);
+  const id = runId(backend, dataset);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
   const trainer = createTrainer({ model, method: config.method, cuts, normalization: PREPROCESSING[dataset.kind].normalization, seed: config.seed, settings: config });
-  const sgd = new SgdNesterov({ lr: config.lr });
-  deps.store.runs.setStatus(record.id, 'running');
+  return { runId: id, config, dataset, backend: backend.id, model, trainer, sgd: new SgdNesterov({ lr: config.lr }) };
+}
+
+export async function runTraining(deps: Deps, config: TrainConfig, run: { experimentId: number; name: string }, onProgress: (progress: TrainingProgress) => void = () => {}): Promise<TrainingResult> {
+  const cuts = resolveCuts(config);
+  const session = await openSession(deps, config, cuts, (backend) =>
+    deps.store.runs.create({
+      experimentId: run.experimentId,
+      name: run.name,
+      kind: 'local-learning',
+      config: { ...config, cuts },
+      seed: config.seed,
+      environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }),
+    }).id,
+  );
+  return trainEpochs(deps, session, { epoch: 0, step: 0, best: 0, last: 0, peakBytes: 0 }, onProgress);
+}
+
+/**
+ * Continue a run that stopped (killed, failed, cancelled) from its last end-of-epoch
+ * checkpoint. Data order and augmentation depend only on the seed and the epoch, so with the
+ * same backend it ends exactly where an uninterrupted run would.
+ */
+export async function resumeTraining(deps: Deps, runId: number, onProgress: (progress: TrainingProgress) => void = () => {}): Promise<TrainingResult> {
+  const run = deps.store.runs.get(runId);
+  if (run.status === 'done') throw new Error(`Run ${runId} finished training; there is nothing to resume.`);
+  const dir = deps.store.path === ':memory:' ? null : runDir(deps.store.path, runId);
+  if (!dir || !hasCheckpoint(dir)) throw new Error(`Run ${runId} has no checkpoint: it stopped before its first epoch ended. Train it again instead.`);
+  const { config, cuts } = savedConfig(run.config);
+  const session = await openSession(deps, config, cuts, () => runId);
+  let position: RunPosition;
+  try {
+    position = loadCheckpoint(dir, session);
+  } catch (error) {
+    closeSession(session);
+    throw error;
+  }
+  return trainEpochs(deps, session, position, onProgress);
+}
+
+/** A stored run config split back into the validated settings and the resolved cuts. */
+function savedConfig(stored: Record<string, unknown>): { config: TrainConfig; cuts: Cut[] } {
+  const config = trainConfig.parse(Object.fromEntries(Object.entries(stored).filter(([key]) => key !== 'cuts')));
+  return { config, cuts: Array.isArray(stored.cuts) ? validateCuts(config.depth, stored.cuts as number[][]) : resolveCuts(config) };
+}
+
+function closeSession(session: Session): void {
+  session.sgd.dispose();
+  session.trainer.dispose();
+  session.model.dispose();
+}
+
+/** Train from the epoch after `from` to the end, recording as it goes and checkpointing every epoch. */
+async function trainEpochs(deps: Deps, session: Session, from: RunPosition, onProgress: (progress: TrainingProgress) => void): Promise<TrainingResult> {
+  const { runId, config, dataset, model, trainer, sgd } = session;
+  const buffer = new RecordBuffer(deps.store.metrics);
+  const dir = deps.store.path === ':memory:' ? null : runDir(deps.store.path, runId);
+  deps.store.runs.setStatus(runId, 'running');
   try {
     const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);
     const stepsPerEpoch = batchCount(trainLength, config.batchSize);
     const totalSteps = stepsPerEpoch * config.epochs;
     const started = performance.now();
-    let step = 0;
-    let peakBytes = 0;
-    let best = 0;
-    let last = 0;
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    let { step, peakBytes, best, last } = from;
+    const firstStep = step;
+    for (let epoch = from.epoch + 1; epoch <= config.epochs; epoch++) {
       if (config.schedule !== 'cosine-steps') {
         sgd.setLearningRate(learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch));
       }
@@ -138,39 +192,37 @@ export async function runTraining(
           peakBytes = memory.peakBytes;
           const at = Date.now();
           const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
-          buffer.push({ runId: record.id, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
+          buffer.push({ runId, memory: [{ step, module: null, peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
         } else lossTensors = trainer.step(x, y, sgd);
         const losses = await lossValues(lossTensors);
         tf.dispose([x, y]);
         step++;
         const now = Date.now();
         const points: MetricPoint[] = losses.map((value, module) => ({ scope: 'step', step, key: `loss/m${module}`, value, at: now }));
-        buffer.push({ runId: record.id, metrics: points });
+        buffer.push({ runId, metrics: points });
         const seconds = (performance.now() - started) / 1000;
-        const imagesPerSecond = (step * config.batchSize) / seconds;
+        const imagesPerSecond = ((step - firstStep) * config.batchSize) / seconds;
         onProgress({ epoch, epochs: config.epochs, step: step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds: ((totalSteps - step) * config.batchSize) / imagesPerSecond });
       }
       last = await accuracy(model, dataset, config.testLimit);
       best = Math.max(best, last);
-      buffer.push({ runId: record.id, metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: last, at: Date.now() }] });
+      buffer.push({ runId, metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: last, at: Date.now() }] });
       buffer.flush();
+      if (dir) await saveCheckpoint(dir, session, { epoch, step, best, last, peakBytes });
     }
     buffer.flush();
-    if (deps.store.path !== ':memory:') {
-      const dir = runDir(deps.store.path, record.id);
+    if (dir) {
       const { bytes } = await saveWeights(model, dir);
-      deps.store.metrics.addArtifact({ runId: record.id, kind: 'weights', path: dir, bytes, meta: { format: 'blockwise-weights/1' } });
+      deps.store.metrics.addArtifact({ runId, kind: 'weights', path: dir, bytes, meta: { format: 'blockwise-weights/1' } });
     }
-    deps.store.runs.setStatus(record.id, 'done');
-    return { runId: record.id, backend: backend.id, testAccuracy: last, bestTestAccuracy: best, peakBytes };
+    deps.store.runs.setStatus(runId, 'done');
+    return { runId, backend: session.backend, testAccuracy: last, bestTestAccuracy: best, peakBytes };
   } catch (error) {
     buffer.flush();
-    deps.store.runs.setStatus(record.id, 'failed', error instanceof Error ? error.message : String(error));
+    deps.store.runs.setStatus(runId, 'failed', error instanceof Error ? error.message : String(error));
     throw error;
   } finally {
-    sgd.dispose();
-    trainer.dispose();
-    model.dispose();
+    closeSession(session);
   }
 }
 
@@ -188,7 +240,7 @@ export function savedWeights(store: Store, runId: number, use: string): Artifact
  */
 export async function loadRunModel(deps: { store: Store; datasets: DatasetCatalog }, runId: number, weights: Artifact): Promise<{ config: TrainConfig; dataset: Dataset; model: ResNetModel }> {
   const run = deps.store.runs.get(runId);
-  const config = trainConfig.parse(Object.fromEntries(Object.entries(run.config).filter(([key]) => key !== 'cuts')));
+  const { config } = savedConfig(run.config);
   await selectBackend(config.backend);
   const dataset = await deps.datasets.open(config.dataset);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);

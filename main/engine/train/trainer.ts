@@ -40,6 +40,11 @@ export abstract class Trainer {
   abstract trainableVariables(): tf.Variable[];
   /** The step's gradients for a batch (x normalised NHWC, y int32 labels); the caller owns them. */
   abstract computeGradients(x: tf.Tensor4D, y: tf.Tensor1D, onPhase?: PhaseHook): StepGradients;
+  /**
+   * Every variable outside the backbone that training depends on, in a fixed order: auxiliary
+   * nets' weights and BatchNorm statistics, MAN's EMA copies. A checkpoint saves these beside the model.
+   */
+  abstract auxiliaryState(): tf.Variable[];
   abstract dispose(): void;
 
   /** Runs after the gradients and before the optimiser applies them (MAN's EMA reads pre-step weights). */

@@ -19,30 +19,55 @@ interface Manifest {
   shapes: number[][];
 }
 
-const variablesOf = (model: ResNetModel): tf.Variable[] => [...model.trainableVariables(), ...model.stateVariables()];
+export const variablesOf = (model: ResNetModel): tf.Variable[] => [...model.trainableVariables(), ...model.stateVariables()];
 
-function writeAtomically(file: string, data: string | Uint8Array): void {
+export function writeAtomically(file: string, data: string | Uint8Array): void {
   fs.writeFileSync(`${file}.partial`, data);
   fs.renameSync(`${file}.partial`, file);
 }
 
-/** Asynchronous reads: a GPU backend cannot read tensors synchronously. */
-export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
-  fs.mkdirSync(dir, { recursive: true });
-  const variables = variablesOf(model);
+/**
+ * The values of `variables` in order, as one little-endian float32 file written atomically.
+ * Asynchronous reads: a GPU backend cannot read tensors synchronously. Returns the shapes.
+ */
+export async function writeTensors(variables: readonly tf.Variable[], file: string): Promise<{ bytes: number; shapes: number[][] }> {
   const arrays = (await Promise.all(variables.map((v) => v.data()))) as Float32Array[];
-  const total = arrays.reduce((n, a) => n + a.length, 0);
-  const all = new Float32Array(total);
+  const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
   for (const a of arrays) {
     all.set(a, at);
     at += a.length;
   }
   const bytes = new Uint8Array(all.buffer);
-  writeAtomically(path.join(dir, WEIGHTS_FILE), bytes);
-  const manifest: Manifest = { format: 'blockwise-weights/1', depth: model.depth, classes: model.classes, shapes: variables.map((v) => [...v.shape]) };
+  writeAtomically(file, bytes);
+  return { bytes: bytes.length, shapes: variables.map((v) => [...v.shape]) };
+}
+
+/** Assign the values writeTensors saved (with `shapes`) to `variables`; throws naming the mismatch. */
+export function readTensors(variables: readonly tf.Variable[], file: string, shapes: readonly number[][]): void {
+  const buffer = fs.readFileSync(file);
+  const floats = new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4);
+  const expected = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  if (buffer.byteLength % 4 !== 0 || floats.length !== expected) {
+    throw new Error(`${file} has ${buffer.byteLength} bytes, not the ${expected * 4} its manifest describes: it is damaged`);
+  }
+  if (shapes.length !== variables.length) throw new Error(`${file} holds ${shapes.length} tensors; ${variables.length} were expected`);
+  let at = 0;
+  variables.forEach((variable, i) => {
+    const shape = shapes[i]!;
+    if (shape.join(',') !== variable.shape.join(',')) throw new Error(`tensor ${i} has shape [${shape}] in ${file} but [${variable.shape}] here`);
+    const size = variable.size;
+    tf.tidy(() => variable.assign(tf.tensor(floats.slice(at, at + size), variable.shape)));
+    at += size;
+  });
+}
+
+export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const { bytes, shapes } = await writeTensors(variablesOf(model), path.join(dir, WEIGHTS_FILE));
+  const manifest: Manifest = { format: 'blockwise-weights/1', depth: model.depth, classes: model.classes, shapes };
   writeAtomically(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
-  return { bytes: bytes.length };
+  return { bytes };
 }
 
 /** Load weights saved by saveWeights into a model of the same architecture; throws naming the mismatch. */
@@ -58,18 +83,5 @@ export function loadWeights(model: ResNetModel, dir: string): void {
   if (manifest.format !== 'blockwise-weights/1' || manifest.depth !== model.depth || manifest.classes !== model.classes || manifest.shapes.length !== variables.length) {
     throw new Error(`${manifestFile} holds ResNet-${manifest.depth} weights for ${manifest.classes} classes (${manifest.shapes.length} tensors); the model is ResNet-${model.depth} for ${model.classes} classes (${variables.length} tensors)`);
   }
-  const buffer = fs.readFileSync(path.join(dir, WEIGHTS_FILE));
-  const floats = new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4);
-  const expected = manifest.shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
-  if (buffer.byteLength % 4 !== 0 || floats.length !== expected) {
-    throw new Error(`${path.join(dir, WEIGHTS_FILE)} has ${buffer.byteLength} bytes, not the ${expected * 4} its manifest describes: it is damaged`);
-  }
-  let at = 0;
-  variables.forEach((variable, i) => {
-    const shape = manifest.shapes[i]!;
-    if (shape.join(',') !== variable.shape.join(',')) throw new Error(`weight ${i} has shape [${shape}] in the file but [${variable.shape}] in the model`);
-    const size = variable.size;
-    tf.tidy(() => variable.assign(tf.tensor(floats.slice(at, at + size), variable.shape)));
-    at += size;
-  });
+  readTensors(variables, path.join(dir, WEIGHTS_FILE), manifest.shapes);
 }

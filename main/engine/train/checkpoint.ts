@@ -1,0 +1,64 @@
+/**
+ * The end-of-epoch checkpoint a run resumes from: the network (weights and BatchNorm statistics),
+ * every auxiliary variable (Trainer.auxiliaryState), the optimiser's momentum and step count, and
+ * where the run stood (epoch, step, accuracies). The tensors go to checkpoint.bin and the rest to
+ * checkpoint.json, each written to a temporary name and renamed; the JSON names the tensor
+ * file's shapes and is written last, so a kill between the two leaves the previous checkpoint's
+ * JSON refusing the new tensor file rather than a silent mix.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ResNetModel } from '../nets/resnet-model';
+import type { SgdNesterov, SgdState } from './sgd';
+import type { Trainer } from './trainer';
+import { readTensors, variablesOf, writeAtomically, writeTensors } from './weights';
+
+const TENSORS_FILE = 'checkpoint.bin';
+const STATE_FILE = 'checkpoint.json';
+
+/** Where a run stood at the end of an epoch. */
+export interface RunPosition {
+  epoch: number;
+  step: number;
+  best: number;
+  last: number;
+  peakBytes: number;
+}
+
+interface CheckpointFile extends RunPosition {
+  format: 'blockwise-checkpoint/1';
+  shapes: number[][];
+  bytes: number;
+  sgd: SgdState;
+}
+
+export interface TrainingState {
+  model: ResNetModel;
+  trainer: Trainer;
+  sgd: SgdNesterov;
+}
+
+const stateVariables = ({ model, trainer }: TrainingState): tf.Variable[] => [...variablesOf(model), ...trainer.auxiliaryState()];
+
+export async function saveCheckpoint(dir: string, state: TrainingState, position: RunPosition): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const variables = stateVariables(state);
+  const { bytes, shapes } = await writeTensors(variables, path.join(dir, TENSORS_FILE));
+  const file: CheckpointFile = { format: 'blockwise-checkpoint/1', ...position, shapes, bytes, sgd: state.sgd.getState(variables) };
+  writeAtomically(path.join(dir, STATE_FILE), JSON.stringify(file));
+}
+
+export const hasCheckpoint = (dir: string): boolean => fs.existsSync(path.join(dir, STATE_FILE));
+
+/** Restore a checkpoint into freshly built state of the same run; returns where the run stood. */
+export function loadCheckpoint(dir: string, state: TrainingState): RunPosition {
+  const file = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as CheckpointFile;
+  if (file.format !== 'blockwise-checkpoint/1') throw new Error(`${path.join(dir, STATE_FILE)} is not a Blockwise checkpoint`);
+  const tensorsFile = path.join(dir, TENSORS_FILE);
+  if (fs.statSync(tensorsFile).size !== file.bytes) throw new Error(`${tensorsFile} does not match its checkpoint.json (the process stopped while writing it): the previous epoch's state is gone; start the run again`);
+  const variables = stateVariables(state);
+  readTensors(variables, tensorsFile, file.shapes);
+  state.sgd.setState(file.sgd, variables);
+  return { epoch: file.epoch, step: file.step, best: file.best, last: file.last, peakBytes: file.peakBytes };
+}
