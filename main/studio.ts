@@ -10,6 +10,7 @@ import { createHandlers } from './api/handlers';
 import { DatasetCatalog } from './data/catalog';
 import { APP_VERSION } from './platform/app-root';
 import { detectBackends, preferredBackend } from './platform/backends';
+import { isProcessAlive, THIS_PROCESS } from './platform/process-owner';
 import { Store } from './store';
 
 export interface Studio {
@@ -33,6 +34,8 @@ export interface StudioOptions {
 
 export function createStudio(options: StudioOptions): Studio {
   const store = Store.open(options.dbPath, { nativeBinding: options.sqliteBinding });
+  // Runs a killed process left `running` are `interrupted` from here on, with Resume on offer.
+  store.runs.recoverInterrupted(THIS_PROCESS.host, isProcessAlive);
   const datasets = new DatasetCatalog(store);
   const backends = detectBackends();
   const info: AppInfo = {

@@ -7,6 +7,7 @@ import { DatasetCatalog } from '../data/catalog';
 import { CARD_FILE, exportRun } from '../engine/export/tfjs-export';
 import { evaluateRun, resumeTraining, runTraining, type TrainingProgress, type TrainingResult } from '../engine/train/run-training';
 import { resolveDbPath } from '../platform/paths';
+import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
 import { Store } from '../store';
 import { CLI_USAGE, CliError, parseCli } from './args';
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   }
   const store = Store.open(resolveDbPath(cli.db));
   try {
+    for (const id of store.runs.recoverInterrupted(THIS_PROCESS.host, isProcessAlive)) console.error(`run ${id} was left running by a process that is gone: marked interrupted (blockwise resume ${id} continues it)`);
     if (cli.command === 'runs') {
       for (const run of store.runs.list({ limit: 20, offset: 0 }).runs) {
         console.log(`${String(run.id).padStart(5)}  ${run.status.padEnd(11)} ${run.name}`);

@@ -73,6 +73,27 @@ export class RunRepository {
     return { total, runs: rows.map(toRun) };
   }
 
+  /** Record that this process (pid on host) trains the run now. */
+  claim(id: number, owner: { pid: number; host: string }): void {
+    const { changes } = prepare(this.db, 'UPDATE runs SET owner_pid = ?, owner_host = ? WHERE id = ?').run(owner.pid, owner.host, id);
+    if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);
+  }
+
+  /**
+   * Mark `interrupted` every run still `running` whose training process on `host` is gone
+   * (killed, crashed, power cut): what a kill -9 leaves. Runs of live processes and of other
+   * hosts sharing the file are left alone. Returns the ids marked.
+   */
+  recoverInterrupted(host: string, isAlive: (pid: number) => boolean, now = Date.now()): number[] {
+    const stale = prepare<[string], { id: number; owner_pid: number }>(this.db, `SELECT id, owner_pid FROM runs WHERE status = 'running' AND owner_host = ? AND owner_pid IS NOT NULL`)
+      .all(host)
+      .filter((row) => !isAlive(row.owner_pid));
+    for (const { id, owner_pid } of stale) {
+      this.setStatus(id, 'interrupted', `The process training it (pid ${owner_pid}) stopped before it finished; resume it from its last checkpoint.`, now);
+    }
+    return stale.map((row) => row.id);
+  }
+
   /** Move a run along its life cycle, stamping start and end times. */
   setStatus(id: number, status: RunStatus, error: string | null = null, now = Date.now()): Run {
     const { changes } = prepare(

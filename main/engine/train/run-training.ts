@@ -16,6 +16,7 @@ import { PREPROCESSING } from '../../data/preprocess';
 import type { Dataset } from '../../data/types';
 import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
+import { THIS_PROCESS } from '../../platform/process-owner';
 import { RecordBuffer, type Store } from '../../store';
 import type { Artifact } from '../../store/metrics';
 import { type BackendChoice, selectBackend } from '../backend/select';
@@ -165,6 +166,7 @@ async function trainEpochs(deps: Deps, session: Session, from: RunPosition, onPr
   const { runId, config, dataset, model, trainer, sgd } = session;
   const buffer = new RecordBuffer(deps.store.metrics);
   const dir = deps.store.path === ':memory:' ? null : runDir(deps.store.path, runId);
+  deps.store.runs.claim(runId, THIS_PROCESS);
   deps.store.runs.setStatus(runId, 'running');
   try {
     const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);

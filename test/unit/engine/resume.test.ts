@@ -6,11 +6,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { DatasetCatalog } from '../../../main/data/catalog';
 import { resumeTraining, runDir, runTraining } from '../../../main/engine/train/run-training';
+import { isProcessAlive } from '../../../main/platform/process-owner';
 import { Store } from '../../../main/store';
 import { trainConfig } from '../../../shared/engine/config';
 import { useTempDir } from '../../helpers/temp';
@@ -81,9 +83,11 @@ describe('resume', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const store = Store.open(db);
-    // Killed mid-run: still marked running, with epoch 1's metrics committed.
+    // Killed mid-run: left running with epoch 1's metrics committed, until a process sees its owner is gone.
     expect(store.runs.get(2).status).toBe('running');
     expect(store.metrics.series(2).find((s) => s.key === 'test_acc')!.steps[0]).toBe(1);
+    expect(store.runs.recoverInterrupted(os.hostname(), isProcessAlive)).toEqual([2]);
+    expect(store.runs.get(2)).toMatchObject({ status: 'interrupted', error: expect.stringContaining(`(pid ${child.pid}) stopped before it finished`) });
     store.close();
 
     const resumed = spawnSync(process.execPath, [cli, 'resume', '2', '--db', db], { env, encoding: 'utf8' });

@@ -36,13 +36,17 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('migration 2 adds the data set registry to a version-1 database that holds runs', () => {
+  it('migrations 2 and 3 add the data set registry and run owners to a version-1 database, keeping its rows', () => {
     const db = new Database(':memory:');
     migrate(db, ':memory:', MIGRATIONS, 1);
     db.prepare("INSERT INTO projects (name, created_at) VALUES ('kept', 1)").run();
-    expect(migrate(db, ':memory:')).toEqual([2]);
+    db.prepare("INSERT INTO experiments (project_id, name, kind, created_at) VALUES (1, 'e', 'local-learning', 1)").run();
+    db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'r', 'local-learning', 'running', '{}', 1)").run();
+    expect(migrate(db, ':memory:')).toEqual([2, 3]);
     expect(tables(db)).toContain('datasets');
     expect(db.prepare('SELECT name FROM projects').all()).toEqual([{ name: 'kept' }]);
+    // Runs from before owners were recorded have none: no process can claim they are stale.
+    expect(db.prepare('SELECT status, owner_pid, owner_host FROM runs').all()).toEqual([{ status: 'running', owner_pid: null, owner_host: null }]);
     db.close();
   });
 

@@ -121,6 +121,23 @@ describe('store', () => {
     store.close();
   });
 
+  it('marks interrupted only the running runs whose owner process on this host is gone', () => {
+    const store = Store.open(dbFile());
+    const { run, experiment } = seed(store);
+    const other = (name: string) => store.runs.create({ experimentId: experiment.id, name, kind: 'local-learning', config: {} });
+    const [dead, live, remote, finished] = [run, other('live'), other('remote'), other('finished')];
+    const owners: [typeof run, number, string][] = [[dead, 111, 'here'], [live, 222, 'here'], [remote, 111, 'elsewhere'], [finished, 111, 'here']];
+    for (const [r, pid, host] of owners) {
+      store.runs.claim(r.id, { pid, host });
+      store.runs.setStatus(r.id, 'running');
+    }
+    store.runs.setStatus(finished.id, 'done');
+    expect(store.runs.recoverInterrupted('here', (pid) => pid === 222, 50)).toEqual([dead.id]);
+    expect(store.runs.get(dead.id)).toMatchObject({ status: 'interrupted', endedAt: 50, error: expect.stringContaining('pid 111') });
+    expect([live, remote, finished].map((r) => store.runs.get(r.id).status)).toEqual(['running', 'running', 'done']);
+    store.close();
+  });
+
   it('pages runs newest first and filters by status', () => {
     const store = Store.open(dbFile());
     const { experiment } = seed(store);
