@@ -51,6 +51,11 @@ export async function saveCheckpoint(dir: string, state: TrainingState, position
 
 export const hasCheckpoint = (dir: string): boolean => fs.existsSync(path.join(dir, STATE_FILE));
 
+/** A finished run needs no checkpoint: its weights are saved. The JSON goes first, so a half-removed checkpoint is never taken for one. */
+export function removeCheckpoint(dir: string): void {
+  for (const file of [STATE_FILE, TENSORS_FILE]) fs.rmSync(path.join(dir, file), { force: true });
+}
+
 /** Restore a checkpoint into freshly built state of the same run; returns where the run stood. */
 export function loadCheckpoint(dir: string, state: TrainingState): RunPosition {
   const file = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as CheckpointFile;

@@ -22,7 +22,7 @@ import type { Artifact } from '../../store/metrics';
 import { type BackendChoice, selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
-import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
+import { hasCheckpoint, loadCheckpoint, removeCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
 import { createTrainer } from './create-trainer';
 import { lossValues } from './trainer';
 import { cosineAt, learningRate } from './schedule';
@@ -218,6 +218,8 @@ async function trainEpochs(deps: Deps, session: Session, from: RunPosition, onPr
       deps.store.metrics.addArtifact({ runId, kind: 'weights', path: dir, bytes, meta: { format: 'blockwise-weights/1' } });
     }
     deps.store.runs.setStatus(runId, 'done');
+    // Only once the run is done: a kill before this point leaves a checkpoint to resume from.
+    if (dir) removeCheckpoint(dir);
     return { runId, backend: session.backend, testAccuracy: last, bestTestAccuracy: best, peakBytes };
   } catch (error) {
     buffer.flush();
