@@ -67,8 +67,19 @@ function describeAdapter(info: NonNullable<Adapter['info']>, route: number): Web
   return { description, software: Boolean(info.isFallbackAdapter) || SOFTWARE.test(description), route };
 }
 
-/** The adapter WebGPU would train on, found in a child process (null: none); `webgpuPath` is the resolved package. */
+const probes = new Map<string, WebGpuAdapter | null>();
+
+/**
+ * The adapter WebGPU would train on, found in a child process (null: none); `webgpuPath` is the
+ * resolved package. Asked once per process: the studio's status bar and every automatic backend
+ * choice share the answer instead of starting Dawn again.
+ */
 export function probeWebGpu(webgpuPath: string): WebGpuAdapter | null {
+  if (!probes.has(webgpuPath)) probes.set(webgpuPath, runProbe(webgpuPath));
+  return probes.get(webgpuPath)!;
+}
+
+function runProbe(webgpuPath: string): WebGpuAdapter | null {
   const child = spawnSync(process.execPath, ['-e', PROBE, webgpuPath], {
     encoding: 'utf8',
     timeout: 20_000,
@@ -100,14 +111,12 @@ export async function initWebGpuBackend(load: (pkg: string, install: string) => 
     const gpu = dawn.create(flags);
     const adapter = await gpu.requestAdapter(options);
     if (!adapter) throw new Error(`the WebGPU adapter found by the probe (${probed.description}) did not come back in this process`);
-    const found = describeAdapter(adapter.info ?? {}, probed.route);
     // tfjs-backend-webgpu asks navigator.gpu.requestAdapter (its only use of it) when it starts: answer with the one found.
-    const chosen = adapter;
     const scope = globalThis as { navigator?: object };
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(scope.navigator ?? {}), gpu: { requestAdapter: async () => chosen } }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', { value: { ...(scope.navigator ?? {}), gpu: { requestAdapter: async () => adapter } }, configurable: true, writable: true });
     load('@tensorflow/tfjs-backend-webgpu', WEBGPU_INSTALL);
-    started = found;
-  } else if (started.software && !allowSoftware) throw softwareOnly(started);
+    started = describeAdapter(adapter.info ?? {}, probed.route);
+  }
   if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') throw new Error(`TF.js could not start its 'webgpu' backend on ${started.description}`);
   return started;
 }

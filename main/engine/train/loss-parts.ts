@@ -15,6 +15,7 @@
  * outer tape while the inner one runs (tfjs-core 4.x Engine.gradients, pinned in package.json).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { addGradient } from './trainer';
 
 export interface LossPart {
   /** What the part is, for error messages ('decoder', 'classifier', 'pff quadrant 2'). */
@@ -41,10 +42,9 @@ export class GradientSink {
     previous?.dispose();
   }
 
+  /** Sum `grad` in (the sink takes it over and keeps it past the backward pass's scopes). */
   add(variable: tf.Variable, grad: tf.Tensor): void {
-    const previous = this.grads.get(variable);
-    this.grads.set(variable, tf.keep(previous ? tf.add(previous, grad) : tf.clone(grad)));
-    previous?.dispose();
+    addGradient(this.grads, variable, tf.keep(grad));
   }
 
   /** The value collected so far (the caller owns it; null if none), resetting it. */
@@ -109,7 +109,6 @@ export function partsObjective(h: tf.Tensor4D, parts: readonly LossPart[], execu
           part.variables.forEach((v, i) => {
             if (varGrads[i]) sink.add(v, varGrads[i]!);
           });
-          tf.dispose(varGrads);
           const next = dh ? tf.add(dh, dPart!) : dPart!;
           if (dh) tf.dispose([dh, dPart!]);
           dh = next;

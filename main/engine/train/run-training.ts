@@ -63,6 +63,9 @@ export function runDir(dbPath: string, runId: number): string {
   return path.join(path.dirname(dbPath), 'runs', String(runId));
 }
 
+/** Where a run's checkpoint and weights go; null for an in-memory database, which keeps no files. */
+const filesDir = (store: Store, runId: number): string | null => (store.path === ':memory:' ? null : runDir(store.path, runId));
+
 /**
  * The test images a run's accuracy is measured on: all of them, or a fixed random subset (seed 0)
  * when limited, since split files are often sorted by class. Exported so that a check of an
@@ -135,7 +138,7 @@ export async function runTraining(deps: Deps, config: TrainConfig, run: { experi
 export async function resumeTraining(deps: Deps, runId: number, onProgress: (progress: TrainingProgress) => void = () => {}): Promise<TrainingResult> {
   const run = deps.store.runs.get(runId);
   if (run.status === 'done') throw new Error(`Run ${runId} finished training; there is nothing to resume.`);
-  const dir = deps.store.path === ':memory:' ? null : runDir(deps.store.path, runId);
+  const dir = filesDir(deps.store, runId);
   if (!dir || !hasCheckpoint(dir)) throw new Error(`Run ${runId} has no checkpoint: it stopped before its first epoch ended. Train it again instead.`);
   const { config, cuts } = savedConfig(run.config);
   const session = await openSession(deps, config, cuts, () => runId);
@@ -165,7 +168,7 @@ function closeSession(session: Session): void {
 async function trainEpochs(deps: Deps, session: Session, from: RunPosition, onProgress: (progress: TrainingProgress) => void): Promise<TrainingResult> {
   const { runId, config, dataset, model, trainer, sgd } = session;
   const buffer = new RecordBuffer(deps.store.metrics);
-  const dir = deps.store.path === ':memory:' ? null : runDir(deps.store.path, runId);
+  const dir = filesDir(deps.store, runId);
   deps.store.runs.claim(runId, THIS_PROCESS);
   deps.store.runs.setStatus(runId, 'running');
   try {
