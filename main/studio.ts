@@ -11,16 +11,19 @@ import { DatasetCatalog } from './data/catalog';
 import { APP_VERSION } from './platform/app-root';
 import { detectBackends, preferredBackend } from './platform/backends';
 import { isProcessAlive, THIS_PROCESS } from './platform/process-owner';
+import { JobManager } from './jobs/job-manager';
 import { Store } from './store';
 
 export interface Studio {
   readonly store: Store;
   readonly datasets: DatasetCatalog;
+  readonly jobs: JobManager;
   readonly dispatch: Dispatch;
   info(): AppInfo;
   /** Listen to every event the services push; returns the unsubscribe function. */
   subscribe(listener: (event: StudioEvent) => void): () => void;
-  close(): void;
+  /** Stops running jobs (their runs become interrupted, resumable) and closes the database. */
+  close(): Promise<void>;
 }
 
 export interface StudioOptions {
@@ -30,6 +33,8 @@ export interface StudioOptions {
   sqliteBinding?: string | undefined;
   /** The host's native folder picker, where it has one. */
   pickFolder?: (title: string) => Promise<string | null>;
+  /** How many runs train at once; default 1 (each job owns a core on the CPU backends). */
+  concurrency?: number;
 }
 
 export function createStudio(options: StudioOptions): Studio {
@@ -58,18 +63,26 @@ export function createStudio(options: StudioOptions): Studio {
       }
     }
   };
-  const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, emit, pickFolder: options.pickFolder }));
+  const jobs = new JobManager({ store, datasets, concurrency: options.concurrency ?? 1 });
+  jobs.subscribe((update) => {
+    const { runId, experimentId } = update;
+    if (update.type === 'run') emit({ name: 'runs:changed', payload: { runId, experimentId } });
+    else if (update.event.type === 'progress') emit({ name: 'runs:progress', payload: { runId, experimentId, progress: update.event.progress } });
+  });
+  const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, jobs, emit, pickFolder: options.pickFolder }));
   return {
     store,
     datasets,
+    jobs,
     dispatch,
     info: () => info,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    close() {
+    async close() {
       listeners.clear();
+      await jobs.close();
       store.close();
     },
   };

@@ -2,6 +2,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
+import { buildWorkers } from './workers.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -27,5 +28,6 @@ await esbuild({
   logLevel: 'warning',
 });
 
+await buildWorkers();
 await viteBuild({ configFile: 'vite.config.mts', logLevel: 'warn' });
 console.log('build: dist/main and dist/renderer are ready');

@@ -26,11 +26,16 @@ export function createDispatcher(handlers: Handlers, log: (message: string) => v
 }
 
 function parseInput(name: OperationName, input: unknown): unknown {
-  const parsed = operations[name].input.safeParse(input ?? {});
+  return parseOrBadRequest(operations[name].input, input ?? {}, `input for ${name}`);
+}
+
+/** The parsed value, or a bad_request listing every field that is wrong ("Invalid <what>: ..."). */
+export function parseOrBadRequest<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(input)', message: describeIssue(issue) }));
   const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-  throw new ApiError('bad_request', `Invalid input for ${name}: ${summary}. Nothing was changed.`, issues);
+  throw new ApiError('bad_request', `Invalid ${what}: ${summary}. Nothing was changed.`, issues);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

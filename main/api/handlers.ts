@@ -3,6 +3,8 @@ import type { StudioEvent } from '../../shared/api/contract';
 import type { AppInfo } from '../../shared/api/schemas';
 import { ApiError } from '../../shared/api/errors';
 import type { DatasetCatalog } from '../data/catalog';
+import type { JobManager } from '../jobs/job-manager';
+import { THIS_PROCESS } from '../platform/process-owner';
 import type { Store } from '../store';
 import type { Handlers } from './dispatch';
 
@@ -11,13 +13,14 @@ export interface HandlerContext {
   /** Host facts fixed at start-up. */
   info: () => AppInfo;
   datasets: DatasetCatalog;
+  jobs: JobManager;
   /** Push an event to every connected renderer. */
   emit: (event: StudioEvent) => void;
   /** The host's native folder picker, where it has one (Electron). */
   pickFolder?: ((title: string) => Promise<string | null>) | undefined;
 }
 
-export function createHandlers({ store, info, datasets, emit, pickFolder }: HandlerContext): Handlers {
+export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }: HandlerContext): Handlers {
   const runChanged = (runId: number, experimentId: number) => emit({ name: 'runs:changed', payload: { runId, experimentId } });
   return {
     'app:info': () => info(),
@@ -48,6 +51,15 @@ export function createHandlers({ store, info, datasets, emit, pickFolder }: Hand
       const run = store.runs.tag(id, add, remove);
       runChanged(run.id, run.experimentId);
       return run;
+    },
+    // The job manager announces every status change itself (see createStudio).
+    'runs:start': (job) => jobs.submit(job),
+    'runs:cancel': ({ id }) => jobs.cancel(id),
+    'runs:resume': ({ id }) => jobs.resume(id),
+    'jobs:status': () => ({ concurrency: jobs.concurrency, running: jobs.runningIds(), queued: store.runs.queuedBy(THIS_PROCESS) }),
+    'jobs:configure': ({ concurrency }) => {
+      jobs.setConcurrency(concurrency);
+      return { concurrency: jobs.concurrency };
     },
 
     'datasets:list': () => datasets.list(),

@@ -5,7 +5,10 @@
  */
 import { DatasetCatalog } from '../data/catalog';
 import { CARD_FILE, exportRun } from '../engine/export/tfjs-export';
-import { evaluateRun, resumeTraining, runTraining, type TrainingProgress, type TrainingResult } from '../engine/train/run-training';
+import type { JobProgress } from '../../shared/api/progress';
+import { evaluateRun } from '../engine/train/run-training';
+import type { TrainingResult } from '../engine/train/train-run';
+import { JobManager } from '../jobs/job-manager';
 import { resolveDbPath } from '../platform/paths';
 import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
 import { Store } from '../store';
@@ -27,7 +30,7 @@ const clock = (seconds: number) => {
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
-function progressBar(stream: NodeJS.WriteStream): (p: TrainingProgress) => void {
+function progressBar(stream: NodeJS.WriteStream): (p: JobProgress) => void {
   let lastLine = 0;
   return (p) => {
     const done = (p.epoch - 1 + p.step / p.stepsPerEpoch) / p.epochs;
@@ -69,21 +72,30 @@ async function main(): Promise<void> {
       console.log(`left out: ${result.card.dropped.join(', ')}`);
       return;
     }
-    let result: TrainingResult;
+    // Training runs as a job in a worker thread, as in the studio; this process writes the store.
+    const jobs = new JobManager({ store, datasets: new DatasetCatalog(store) });
+    let runId: number;
     if (cli.command === 'resume') {
       console.error(`Resuming run ${cli.runId} (${store.runs.get(cli.runId!).name}) from its last checkpoint in ${store.path}`);
-      result = await resumeTraining({ store, datasets: new DatasetCatalog(store) }, cli.runId!, progressBar(process.stderr));
+      runId = jobs.resume(cli.runId!).id;
     } else {
       const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);
       const { config } = cli;
       const name = cli.name ?? `${config.method} resnet${config.depth} ${typeof config.split === 'string' ? config.split : `${config.split.length} cuts`} seed ${config.seed}`;
       console.error(`Training ${name} on ${config.dataset} into ${store.path}`);
-      result = await runTraining({ store, datasets: new DatasetCatalog(store) }, config, { experimentId, name }, progressBar(process.stderr));
+      runId = jobs.submit({ experimentId, name, kind: 'local-learning', config }).id;
     }
+    const showProgress = progressBar(process.stderr);
+    jobs.subscribe((update) => {
+      if (update.runId === runId && update.type === 'event' && update.event.type === 'progress') showProgress(update.event.progress);
+    });
+    const { run, result } = await jobs.wait(runId);
     if (process.stderr.isTTY) process.stderr.write('\n');
+    if (run.status !== 'done') throw new Error(`run ${runId} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+    const { testAccuracy, bestTestAccuracy, peakBytes, backend } = result as TrainingResult;
     console.log(
-      `run ${result.runId}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% (best ${(result.bestTestAccuracy * 100).toFixed(2)}%), ` +
-        `peak memory ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB (tf.profile), backend ${result.backend}`,
+      `run ${runId}: test accuracy ${(testAccuracy * 100).toFixed(2)}% (best ${(bestTestAccuracy * 100).toFixed(2)}%), ` +
+        `peak memory ${(peakBytes / 2 ** 20).toFixed(1)} MiB (tf.profile), backend ${backend}`,
     );
   } finally {
     store.close();

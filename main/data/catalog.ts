@@ -23,6 +23,29 @@ interface StoredSummary extends DatasetSummary {
   imageSize?: number;
 }
 
+/**
+ * Where a registered set's files are and how to read them: plain data, so a training worker
+ * (which has no store) can open the set with openDatasetSource.
+ */
+export interface DatasetSource {
+  id: string;
+  name: string;
+  kind: DatasetKind;
+  /** null for the built-in MNIST. */
+  path: string | null;
+  imageSize?: number | undefined;
+}
+
+/** Open a set from its source; a reader's error becomes a bad_request naming the set. */
+export async function openDatasetSource(source: DatasetSource, options: OpenOptions = {}): Promise<Dataset> {
+  if (source.kind === 'mnist') return openMnist();
+  try {
+    return await FORMATS[source.kind].open(source.path!, { ...options, ...sizeOption(source.imageSize) });
+  } catch (error) {
+    throw asBadRequest(error, `Data set "${source.name}" cannot be opened`);
+  }
+}
+
 export interface FolderRequest {
   path: string;
   kind?: DatasetKind | undefined;
@@ -64,13 +87,14 @@ export class DatasetCatalog {
 
   /** Open a registered set for training or browsing. Image folders stream when they exceed `maxInMemoryBytes`. */
   async open(id: string, options: OpenOptions = {}): Promise<Dataset> {
-    if (id === BUILTIN_MNIST_ID) return openMnist();
+    return openDatasetSource(this.source(id), options);
+  }
+
+  /** What a worker needs to open the set itself; throws not_found for an unknown id. */
+  source(id: string): DatasetSource {
+    if (id === BUILTIN_MNIST_ID) return { id, name: 'MNIST', kind: 'mnist', path: null };
     const record = this.record(id);
-    try {
-      return await FORMATS[record.kind as FolderKind].open(record.path, { ...options, ...sizeOption(record.summary.imageSize) });
-    } catch (error) {
-      throw asBadRequest(error, `Data set "${record.name}" cannot be opened`);
-    }
+    return { id, name: record.name, kind: record.kind, path: record.path, imageSize: record.summary.imageSize };
   }
 
   async samples(id: string, split: SplitName, perClass: number): Promise<DatasetSamples> {

@@ -85,7 +85,16 @@ async function main(): Promise<void> {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('will-quit', () => studio.close());
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (closed) return;
+    // Stopping the job workers is asynchronous: hold the quit until their runs are marked interrupted.
+    event.preventDefault();
+    void studio.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
+  });
 }
 
 main().catch((error: unknown) => {

@@ -16,10 +16,10 @@ export async function runWebHost(args: StudioArgs, reason?: string): Promise<voi
   console.log('Press Ctrl+C to stop.');
   if (args.open) openBrowser(host.url);
   const stop = () => {
-    void host.close().then(() => {
-      studio.close();
-      process.exit(0);
-    });
+    void host
+      .close()
+      .then(() => studio.close())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

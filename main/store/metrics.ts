@@ -54,6 +54,14 @@ export class MetricRepository {
     })();
   }
 
+  /** Forget a run's points and memory samples: it is about to train again from the start. */
+  clear(runId: number): void {
+    this.db.transaction(() => {
+      prepare(this.db, 'DELETE FROM metrics WHERE run_id = ?').run(runId);
+      prepare(this.db, 'DELETE FROM memory_samples WHERE run_id = ?').run(runId);
+    })();
+  }
+
   series(runId: number, scope?: MetricScope): MetricSeries[] {
     const rows = prepare<[number, string | null, string | null], { scope: MetricScope; key: string; step: number; value: number }>(
       this.db,

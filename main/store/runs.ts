@@ -79,6 +79,31 @@ export class RunRepository {
     if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);
   }
 
+  /** The environment a run trains in, known once its worker has started the backend. */
+  setEnvironment(id: number, environment: RunEnvironment): void {
+    const { changes } = prepare(this.db, 'UPDATE runs SET environment = ? WHERE id = ?').run(JSON.stringify(environment), id);
+    if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);
+  }
+
+  /** Queued runs this process owns, oldest first: the job queue. */
+  queuedBy(owner: { pid: number; host: string }): number[] {
+    return prepare<[number, string], { id: number }>(this.db, `SELECT id FROM runs WHERE status = 'queued' AND owner_pid = ? AND owner_host = ? ORDER BY id`)
+      .all(owner.pid, owner.host)
+      .map((row) => row.id);
+  }
+
+  /**
+   * Take over the queued runs whose owner on this host is gone (a studio closed or killed with
+   * work still queued), so the queue survives a restart. Returns the ids taken.
+   */
+  adoptQueued(owner: { pid: number; host: string }, isAlive: (pid: number) => boolean): number[] {
+    const orphans = prepare<[string], { id: number; owner_pid: number }>(this.db, `SELECT id, owner_pid FROM runs WHERE status = 'queued' AND owner_host = ? AND owner_pid IS NOT NULL`)
+      .all(owner.host)
+      .filter((row) => row.owner_pid !== owner.pid && !isAlive(row.owner_pid));
+    for (const { id } of orphans) this.claim(id, owner);
+    return orphans.map((row) => row.id);
+  }
+
   /**
    * Mark `interrupted` every run still `running` whose training process on `host` is gone
    * (killed, crashed, power cut): what a kill -9 leaves. Runs of live processes and of other

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DATASET_KINDS, JOB_KINDS, RUN_STATUSES } from '../ids';
+import type { JobProgress } from './progress';
 import * as s from './schemas';
 
 const id = z.number().int().positive();
@@ -71,6 +72,24 @@ export const operations = {
     'Add and remove tags of a run.',
   ),
 
+  'runs:start': operation(
+    z.object({ experimentId: id, name: s.displayName, kind: z.enum(JOB_KINDS).default('local-learning'), config: z.record(z.string(), z.unknown()) }).strict(),
+    s.run,
+    'Queue a training run; its settings are checked first (nothing is created if they are wrong). It starts when a job slot is free.',
+  ),
+  'runs:cancel': operation(byId, s.run, 'Stop a queued run, or a running one after its current step; it ends cancelled and can be resumed.'),
+  'runs:resume': operation(byId, s.run, 'Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint.'),
+  'jobs:status': operation(
+    z.object({}).strict(),
+    z.object({ concurrency: z.number().int().positive(), running: z.array(id), queued: z.array(id) }),
+    'How many runs may train at once, which are training and which wait, in order.',
+  ),
+  'jobs:configure': operation(
+    z.object({ concurrency: z.number().int().min(1).max(16) }).strict(),
+    z.object({ concurrency: z.number().int().positive() }),
+    'Set how many runs train at once (each in its own worker).',
+  ),
+
   'datasets:list': operation(z.object({}).strict(), z.array(s.datasetInfo), 'The built-in MNIST and every imported data set.'),
   'datasets:inspect': operation(
     z.object({ path: s.folderPath, kind: z.enum(DATASET_KINDS).optional(), imageSize: z.number().int().min(8).max(512).optional() }).strict(),
@@ -117,6 +136,8 @@ export interface StudioEvents {
   'projects:changed': { projectId: number };
   'experiments:changed': { projectId: number; experimentId: number };
   'runs:changed': { runId: number; experimentId: number };
+  /** After every training step of a running job. */
+  'runs:progress': { runId: number; experimentId: number; progress: JobProgress };
   'datasets:changed': { id: string };
 }
 export type EventName = keyof StudioEvents;

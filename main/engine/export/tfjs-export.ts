@@ -15,7 +15,8 @@ import { type Normalization, PREPROCESSING } from '../../data/preprocess';
 import { APP_VERSION } from '../../platform/app-root';
 import type { Store } from '../../store';
 import type { ResNetModel } from '../nets/resnet-model';
-import { loadRunModel, resolveCuts, savedWeights } from '../train/run-training';
+import { resolveCuts } from '../train/run-config';
+import { loadRunModel, savedWeights } from '../train/run-training';
 import { INPUT_NAME, OUTPUT_NAME, toLayersModel } from './layers-model';
 
 export const MODEL_FILE = 'model.json';

@@ -11,9 +11,10 @@ import type { ResNetModel } from '../nets/resnet-model';
 
 export const WEIGHTS_FILE = 'weights.bin';
 export const MANIFEST_FILE = 'weights.json';
+export const WEIGHTS_FORMAT = 'blockwise-weights/1';
 
 interface Manifest {
-  format: 'blockwise-weights/1';
+  format: typeof WEIGHTS_FORMAT;
   depth: number;
   classes: number;
   shapes: number[][];
@@ -65,7 +66,7 @@ export function readTensors(variables: readonly tf.Variable[], file: string, sha
 export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
   fs.mkdirSync(dir, { recursive: true });
   const { bytes, shapes } = await writeTensors(variablesOf(model), path.join(dir, WEIGHTS_FILE));
-  const manifest: Manifest = { format: 'blockwise-weights/1', depth: model.depth, classes: model.classes, shapes };
+  const manifest: Manifest = { format: WEIGHTS_FORMAT, depth: model.depth, classes: model.classes, shapes };
   writeAtomically(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
   return { bytes };
 }
@@ -80,7 +81,7 @@ export function loadWeights(model: ResNetModel, dir: string): void {
     throw new Error(`${manifestFile} cannot be read (${(error as Error).message}): the run saved no weights, or they were moved`);
   }
   const variables = variablesOf(model);
-  if (manifest.format !== 'blockwise-weights/1' || manifest.depth !== model.depth || manifest.classes !== model.classes || manifest.shapes.length !== variables.length) {
+  if (manifest.format !== WEIGHTS_FORMAT || manifest.depth !== model.depth || manifest.classes !== model.classes || manifest.shapes.length !== variables.length) {
     throw new Error(`${manifestFile} holds ResNet-${manifest.depth} weights for ${manifest.classes} classes (${manifest.shapes.length} tensors); the model is ResNet-${model.depth} for ${model.classes} classes (${variables.length} tensors)`);
   }
   readTensors(variables, path.join(dir, WEIGHTS_FILE), manifest.shapes);

@@ -21,7 +21,7 @@ describe('contract dispatch', () => {
     expect(created).toMatchObject({ ok: true, result: { name: 'MNIST study', description: '', experimentCount: 0 } });
     const listed = await s.dispatch('projects:list', {});
     expect(listed).toMatchObject({ ok: true, result: [{ name: 'MNIST study' }] });
-    s.close();
+    await s.close();
   });
 
   it.each([
@@ -39,7 +39,7 @@ describe('contract dispatch', () => {
     expect(result.error.message).toContain(message);
     expect(result.error.message).toContain('Nothing was changed');
     expect(s.store.projects.list()).toEqual([]);
-    s.close();
+    await s.close();
   });
 
   it('reports unknown operations and missing records as such', async () => {
@@ -49,7 +49,7 @@ describe('contract dispatch', () => {
     expect(JSON.stringify(unknown)).toContain('Known operations: app:info');
     expect(await s.dispatch('runs:get', { id: 5 })).toMatchObject({ ok: false, error: { code: 'not_found', message: 'No run with id 5.' } });
     expect(await s.dispatch('experiments:create', { projectId: 3, name: 'x' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    s.close();
+    await s.close();
   });
 
   it('turns an unexpected failure into an internal error, logged with its stack, without throwing', async () => {
@@ -70,7 +70,7 @@ describe('contract dispatch', () => {
     stop();
     await s.dispatch('projects:create', { name: 'b' });
     expect(seen).toEqual(['projects:changed']);
-    s.close();
+    await s.close();
   });
 
   it('keeps a call successful when an event subscriber throws', async () => {
@@ -83,7 +83,7 @@ describe('contract dispatch', () => {
     expect(s.store.projects.list().map((p) => p.name)).toEqual(['still saved']);
     expect(log).toHaveBeenCalledWith(expect.stringContaining('window gone'));
     log.mockRestore();
-    s.close();
+    await s.close();
   });
 
   it('validates tags and notes on runs', async () => {
@@ -95,6 +95,30 @@ describe('contract dispatch', () => {
     expect(await s.dispatch('runs:tag', { id: r.id, add: ['k4', 'seed:1'] })).toMatchObject({ ok: true, result: { tags: ['k4', 'seed:1'] } });
     expect(await s.dispatch('runs:update', { id: r.id, notes: 'x'.repeat(20_001) })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(s.store.runs.get(r.id).notes).toBe('');
-    s.close();
+    await s.close();
   });
+
+  it('queues a training run through the contract: wrong settings create nothing, a valid run trains in a worker and pushes its progress', async () => {
+    const s = studio();
+    const seen: { name: string; runId?: number }[] = [];
+    s.subscribe((e) => seen.push({ name: e.name, ...('runId' in e.payload ? { runId: e.payload.runId } : {}) }));
+    const project = s.store.projects.create({ name: 'p' });
+    const { id: experimentId } = s.store.projects.createExperiment({ projectId: project.id, name: 'e', kind: 'local-learning' });
+    const bad = await s.dispatch('runs:start', { experimentId, name: 'bad', config: { method: 'backprop-free' } });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('Invalid training settings: method:') } });
+    expect(s.store.runs.list({ limit: 5, offset: 0 }).total).toBe(0);
+
+    const config = { method: 'greedy', split: 'per-block', epochs: 1, batchSize: 32, trainLimit: 64, testLimit: 64, backend: 'wasm' };
+    const started = await s.dispatch('runs:start', { experimentId, name: 'greedy', config });
+    if (!started.ok) throw new Error(started.error.message);
+    expect(await s.dispatch('jobs:status', {})).toMatchObject({ ok: true, result: { concurrency: 1, running: [started.result.id], queued: [] } });
+    const outcome = await s.jobs.wait(started.result.id);
+    expect(outcome.run.status).toBe('done');
+    expect(seen.filter((e) => e.name === 'runs:progress' && e.runId === started.result.id)).toHaveLength(2);
+    expect(seen.filter((e) => e.name === 'runs:changed' && e.runId === started.result.id).length).toBeGreaterThanOrEqual(3);
+    expect(await s.dispatch('runs:cancel', { id: started.result.id })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await s.dispatch('jobs:configure', { concurrency: 0 })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await s.dispatch('jobs:configure', { concurrency: 2 })).toMatchObject({ ok: true, result: { concurrency: 2 } });
+    await s.close();
+  }, 120_000);
 });

@@ -10,7 +10,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../../../main/cli/args';
 import { openMnist } from '../../../main/data/mnist';
@@ -20,7 +19,8 @@ import { toLayersModel } from '../../../main/engine/export/layers-model';
 import { CARD_FILE, checkExportDir, exportModel, loadExportedModel, MODEL_FILE, readCard, SHARD_FILE, type TrainingFacts } from '../../../main/engine/export/tfjs-export';
 import { createResNet, type ResNetModel } from '../../../main/engine/nets/resnet-model';
 import { LocalTrainer } from '../../../main/engine/train/local-trainer';
-import { testBatches } from '../../../main/engine/train/run-training';
+import { buildCli } from '../../helpers/cli';
+import { testBatches } from '../../../main/engine/train/train-run';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import { Store } from '../../../main/store';
 import type { InputShape } from '../../../shared/engine/resnet';
@@ -216,10 +216,8 @@ describe('blockwise export', () => {
 
   it('exports a trained run whose TF.js model scores the accuracy the run recorded, and refuses runs without weights and folders in use', async () => {
     const dir = tmp();
-    const cli = path.join(dir, 'blockwise.cjs');
-    buildSync({ entryPoints: ['main/cli/blockwise.ts'], outfile: cli, bundle: true, platform: 'node', format: 'cjs', external: ['better-sqlite3', '@tensorflow/*', 'mnist', 'pngjs', 'jpeg-js', 'zod'], logLevel: 'error' });
+    const { cli, env } = await buildCli(dir);
     const db = path.join(dir, 'studio.sqlite');
-    const env = { ...process.env, NODE_PATH: path.resolve('node_modules') };
     const blockwise = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--db', db], { env, encoding: 'utf8' });
     // A local method: its auxiliary nets are trained, then left out of the export.
     const train = blockwise('train', '--method', 'dgl', '--split', 'per-block', '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '64', '--backend', 'wasm');

@@ -8,10 +8,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { DatasetCatalog } from '../../../main/data/catalog';
-import { resumeTraining, runDir, runTraining } from '../../../main/engine/train/run-training';
+import { buildCli } from '../../helpers/cli';
+import { runDir } from '../../../main/engine/train/run-config';
+import { resumeTraining, runTraining } from '../../../main/engine/train/run-training';
 import { isProcessAlive } from '../../../main/platform/process-owner';
 import { Store } from '../../../main/store';
 import { trainConfig } from '../../../shared/engine/config';
@@ -67,10 +68,8 @@ describe('resume', () => {
 
   it('resumes a CLI run killed with SIGKILL, keeping what it committed, to the uninterrupted accuracy', async () => {
     const dir = tmp();
-    const cli = path.join(dir, 'blockwise.cjs');
-    buildSync({ entryPoints: ['main/cli/blockwise.ts'], outfile: cli, bundle: true, platform: 'node', format: 'cjs', external: ['better-sqlite3', '@tensorflow/*', 'mnist', 'pngjs', 'jpeg-js', 'zod', 'webgpu'], logLevel: 'error' });
+    const { cli, env } = await buildCli(dir);
     const db = path.join(dir, 'studio.sqlite');
-    const env = { ...process.env, NODE_PATH: path.resolve('node_modules') };
     const args = ['train', '--db', db, '--method', 'dgl', '--split', 'per-block', '--epochs', '3', '--batch', '32', '--train-limit', '96', '--test-limit', '128', '--backend', 'wasm'];
     const whole = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
     expect(whole.status, whole.stderr).toBe(0);

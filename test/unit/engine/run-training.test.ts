@@ -1,12 +1,13 @@
 /** A whole training run on real MNIST digits, recorded in a real SQLite file, and the `blockwise` CLI that drives it. */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../../main/cli/args';
 import { DatasetCatalog } from '../../../main/data/catalog';
 import fs from 'node:fs';
-import { evaluateRun, resolveCuts, runDir, runTraining } from '../../../main/engine/train/run-training';
+import { buildCli } from '../../helpers/cli';
+import { resolveCuts, runDir } from '../../../main/engine/train/run-config';
+import { evaluateRun, runTraining } from '../../../main/engine/train/run-training';
 import { loadWeights } from '../../../main/engine/train/weights';
 import { createResNet } from '../../../main/engine/nets/resnet-model';
 import { Store } from '../../../main/store';
@@ -90,12 +91,10 @@ describe('blockwise CLI', () => {
     expect(() => parseCli(['train', '--ema-decay', '1.5'])).toThrow('man.decay');
   });
 
-  it('trains into the database the studio reads and prints the result', () => {
+  it('trains into the database the studio reads and prints the result', async () => {
     const dir = tmp();
-    const cli = path.join(dir, 'blockwise.cjs');
-    buildSync({ entryPoints: ['main/cli/blockwise.ts'], outfile: cli, bundle: true, platform: 'node', format: 'cjs', external: ['better-sqlite3', '@tensorflow/*', 'mnist', 'pngjs', 'jpeg-js', 'zod'], logLevel: 'error' });
+    const { cli, env } = await buildCli(dir);
     const db = path.join(dir, 'studio.sqlite');
-    const env = { ...process.env, NODE_PATH: path.resolve('node_modules') };
     const train = spawnSync(process.execPath, [cli, 'train', '--db', db, '--method', 'hpff', '--split', '4', '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '64'], { env, encoding: 'utf8' });
     expect(train.stderr).toContain('epoch 1/1 step 2/2');
     expect(train.stdout).toMatch(/^run 1: test accuracy \d+\.\d\d% \(best \d+\.\d\d%\), peak memory [\d.]+ MiB \(tf\.profile\), backend wasm/);

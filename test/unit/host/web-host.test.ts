@@ -30,7 +30,7 @@ describe('web host', () => {
 
   afterEach(async () => {
     await host.close();
-    studio.close();
+    await studio.close();
   });
 
   function request(pathname: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {

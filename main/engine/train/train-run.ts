@@ -1,0 +1,159 @@
+/**
+ * One training run's work, with no store in sight: it starts the backend, opens the data set,
+ * builds the net and the trainer, continues from the run's checkpoint if it has one, trains
+ * epoch by epoch on the reference schedule, checkpoints every epoch and saves the weights. All
+ * it learns goes out as job events (../../jobs/events.ts), so the same code runs in a job
+ * worker (events posted to the main side) or in-process (events applied to the store directly).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
+import type { MetricPoint } from '../../../shared/api/schemas';
+import type { TrainConfig } from '../../../shared/engine/config';
+import type { Cut } from '../../../shared/engine/splits';
+import { batchCount, type HostBatch, iterateBatches } from '../../data/batches';
+import { type DatasetSource, openDatasetSource } from '../../data/catalog';
+import { PREPROCESSING } from '../../data/preprocess';
+import type { Dataset } from '../../data/types';
+import { type EmitJobEvent, JobCancelled } from '../../jobs/events';
+import { APP_ROOT } from '../../platform/app-root';
+import { collectEnvironment } from '../../platform/environment';
+import { selectBackend } from '../backend/select';
+import { MEMORY_METHOD, measurePeak } from '../memory/probe';
+import { createResNet, type ResNetModel } from '../nets/resnet-model';
+import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
+import { createTrainer } from './create-trainer';
+import { cosineAt, learningRate } from './schedule';
+import { SgdNesterov } from './sgd';
+import { lossValues } from './trainer';
+import { saveWeights, WEIGHTS_FORMAT } from './weights';
+
+/** Everything a worker needs to train a run: plain data, so it crosses a worker boundary. */
+export interface TrainingJob {
+  runId: number;
+  config: TrainConfig;
+  cuts: Cut[];
+  dataset: DatasetSource;
+  /** Where the checkpoint and weights go; null keeps no files (an in-memory database). */
+  filesDir: string | null;
+}
+
+export interface TrainingResult {
+  runId: number;
+  backend: string;
+  testAccuracy: number;
+  bestTestAccuracy: number;
+  peakBytes: number;
+}
+
+/** True once the run should stop; checked between steps. */
+export type StopSignal = () => boolean;
+
+/**
+ * The test images a run's accuracy is measured on: all of them, or a fixed random subset (seed 0)
+ * when limited, since split files are often sorted by class. Exported so that a check of an
+ * exported network can use exactly the same images.
+ */
+export function testBatches(dataset: Dataset, testLimit: number | undefined): AsyncGenerator<HostBatch> {
+  const limited = testLimit !== undefined;
+  return iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: testLimit } : {}) });
+}
+
+/** Test accuracy of the deployable network (backbone + real head) on testBatches. */
+export async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number | undefined): Promise<number> {
+  let correct = 0;
+  let seen = 0;
+  for await (const batch of testBatches(dataset, testLimit)) {
+    const { x, y } = batchTensors(batch);
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')));
+    correct += (await hits.data())[0]!;
+    tf.dispose([x, y, hits]);
+    seen += batch.size;
+  }
+  return seen ? correct / seen : 0;
+}
+
+function batchTensors(batch: HostBatch): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const { height, width, channels } = batch.shape;
+  return { x: tf.tensor4d(batch.x, [batch.size, height, width, channels]), y: tf.tensor1d(batch.y, 'int32') };
+}
+
+/**
+ * Train the run from its checkpoint (or from the start) to its last epoch. Returns when the
+ * weights are saved; the caller marks the run done, then drops the checkpoint.
+ */
+export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop: StopSignal = () => false): Promise<TrainingResult> {
+  const { config } = job;
+  const backend = await selectBackend(config.backend);
+  const dataset = await openDatasetSource(job.dataset);
+  const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
+  const trainer = createTrainer({ model, method: config.method, cuts: job.cuts, normalization: PREPROCESSING[dataset.kind].normalization, seed: config.seed, settings: config });
+  const state: TrainingState = { model, trainer, sgd: new SgdNesterov({ lr: config.lr }) };
+  try {
+    const from = job.filesDir && hasCheckpoint(job.filesDir) ? loadCheckpoint(job.filesDir, state) : { epoch: 0, step: 0, best: 0, last: 0, peakBytes: 0 };
+    emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
+    if (from.epoch > 0) {
+      // Again, in case the process died between the checkpoint and the store's commit (rewriting a point is harmless).
+      emit({ type: 'records', metrics: [{ scope: 'epoch', step: from.epoch, key: 'test_acc', value: from.last, at: Date.now() }], commit: true });
+    }
+    const position = await trainEpochs(job, dataset, state, from, emit, shouldStop);
+    if (job.filesDir) {
+      const { bytes } = await saveWeights(model, job.filesDir);
+      emit({ type: 'artifact', artifact: { kind: 'weights', path: job.filesDir, bytes, meta: { format: WEIGHTS_FORMAT } } });
+    }
+    return { runId: job.runId, backend: backend.id, testAccuracy: position.last, bestTestAccuracy: position.best, peakBytes: position.peakBytes };
+  } finally {
+    state.sgd.dispose();
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+/** Train from the epoch after `from` to the end, emitting as it goes and checkpointing every epoch. */
+async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingState, from: RunPosition, emit: EmitJobEvent, shouldStop: StopSignal): Promise<RunPosition> {
+  const { config } = job;
+  const { model, trainer, sgd } = state;
+  const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);
+  const stepsPerEpoch = batchCount(trainLength, config.batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const started = performance.now();
+  const position = { ...from };
+  const firstStep = position.step;
+  for (let epoch = from.epoch + 1; epoch <= config.epochs; epoch++) {
+    if (config.schedule !== 'cosine-steps') {
+      sgd.setLearningRate(learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch));
+    }
+    for await (const batch of iterateBatches(dataset, 'train', { batchSize: config.batchSize, shuffle: true, seed: config.seed, epoch, augment: config.augment, limit: trainLength })) {
+      if (shouldStop()) throw new JobCancelled();
+      const { x, y } = batchTensors(batch);
+      const step = position.step;
+      if (config.schedule === 'cosine-steps') sgd.setLearningRate(cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch));
+      let lossTensors: tf.Scalar[] = [];
+      if (step === 0) {
+        // The first step is measured, whole and per phase (module): every method's figure comes from the same probe.
+        const memory = await measurePeak((onPhase) => {
+          lossTensors = trainer.step(x, y, sgd, onPhase);
+        });
+        position.peakBytes = memory.peakBytes;
+        const at = Date.now();
+        const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
+        emit({ type: 'records', memory: [{ step, module: null, peakBytes: memory.peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
+      } else lossTensors = trainer.step(x, y, sgd);
+      const losses = await lossValues(lossTensors);
+      tf.dispose([x, y]);
+      position.step = step + 1;
+      const now = Date.now();
+      const points: MetricPoint[] = losses.map((value, module) => ({ scope: 'step', step: position.step, key: `loss/m${module}`, value, at: now }));
+      emit({ type: 'records', metrics: points });
+      const imagesPerSecond = ((position.step - firstStep) * config.batchSize) / ((performance.now() - started) / 1000);
+      const etaSeconds = ((totalSteps - position.step) * config.batchSize) / imagesPerSecond;
+      emit({ type: 'progress', progress: { epoch, epochs: config.epochs, step: position.step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds } });
+    }
+    position.last = await accuracy(model, dataset, config.testLimit);
+    position.best = Math.max(position.best, position.last);
+    position.epoch = epoch;
+    // Committed before the checkpoint exists, so a resumed run never lacks an epoch it skips.
+    emit({ type: 'records', metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: position.last, at: Date.now() }], commit: true });
+    if (job.filesDir) await saveCheckpoint(job.filesDir, state, position);
+  }
+  return position;
+}

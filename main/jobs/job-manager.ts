@@ -1,0 +1,247 @@
+/**
+ * The job queue: runs wait in the store as `queued` (owned by this process, so the queue
+ * survives a restart), start in submission order while fewer than `concurrency` are running,
+ * each in its own worker thread with its own TF.js backend, and stream events that the ledger
+ * writes to SQLite in batched transactions and the manager fans out to subscribers (the UI, the
+ * CLI). A worker that throws or dies fails its run, never the process.
+ */
+import { Worker } from 'node:worker_threads';
+import { ApiError } from '../../shared/api/errors';
+import type { Run } from '../../shared/api/schemas';
+import type { JobKind } from '../../shared/ids';
+import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
+import { workerScript } from '../platform/workers';
+import type { JobEvent } from './events';
+import { type JobDeps, jobKind } from './kinds';
+import type { JobWorkerData, WorkerMessage } from './protocol';
+import { RunLedger } from './run-ledger';
+
+/** To subscribers: the run's row changed (status, or an epoch's results committed), or the job sent an event. */
+export type JobUpdate = { runId: number; experimentId: number } & ({ type: 'run'; run: Run } | { type: 'event'; event: JobEvent });
+
+export interface JobOutcome {
+  run: Run;
+  /** The runner's result when the run is done (for local learning, a TrainingResult). */
+  result?: unknown;
+}
+
+export interface NewJob {
+  experimentId: number;
+  name: string;
+  kind: JobKind;
+  config: unknown;
+}
+
+export interface JobManagerOptions extends JobDeps {
+  /** How many jobs train at once; default 1. */
+  concurrency?: number;
+  /** How long a cancelled job may take to reach the end of its step before its worker is stopped (ms). */
+  cancelGraceMs?: number;
+}
+
+interface ActiveJob {
+  experimentId: number;
+  stop: Int32Array;
+  cancelRequested: boolean;
+  worker?: Worker;
+}
+
+export class JobManager {
+  private readonly deps: JobDeps;
+  private readonly ledger: RunLedger;
+  private readonly active = new Map<number, ActiveJob>();
+  private readonly waiters = new Map<number, ((outcome: JobOutcome) => void)[]>();
+  private readonly listeners = new Set<(update: JobUpdate) => void>();
+  private concurrencyLimit: number;
+  private closed = false;
+
+  constructor(private readonly options: JobManagerOptions) {
+    this.deps = { store: options.store, datasets: options.datasets };
+    this.ledger = new RunLedger(options.store);
+    this.concurrencyLimit = checkConcurrency(options.concurrency ?? 1);
+    options.store.runs.adoptQueued(THIS_PROCESS, isProcessAlive);
+    this.schedule();
+  }
+
+  get concurrency(): number {
+    return this.concurrencyLimit;
+  }
+
+  setConcurrency(value: number): void {
+    this.concurrencyLimit = checkConcurrency(value);
+    this.schedule();
+  }
+
+  /** Validate the settings, create the run as `queued` and start it when a slot is free. Bad settings create nothing. */
+  submit(job: NewJob): Run {
+    const config = jobKind(job.kind).configure(job.config, this.deps);
+    const { store } = this.deps;
+    store.projects.getExperiment(job.experimentId);
+    const seed = typeof config.seed === 'number' ? config.seed : null;
+    const run = store.db.transaction(() => {
+      const created = store.runs.create({ experimentId: job.experimentId, name: job.name, kind: job.kind, config, seed });
+      store.runs.claim(created.id, THIS_PROCESS);
+      return created;
+    })();
+    this.changed(run);
+    this.schedule();
+    return run;
+  }
+
+  /** Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint. */
+  resume(runId: number): Run {
+    const { store } = this.deps;
+    const run = store.runs.get(runId);
+    jobKind(run.kind).checkResumable(run, this.deps);
+    store.runs.claim(runId, THIS_PROCESS);
+    const queued = store.runs.setStatus(runId, 'queued');
+    this.changed(queued);
+    this.schedule();
+    return queued;
+  }
+
+  /**
+   * Stop a run: a queued one at once; a running one after its current step (its worker is
+   * stopped if it does not get there within the grace period). Either way it ends `cancelled`.
+   */
+  cancel(runId: number): Run {
+    const { store } = this.deps;
+    const job = this.active.get(runId);
+    if (job) {
+      job.cancelRequested = true;
+      Atomics.store(job.stop, 0, 1);
+      setTimeout(() => void job.worker?.terminate(), this.options.cancelGraceMs ?? 30_000).unref();
+      return store.runs.get(runId);
+    }
+    const run = store.runs.get(runId);
+    if (run.status !== 'queued') throw new ApiError('conflict', `Run ${runId} is ${run.status}, not queued or running: there is nothing to cancel.`);
+    const cancelled = store.runs.setStatus(runId, 'cancelled');
+    this.changed(cancelled);
+    return cancelled;
+  }
+
+  /** Resolves when the run reaches an end state (done, failed, cancelled, interrupted). */
+  wait(runId: number): Promise<JobOutcome> {
+    const run = this.deps.store.runs.get(runId);
+    if (!this.active.has(runId) && run.status !== 'queued') return Promise.resolve({ run });
+    return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]));
+  }
+
+  /** Runs training now. */
+  runningIds(): number[] {
+    return [...this.active.keys()];
+  }
+
+  subscribe(listener: (update: JobUpdate) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Stop every worker; their runs become `interrupted` (resumable from their last checkpoint).
+   * Queued runs stay queued for the next start.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const jobs = [...this.active.entries()];
+    this.active.clear();
+    for (const [runId, job] of jobs) {
+      await job.worker?.terminate();
+      this.ledger.flush();
+      const run = this.deps.store.runs.setStatus(runId, 'interrupted', 'The studio closed while this run trained; resume it from its last checkpoint.');
+      this.settle(runId, { run });
+    }
+    this.listeners.clear();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    for (const runId of this.deps.store.runs.queuedBy(THIS_PROCESS)) {
+      if (this.active.size >= this.concurrencyLimit) return;
+      if (!this.active.has(runId)) this.start(runId);
+    }
+  }
+
+  private start(runId: number): void {
+    const { store } = this.deps;
+    let run = store.runs.get(runId);
+    const job: ActiveJob = { experimentId: run.experimentId, stop: new Int32Array(new SharedArrayBuffer(4)), cancelRequested: false };
+    let filesDir: string | null = null;
+    let payload: unknown;
+    try {
+      ({ payload, filesDir } = jobKind(run.kind).prepare(run, this.deps));
+    } catch (error) {
+      this.settle(runId, { run: this.ledger.fail(runId, error) });
+      return;
+    }
+    this.active.set(runId, job);
+    run = this.ledger.begin(runId);
+    this.changed(run);
+    const onEvent = (event: JobEvent) => {
+      this.ledger.apply(runId, event);
+      this.notify({ runId, experimentId: job.experimentId, type: 'event', event });
+      if (event.type === 'records' && event.commit) this.changed(store.runs.get(runId));
+    };
+    void this.runInWorker(run.kind, payload, job, onEvent).then(
+      (result) => this.end(runId, job, () => ({ run: this.ledger.finish(runId, filesDir), result })),
+      (error: unknown) => this.end(runId, job, () => ({ run: this.ledger.fail(runId, job.cancelRequested ? { name: 'JobCancelled' } : error) })),
+    );
+  }
+
+  private runInWorker(kind: JobKind, payload: unknown, job: ActiveJob, onEvent: (event: JobEvent) => void): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const data: JobWorkerData = { kind, payload, stop: job.stop.buffer as SharedArrayBuffer };
+      const worker = new Worker(workerScript('job-worker'), { workerData: data });
+      job.worker = worker;
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'event') onEvent(message.event);
+        else if (message.type === 'finished') resolve(message.result);
+        else reject(Object.assign(new Error(message.message), { name: message.name }));
+        if (message.type !== 'event') void worker.terminate();
+      });
+      worker.on('error', reject);
+      // A worker that ends without a word (out of memory, terminated) fails its run; after a settled promise this is a no-op.
+      worker.on('exit', (code) => reject(new Error(`The job's worker stopped before the run ended (exit code ${code}).`)));
+    });
+  }
+
+  /** Record how a job ended (unless close() already did), tell the waiters and start the next. */
+  private end(runId: number, job: ActiveJob, record: () => JobOutcome): void {
+    if (this.active.get(runId) !== job) return;
+    this.active.delete(runId);
+    let outcome: JobOutcome;
+    try {
+      outcome = record();
+    } catch (error) {
+      console.error(`[jobs] run ${runId} ended but could not be recorded: ${String(error)}`);
+      outcome = { run: this.deps.store.runs.get(runId) };
+    }
+    this.changed(outcome.run);
+    this.settle(runId, outcome);
+    this.schedule();
+  }
+
+  private settle(runId: number, outcome: JobOutcome): void {
+    for (const resolve of this.waiters.get(runId) ?? []) resolve(outcome);
+    this.waiters.delete(runId);
+  }
+
+  private changed(run: Run): void {
+    this.notify({ runId: run.id, experimentId: run.experimentId, type: 'run', run });
+  }
+
+  private notify(update: JobUpdate): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(update);
+      } catch (error) {
+        console.error(`[jobs] a subscriber failed on run ${update.runId}: ${String(error)}`);
+      }
+    }
+  }
+}
+
+function checkConcurrency(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 64) throw new ApiError('bad_request', `Concurrency must be a whole number from 1 to 64, got ${value}.`);
+  return value;
+}

@@ -1,0 +1,42 @@
+/** Local-learning training runs as jobs: their settings, and what their worker is given. */
+import { ApiError } from '../../shared/api/errors';
+import { trainConfig } from '../../shared/engine/config';
+import { parseOrBadRequest } from '../api/dispatch';
+import { hasCheckpoint } from '../engine/train/checkpoint';
+import { resolveCuts, runFilesDir, savedConfig } from '../engine/train/run-config';
+import type { TrainingJob } from '../engine/train/train-run';
+import type { JobKindHandler } from './kinds';
+import { errorMessage } from './run-ledger';
+
+export const localLearningJobs: JobKindHandler = {
+  configure(input, { datasets }) {
+    const config = parseOrBadRequest(trainConfig, input, 'training settings');
+    let cuts;
+    try {
+      cuts = resolveCuts(config);
+    } catch (error) {
+      throw new ApiError('bad_request', `Invalid split: ${errorMessage(error)} Nothing was changed.`);
+    }
+    try {
+      datasets.source(config.dataset);
+    } catch (error) {
+      throw new ApiError('bad_request', `${errorMessage(error)} Choose a data set from the Data sets workspace. Nothing was changed.`);
+    }
+    return { ...config, cuts };
+  },
+
+  checkResumable(run, { store }) {
+    if (run.status === 'done') throw new ApiError('conflict', `Run ${run.id} finished training; there is nothing to resume.`);
+    if (run.status === 'running' || run.status === 'queued') throw new ApiError('conflict', `Run ${run.id} is ${run.status} already.`);
+    const dir = runFilesDir(store.path, run.id);
+    if (!dir || !hasCheckpoint(dir)) throw new ApiError('conflict', `Run ${run.id} has no checkpoint: it stopped before its first epoch ended. Train it again instead.`);
+  },
+
+  prepare(run, { store, datasets }) {
+    const { config, cuts } = savedConfig(run.config);
+    const filesDir = runFilesDir(store.path, run.id);
+    if (!filesDir || !hasCheckpoint(filesDir)) store.metrics.clear(run.id);
+    const payload: TrainingJob = { runId: run.id, config, cuts, dataset: datasets.source(config.dataset), filesDir };
+    return { payload, filesDir };
+  },
+};

@@ -1,0 +1,14 @@
+/**
+ * The kinds of job, worker side: what runs inside a job worker (or in-process) for each kind.
+ * A runner reports through `emit`, checks `shouldStop` between steps and resolves with its
+ * result; ./kinds.ts is the main side of the same registry.
+ */
+import type { JobKind } from '../../shared/ids';
+import { type TrainingJob, trainRun } from '../engine/train/train-run';
+import type { EmitJobEvent } from './events';
+
+export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
+
+export const RUNNERS: Partial<Record<JobKind, JobRunner>> = {
+  'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
+};
