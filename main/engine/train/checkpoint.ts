@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ResNetModel } from '../nets/resnet-model';
-import type { SgdNesterov, SgdState } from './sgd';
+import type { SgdBufferState, SgdNesterov } from './sgd';
 import type { Trainer } from './trainer';
 import { readTensors, variablesOf, writeAtomically, writeTensors } from './weights';
 
@@ -27,11 +27,15 @@ export interface RunPosition {
 }
 
 interface CheckpointFile extends RunPosition {
-  format: 'blockwise-checkpoint/1';
+  format: typeof FORMAT;
   shapes: number[][];
   bytes: number;
-  sgd: SgdState;
+  /** The optimiser's step and where its momentum buffers go; their values follow the tensors in checkpoint.bin. */
+  sgd: { step: number; buffers: Omit<SgdBufferState, 'values'>[] };
 }
+
+const FORMAT = 'blockwise-checkpoint/2';
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export interface TrainingState {
   model: ResNetModel;
@@ -44,8 +48,10 @@ const stateVariables = ({ model, trainer }: TrainingState): tf.Variable[] => [..
 export async function saveCheckpoint(dir: string, state: TrainingState, position: RunPosition): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const variables = stateVariables(state);
-  const { bytes, shapes } = await writeTensors(variables, path.join(dir, TENSORS_FILE));
-  const file: CheckpointFile = { format: 'blockwise-checkpoint/1', ...position, shapes, bytes, sgd: state.sgd.getState(variables) };
+  const sgd = state.sgd.getState(variables);
+  const momentum = sgd.buffers.map((buffer) => Float32Array.from(buffer.values));
+  const { bytes, shapes } = await writeTensors(variables, path.join(dir, TENSORS_FILE), momentum);
+  const file: CheckpointFile = { format: FORMAT, ...position, shapes, bytes, sgd: { step: sgd.step, buffers: sgd.buffers.map(({ values: _, ...where }) => where) } };
   writeAtomically(path.join(dir, STATE_FILE), JSON.stringify(file));
 }
 
@@ -59,11 +65,13 @@ export function removeCheckpoint(dir: string): void {
 /** Restore a checkpoint into freshly built state of the same run; returns where the run stood. */
 export function loadCheckpoint(dir: string, state: TrainingState): RunPosition {
   const file = JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as CheckpointFile;
-  if (file.format !== 'blockwise-checkpoint/1') throw new Error(`${path.join(dir, STATE_FILE)} is not a Blockwise checkpoint`);
+  if (file.format !== FORMAT) throw new Error(`${path.join(dir, STATE_FILE)} is not a Blockwise checkpoint of this version (${String(file.format)}): start the run again`);
   const tensorsFile = path.join(dir, TENSORS_FILE);
   if (fs.statSync(tensorsFile).size !== file.bytes) throw new Error(`${tensorsFile} does not match its checkpoint.json (the process stopped while writing it): the previous epoch's state is gone; start the run again`);
   const variables = stateVariables(state);
-  readTensors(variables, tensorsFile, file.shapes);
-  state.sgd.setState(file.sgd, variables);
+  const momentum = readTensors(variables, tensorsFile, file.shapes, file.sgd.buffers.reduce((n, b) => n + size(b.shape), 0));
+  let at = 0;
+  const buffers = file.sgd.buffers.map((where) => ({ ...where, values: Array.from(momentum.subarray(at, (at += size(where.shape)))) }));
+  state.sgd.setState({ step: file.sgd.step, buffers }, variables);
   return { epoch: file.epoch, step: file.step, best: file.best, last: file.last, peakBytes: file.peakBytes };
 }

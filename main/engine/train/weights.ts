@@ -28,11 +28,12 @@ export function writeAtomically(file: string, data: string | Uint8Array): void {
 }
 
 /**
- * The values of `variables` in order, as one little-endian float32 file written atomically.
- * Asynchronous reads: a GPU backend cannot read tensors synchronously. Returns the shapes.
+ * The values of `variables` in order, then any `trailing` arrays, as one little-endian float32
+ * file written atomically. Asynchronous reads: a GPU backend cannot read tensors synchronously.
+ * Returns the variables' shapes.
  */
-export async function writeTensors(variables: readonly tf.Variable[], file: string): Promise<{ bytes: number; shapes: number[][] }> {
-  const arrays = (await Promise.all(variables.map((v) => v.data()))) as Float32Array[];
+export async function writeTensors(variables: readonly tf.Variable[], file: string, trailing: readonly Float32Array[] = []): Promise<{ bytes: number; shapes: number[][] }> {
+  const arrays = [...((await Promise.all(variables.map((v) => v.data()))) as Float32Array[]), ...trailing];
   const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
   for (const a of arrays) {
@@ -44,11 +45,14 @@ export async function writeTensors(variables: readonly tf.Variable[], file: stri
   return { bytes: bytes.length, shapes: variables.map((v) => [...v.shape]) };
 }
 
-/** Assign the values writeTensors saved (with `shapes`) to `variables`; throws naming the mismatch. */
-export function readTensors(variables: readonly tf.Variable[], file: string, shapes: readonly number[][]): void {
+/**
+ * Assign the values writeTensors saved (with `shapes`) to `variables`; throws naming the
+ * mismatch. Returns the `trailingFloats` values stored after them.
+ */
+export function readTensors(variables: readonly tf.Variable[], file: string, shapes: readonly number[][], trailingFloats = 0): Float32Array {
   const buffer = fs.readFileSync(file);
   const floats = new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4);
-  const expected = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  const expected = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0) + trailingFloats;
   if (buffer.byteLength % 4 !== 0 || floats.length !== expected) {
     throw new Error(`${file} has ${buffer.byteLength} bytes, not the ${expected * 4} its manifest describes: it is damaged`);
   }
@@ -61,6 +65,7 @@ export function readTensors(variables: readonly tf.Variable[], file: string, sha
     tf.tidy(() => variable.assign(tf.tensor(floats.slice(at, at + size), variable.shape)));
     at += size;
   });
+  return floats.slice(at);
 }
 
 export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
