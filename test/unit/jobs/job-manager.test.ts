@@ -76,6 +76,17 @@ describe('job manager', () => {
     }
   }, 180_000);
 
+  it('trains two runs at once with concurrency 2', async () => {
+    const { jobs, submit } = setUp(tmp(), 2);
+    const [a, b] = [submit('a'), submit('b')];
+    expect(jobs.runningIds()).toEqual([a, b]);
+    const [first, second] = await Promise.all([jobs.wait(a), jobs.wait(b)]);
+    expect([first.run.status, second.run.status]).toEqual(['done', 'done']);
+    // They overlapped: each started before the other ended.
+    expect(second.run.startedAt!).toBeLessThan(first.run.endedAt!);
+    expect(first.run.startedAt!).toBeLessThan(second.run.endedAt!);
+  }, 180_000);
+
   it('refuses bad settings, saying what to fix, and creates nothing', () => {
     const { store, submit } = setUp(tmp());
     expect(() => submit('bad', { ...TINY, epochs: 0 })).toThrow('Invalid training settings: epochs:');
