@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       for (const file of result.files) console.log(`  ${file.name.padEnd(22)} ${kib(file.bytes)}`);
       const { inputShape, classes } = result.card;
       console.log(`input [N, ${inputShape.join(', ')}] normalised as in training (see ${CARD_FILE}); output: logits for ${classes} classes`);
-      console.log(`left out: ${result.card.dropped.join(', ')}`);
+      console.log(`left out: ${result.card.dropped.join(', ') || 'nothing (end-to-end training has no auxiliary networks)'}`);
       return;
     }
     // Training runs as a job in a worker thread, as in the studio; this process writes the store.

@@ -23,8 +23,9 @@ export const MODEL_FILE = 'model.json';
 /** The name tensorflowjs_converter gives a single shard. */
 export const SHARD_FILE = 'group1-shard1of1.bin';
 export const CARD_FILE = 'card.json';
-/** Trained alongside the network, needed by nothing that runs it. */
-export const DROPPED = ['auxiliary networks (training only)'];
+/** Trained alongside the network by the local methods, needed by nothing that runs it. */
+const AUXILIARY_NETS = 'auxiliary networks (training only)';
+const droppedBy = (method: string | null): string[] => (method === null || method === 'e2e' ? [] : [AUXILIARY_NETS]);
 
 /** What the model cannot know about itself: how and on what it was trained. */
 export interface TrainingFacts {
@@ -152,7 +153,7 @@ export async function exportModel(model: ResNetModel, dir: string, facts: Traini
     input: INPUT_NAME,
     output: OUTPUT_NAME,
     ...facts,
-    dropped: [...DROPPED],
+    dropped: droppedBy(facts.method),
     date: now.toISOString(),
     files: { model: MODEL_FILE, weights: SHARD_FILE },
   };
@@ -210,7 +211,7 @@ export async function exportRun(deps: { store: Store; datasets: DatasetCatalog }
       testImages: Math.min(config.testLimit ?? Infinity, dataset.splits.test.length),
       backend: run.environment?.backend ?? null,
     });
-    deps.store.metrics.addArtifact({ runId, kind: 'export', path: dir, bytes: result.bytes, meta: { format: 'tfjs-layers-model', files: result.files.map((f) => f.name), dropped: DROPPED } });
+    deps.store.metrics.addArtifact({ runId, kind: 'export', path: dir, bytes: result.bytes, meta: { format: 'tfjs-layers-model', files: result.files.map((f) => f.name), dropped: result.card.dropped } });
     return result;
   } finally {
     model.dispose();
