@@ -49,20 +49,22 @@ export interface TrainingResult {
 export type StopSignal = () => boolean;
 
 /**
- * The test images a run's accuracy is measured on: all of them, or a fixed random subset (seed 0)
- * when limited, since split files are often sorted by class. Exported so that a check of an
- * exported network can use exactly the same images.
+ * The images a run's accuracy is measured on: all of a split, or a fixed random subset (seed 0)
+ * when limited, since split files are often sorted by class; never augmented. Exported so that
+ * a check of an exported network can use exactly the same images.
  */
-export function testBatches(dataset: Dataset, testLimit: number | undefined): AsyncGenerator<HostBatch> {
-  const limited = testLimit !== undefined;
-  return iterateBatches(dataset, 'test', { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit: testLimit } : {}) });
+export function evaluationBatches(dataset: Dataset, split: 'train' | 'test', limit: number | undefined): AsyncGenerator<HostBatch> {
+  const limited = limit !== undefined;
+  return iterateBatches(dataset, split, { batchSize: 256, shuffle: limited, seed: 0, epoch: 0, augment: false, ...(limited ? { limit } : {}) });
 }
 
-/** Test accuracy of the deployable network (backbone + real head) on testBatches. */
-export async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: number | undefined): Promise<number> {
+export const testBatches = (dataset: Dataset, testLimit: number | undefined) => evaluationBatches(dataset, 'test', testLimit);
+
+/** Accuracy of the deployable network (backbone + real head, eval mode) on evaluationBatches. */
+export async function accuracy(model: ResNetModel, dataset: Dataset, limit: number | undefined, split: 'train' | 'test' = 'test'): Promise<number> {
   let correct = 0;
   let seen = 0;
-  for await (const batch of testBatches(dataset, testLimit)) {
+  for await (const batch of evaluationBatches(dataset, split, limit)) {
     const { x, y } = batchTensors(batch);
     const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')));
     correct += (await hits.data())[0]!;
@@ -71,6 +73,9 @@ export async function accuracy(model: ResNetModel, dataset: Dataset, testLimit: 
   }
   return seen ? correct / seen : 0;
 }
+
+/** Training accuracy is measured like test accuracy (eval mode), on at most this many of the run's training images. */
+export const TRAIN_ACCURACY_IMAGES = 1024;
 
 function batchTensors(batch: HostBatch): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const { height, width, channels } = batch.shape;
@@ -122,6 +127,8 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
     if (config.schedule !== 'cosine-steps') {
       sgd.setLearningRate(learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch));
     }
+    const epochStarted = performance.now();
+    let epochImages = 0;
     for await (const batch of iterateBatches(dataset, 'train', { batchSize: config.batchSize, shuffle: true, seed: config.seed, epoch, augment: config.augment, limit: trainLength })) {
       if (shouldStop()) throw new JobCancelled();
       const { x, y } = batchTensors(batch);
@@ -140,6 +147,7 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
       } else lossTensors = trainer.step(x, y, sgd);
       const losses = await lossValues(lossTensors);
       tf.dispose([x, y]);
+      epochImages += batch.size;
       position.step = step + 1;
       const now = Date.now();
       const points: MetricPoint[] = losses.map((value, module) => ({ scope: 'step', step: position.step, key: `loss/m${module}`, value, at: now }));
@@ -148,11 +156,19 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
       const etaSeconds = ((totalSteps - position.step) * config.batchSize) / imagesPerSecond;
       emit({ type: 'progress', progress: { epoch, epochs: config.epochs, step: position.step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds } });
     }
+    const epochSpeed = epochImages / ((performance.now() - epochStarted) / 1000);
     position.last = await accuracy(model, dataset, config.testLimit);
     position.best = Math.max(position.best, position.last);
     position.epoch = epoch;
+    const trainAccuracy = await accuracy(model, dataset, Math.min(trainLength, TRAIN_ACCURACY_IMAGES), 'train');
+    const at = Date.now();
     // Committed before the checkpoint exists, so a resumed run never lacks an epoch it skips.
-    emit({ type: 'records', metrics: [{ scope: 'epoch', step: epoch, key: 'test_acc', value: position.last, at: Date.now() }], commit: true });
+    const epochPoints: MetricPoint[] = [
+      { scope: 'epoch', step: epoch, key: 'test_acc', value: position.last, at },
+      { scope: 'epoch', step: epoch, key: 'train_acc', value: trainAccuracy, at },
+      { scope: 'epoch', step: epoch, key: 'images_per_second', value: epochSpeed, at },
+    ];
+    emit({ type: 'records', metrics: epochPoints, commit: true });
     if (job.filesDir) await saveCheckpoint(job.filesDir, state, position);
   }
   return position;

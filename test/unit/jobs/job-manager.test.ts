@@ -62,6 +62,9 @@ describe('job manager', () => {
       expect(losses.map((s) => s.key)).toEqual(['loss/m0', 'loss/m1', 'loss/m2']);
       expect(losses.every((s) => s.steps.join() === '1,2' && s.values.every(Number.isFinite))).toBe(true);
       expect(testAccuracies(store, runId)).toEqual([((runId === first ? a : b).result as TrainingResult).testAccuracy]);
+      const epoch = store.metrics.series(runId, 'epoch');
+      expect(epoch.map((s) => s.key)).toEqual(['images_per_second', 'test_acc', 'train_acc']);
+      expect(epoch.every((s) => s.steps.join() === '1' && s.values[0]! > 0)).toBe(true);
       expect(store.metrics.memory(runId).length).toBe(4); // the step, then each module
       expect(store.metrics.artifacts(runId).map((x) => x.kind)).toEqual(['weights']);
       // The checkpoint goes once the run is done; the weights stay.
