@@ -3,6 +3,7 @@ import type { StudioEvent } from '../../shared/api/contract';
 import type { AppInfo } from '../../shared/api/schemas';
 import { ApiError } from '../../shared/api/errors';
 import type { DatasetCatalog } from '../data/catalog';
+import { exportRun } from '../engine/export/tfjs-export';
 import type { JobManager } from '../jobs/job-manager';
 import { THIS_PROCESS } from '../platform/process-owner';
 import type { Store } from '../store';
@@ -56,10 +57,22 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
     'runs:start': (job) => jobs.submit(job),
     'runs:cancel': ({ id }) => jobs.cancel(id),
     'runs:resume': ({ id }) => jobs.resume(id),
+    'runs:export': async ({ id, out }) => {
+      const result = await exportRun({ store, datasets }, id, out);
+      emit({ name: 'runs:changed', payload: { runId: id, experimentId: store.runs.get(id).experimentId } });
+      return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: result.card.testAccuracy };
+    },
     'jobs:status': () => ({ concurrency: jobs.concurrency, running: jobs.runningIds(), queued: store.runs.queuedBy(THIS_PROCESS) }),
     'jobs:configure': ({ concurrency }) => {
       jobs.setConcurrency(concurrency);
       return { concurrency: jobs.concurrency };
+    },
+
+    'splits:list': () => store.splits.list(),
+    'splits:save': (split) => store.splits.save(split),
+    'splits:remove': ({ id }) => {
+      store.splits.remove(id);
+      return { removed: true as const };
     },
 
     'datasets:list': () => datasets.list(),

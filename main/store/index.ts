@@ -4,12 +4,14 @@ import { DatasetRepository } from './datasets';
 import { MetricRepository } from './metrics';
 import { ProjectRepository } from './projects';
 import { RunRepository } from './runs';
+import { SplitRepository } from './splits';
 
 export class Store {
   readonly projects: ProjectRepository;
   readonly runs: RunRepository;
   readonly metrics: MetricRepository;
   readonly datasets: DatasetRepository;
+  readonly splits: SplitRepository;
 
   private constructor(
     readonly path: string,
@@ -19,6 +21,7 @@ export class Store {
     this.runs = new RunRepository(db);
     this.metrics = new MetricRepository(db);
     this.datasets = new DatasetRepository(db);
+    this.splits = new SplitRepository(db);
   }
 
   /** Open (creating and migrating as needed) the database at `path`. */

@@ -79,6 +79,11 @@ export const operations = {
   ),
   'runs:cancel': operation(byId, s.run, 'Stop a queued run, or a running one after its current step; it ends cancelled and can be resumed.'),
   'runs:resume': operation(byId, s.run, 'Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint.'),
+  'runs:export': operation(
+    z.object({ id, out: s.folderPath }).strict(),
+    s.exportResult,
+    'Export a finished run\'s deployable network (backbone + real head) as a TF.js layers model with a card.json into a new or empty folder.',
+  ),
   'jobs:status': operation(
     z.object({}).strict(),
     z.object({ concurrency: z.number().int().positive(), running: z.array(id), queued: z.array(id) }),
@@ -89,6 +94,14 @@ export const operations = {
     z.object({ concurrency: z.number().int().positive() }),
     'Set how many runs train at once (each in its own worker).',
   ),
+
+  'splits:list': operation(z.object({}).strict(), z.array(s.savedSplit), 'Splits saved by name, by depth.'),
+  'splits:save': operation(
+    z.object({ name: s.displayName, depth: z.number().int(), cuts: z.array(z.array(z.number().int())).max(200) }).strict(),
+    s.savedSplit,
+    'Save a cut list under a name; it is checked against the net first.',
+  ),
+  'splits:remove': operation(byId, z.object({ removed: z.literal(true) }), 'Delete a saved split.'),
 
   'datasets:list': operation(z.object({}).strict(), z.array(s.datasetInfo), 'The built-in MNIST and every imported data set.'),
   'datasets:inspect': operation(

@@ -152,3 +152,22 @@ export const folderPath = z
   .min(1, 'must not be empty')
   .max(4096, 'is too long')
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path (e.g. /home/you/data/cifar-10-batches-bin)');
+
+export const savedSplit = z.object({
+  id,
+  name: z.string(),
+  depth: z.number().int(),
+  /** InfoPro-style cut list: [stage, block] after which a module ends; [0, 0] is after the stem. */
+  cuts: z.array(z.array(z.number().int())),
+  createdAt: timestamp,
+});
+export type SavedSplit = z.infer<typeof savedSplit>;
+
+export const exportResult = z.object({
+  dir: z.string(),
+  files: z.array(z.object({ name: z.string(), bytes: z.number().int().nonnegative() })),
+  /** What the exported model leaves out (auxiliary nets of local methods). */
+  dropped: z.array(z.string()),
+  testAccuracy: z.number().nullable(),
+});
+export type ExportResult = z.infer<typeof exportResult>;

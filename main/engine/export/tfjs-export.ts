@@ -15,6 +15,7 @@ import { type Normalization, PREPROCESSING } from '../../data/preprocess';
 import { APP_VERSION } from '../../platform/app-root';
 import type { Store } from '../../store';
 import type { ResNetModel } from '../nets/resnet-model';
+import { ApiError } from '../../../shared/api/errors';
 import { resolveCuts } from '../train/run-config';
 import { loadRunModel, savedWeights } from '../train/run-training';
 import { INPUT_NAME, OUTPUT_NAME, toLayersModel } from './layers-model';
@@ -79,11 +80,11 @@ export function checkExportDir(dir: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new Error(`Cannot export into ${dir}: it is a file. Give a new folder (it will be created) or an empty one.`);
+    if (code === 'ENOTDIR') throw new ApiError('bad_request', `Cannot export into ${dir}: it is a file. Give a new folder (it will be created) or an empty one.`);
     throw error;
   }
   if (entries.length) {
-    throw new Error(`Cannot export into ${dir}: the folder is not empty. Give a new folder (it will be created), or empty or delete this one.`);
+    throw new ApiError('bad_request', `Cannot export into ${dir}: the folder is not empty. Give a new folder (it will be created), or empty or delete this one.`);
   }
 }
 

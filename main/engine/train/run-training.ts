@@ -3,6 +3,7 @@
  * check, ledger and training code as a job in a worker (../../jobs/job-manager.ts), without the
  * worker. Also loading and evaluating a finished run's network.
  */
+import { ApiError } from '../../../shared/api/errors';
 import type { JobProgress } from '../../../shared/api/progress';
 import type { TrainConfig } from '../../../shared/engine/config';
 import type { DatasetCatalog } from '../../data/catalog';
@@ -56,7 +57,7 @@ async function trainHere(deps: JobDeps, runId: number, onProgress: (progress: Jo
 export function savedWeights(store: Store, runId: number, use: string): Artifact {
   const run = store.runs.get(runId);
   const weights = store.metrics.artifacts(runId).find((a) => a.kind === 'weights');
-  if (!weights) throw new Error(`Run ${runId} has no saved weights (status ${run.status}): only runs that finished training can be ${use}.`);
+  if (!weights) throw new ApiError('conflict', `Run ${runId} has no saved weights (status ${run.status}): only runs that finished training can be ${use}.`);
   return weights;
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { OPERATION_NAMES, operations } from '../../../shared/api/contract';
 import { createStudio } from '../../../main/studio';
+import type { Run } from '../../../shared/api/schemas';
 import { useTempDir } from '../../helpers/temp';
 
 describe('contract dispatch', () => {
@@ -111,12 +112,13 @@ describe('contract dispatch', () => {
     const config = { method: 'greedy', split: 'per-block', epochs: 1, batchSize: 32, trainLimit: 64, testLimit: 64, backend: 'wasm' };
     const started = await s.dispatch('runs:start', { experimentId, name: 'greedy', config });
     if (!started.ok) throw new Error(started.error.message);
-    expect(await s.dispatch('jobs:status', {})).toMatchObject({ ok: true, result: { concurrency: 1, running: [started.result.id], queued: [] } });
-    const outcome = await s.jobs.wait(started.result.id);
+    const run = started.result as Run;
+    expect(await s.dispatch('jobs:status', {})).toMatchObject({ ok: true, result: { concurrency: 1, running: [run.id], queued: [] } });
+    const outcome = await s.jobs.wait(run.id);
     expect(outcome.run.status).toBe('done');
-    expect(seen.filter((e) => e.name === 'runs:progress' && e.runId === started.result.id)).toHaveLength(2);
-    expect(seen.filter((e) => e.name === 'runs:changed' && e.runId === started.result.id).length).toBeGreaterThanOrEqual(3);
-    expect(await s.dispatch('runs:cancel', { id: started.result.id })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(seen.filter((e) => e.name === 'runs:progress' && e.runId === run.id)).toHaveLength(2);
+    expect(seen.filter((e) => e.name === 'runs:changed' && e.runId === run.id).length).toBeGreaterThanOrEqual(3);
+    expect(await s.dispatch('runs:cancel', { id: run.id })).toMatchObject({ ok: false, error: { code: 'conflict' } });
     expect(await s.dispatch('jobs:configure', { concurrency: 0 })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await s.dispatch('jobs:configure', { concurrency: 2 })).toMatchObject({ ok: true, result: { concurrency: 2 } });
     await s.close();

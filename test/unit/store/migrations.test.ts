@@ -14,7 +14,7 @@ describe('migrations', () => {
   it('bring an empty file to the latest version with every table', () => {
     const db = openDatabase(path.join(tmp(), 'a', 'studio.sqlite'));
     expect(schemaVersion(db)).toBe(LATEST_VERSION);
-    expect(tables(db)).toEqual(['artifacts', 'datasets', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'tags']);
+    expect(tables(db)).toEqual(['artifacts', 'datasets', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'saved_splits', 'tags']);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
@@ -36,14 +36,15 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('migrations 2 and 3 add the data set registry and run owners to a version-1 database, keeping its rows', () => {
+  it('migrations 2 to 4 add the data set registry, run owners and saved splits to a version-1 database, keeping its rows', () => {
     const db = new Database(':memory:');
     migrate(db, ':memory:', MIGRATIONS, 1);
     db.prepare("INSERT INTO projects (name, created_at) VALUES ('kept', 1)").run();
     db.prepare("INSERT INTO experiments (project_id, name, kind, created_at) VALUES (1, 'e', 'local-learning', 1)").run();
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'r', 'local-learning', 'running', '{}', 1)").run();
-    expect(migrate(db, ':memory:')).toEqual([2, 3]);
+    expect(migrate(db, ':memory:')).toEqual([2, 3, 4]);
     expect(tables(db)).toContain('datasets');
+    expect(tables(db)).toContain('saved_splits');
     expect(db.prepare('SELECT name FROM projects').all()).toEqual([{ name: 'kept' }]);
     // Runs from before owners were recorded have none: no process can claim they are stale.
     expect(db.prepare('SELECT status, owner_pid, owner_host FROM runs').all()).toEqual([{ status: 'running', owner_pid: null, owner_host: null }]);

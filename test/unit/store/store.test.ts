@@ -189,3 +189,21 @@ describe('RecordBuffer', () => {
     store.close();
   });
 });
+
+describe('saved splits', () => {
+  const tmp = useTempDir();
+
+  it('keep checked cut lists by name, refuse impossible ones and duplicate names, and delete', () => {
+    const store = Store.open(path.join(tmp(), 'studio.sqlite'));
+    const saved = store.splits.save({ name: 'three cuts', depth: 8, cuts: [[2, 0], [0, 0], [1, 0]] });
+    expect(saved).toMatchObject({ name: 'three cuts', depth: 8, cuts: [[0, 0], [1, 0], [2, 0]] });
+    expect(() => store.splits.save({ name: 'bad', depth: 8, cuts: [[3, 0]] })).toThrow('Cut [3, 0] is the end of the network');
+    expect(() => store.splits.save({ name: 'deep', depth: 18, cuts: [] })).toThrow('ResNet-18 is not available');
+    expect(() => store.splits.save({ name: 'THREE CUTS', depth: 8, cuts: [] })).toThrow('A split named "THREE CUTS" already exists');
+    expect(store.splits.list().map((s) => s.name)).toEqual(['three cuts']);
+    store.splits.remove(saved.id);
+    expect(store.splits.list()).toEqual([]);
+    expect(() => store.splits.remove(saved.id)).toThrow(`No saved split with id ${saved.id}.`);
+    store.close();
+  });
+});
