@@ -63,8 +63,14 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
       return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: result.card.testAccuracy };
     },
     'jobs:status': () => ({ concurrency: jobs.concurrency, running: jobs.runningIds(), queued: store.runs.queuedBy(THIS_PROCESS) }),
+    'jobs:reorder': ({ order }) => {
+      store.runs.reorderQueue(THIS_PROCESS, order);
+      emit({ name: 'jobs:changed', payload: {} });
+      return { queued: store.runs.queuedBy(THIS_PROCESS) };
+    },
     'jobs:configure': ({ concurrency }) => {
       jobs.setConcurrency(concurrency);
+      emit({ name: 'jobs:changed', payload: {} });
       return { concurrency: jobs.concurrency };
     },
 

@@ -87,9 +87,19 @@ export class RunRepository {
 
   /** Queued runs this process owns, oldest first: the job queue. */
   queuedBy(owner: { pid: number; host: string }): number[] {
-    return prepare<[number, string], { id: number }>(this.db, `SELECT id FROM runs WHERE status = 'queued' AND owner_pid = ? AND owner_host = ? ORDER BY id`)
+    return prepare<[number, string], { id: number }>(this.db, `SELECT id FROM runs WHERE status = 'queued' AND owner_pid = ? AND owner_host = ? ORDER BY coalesce(queue_position, id), id`)
       .all(owner.pid, owner.host)
       .map((row) => row.id);
+  }
+
+  /** Put the queue in this order; `order` must list exactly the runs queuedBy returns. */
+  reorderQueue(owner: { pid: number; host: string }, order: readonly number[]): void {
+    const queued = this.queuedBy(owner);
+    if (order.length !== queued.length || new Set(order).size !== order.length || !order.every((id) => queued.includes(id))) {
+      throw new ApiError('conflict', `The queue is now [${queued.join(', ')}]; a new order must list exactly those runs (it changed while you reordered: look again).`);
+    }
+    const position = prepare(this.db, 'UPDATE runs SET queue_position = ? WHERE id = ?');
+    this.db.transaction(() => order.forEach((id, i) => position.run(i, id)))();
   }
 
   /**

@@ -89,6 +89,11 @@ export const operations = {
     z.object({ concurrency: z.number().int().positive(), running: z.array(id), queued: z.array(id) }),
     'How many runs may train at once, which are training and which wait, in order.',
   ),
+  'jobs:reorder': operation(
+    z.object({ order: z.array(id).max(10_000) }).strict(),
+    z.object({ queued: z.array(id) }),
+    'Reorder the waiting runs; the order must name exactly the runs now queued.',
+  ),
   'jobs:configure': operation(
     z.object({ concurrency: z.number().int().min(1).max(16) }).strict(),
     z.object({ concurrency: z.number().int().positive() }),
@@ -149,6 +154,8 @@ export interface StudioEvents {
   'projects:changed': { projectId: number };
   'experiments:changed': { projectId: number; experimentId: number };
   'runs:changed': { runId: number; experimentId: number };
+  /** The queue's order or the concurrency changed. */
+  'jobs:changed': Record<string, never>;
   /** After every training step of a running job. */
   'runs:progress': { runId: number; experimentId: number; progress: JobProgress };
   'datasets:changed': { id: string };

@@ -1,4 +1,4 @@
-/** Migration 4: splits saved by name in the split editor (a depth and its cut list). */
+/** Migration 4: splits saved by name in the split editor (a depth and its cut list), and the order of the job queue. */
 import type { Database } from 'better-sqlite3';
 
 export const version = 4;
@@ -12,5 +12,7 @@ export function up(db: Database): void {
       cuts       TEXT NOT NULL CHECK (json_valid(cuts)),
       created_at INTEGER NOT NULL
     );
+    -- Where a queued run stands in the queue; NULL sorts by id (submission order).
+    ALTER TABLE runs ADD COLUMN queue_position REAL;
   `);
 }

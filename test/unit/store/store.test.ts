@@ -207,3 +207,21 @@ describe('saved splits', () => {
     store.close();
   });
 });
+
+describe('job queue order', () => {
+  const tmp = useTempDir();
+
+  it('lists a process\'s queued runs in submission order until reordered, and refuses an order that misses a run', () => {
+    const store = Store.open(path.join(tmp(), 'studio.sqlite'));
+    const { experiment, run } = seed(store);
+    const owner = { pid: 4242, host: 'here' };
+    const more = [1, 2].map((i) => store.runs.create({ experimentId: experiment.id, name: `r${i}`, kind: 'local-learning', config: {} }).id);
+    for (const id of [run.id, ...more]) store.runs.claim(id, owner);
+    expect(store.runs.queuedBy(owner)).toEqual([run.id, ...more]);
+    store.runs.reorderQueue(owner, [more[1]!, run.id, more[0]!]);
+    expect(store.runs.queuedBy(owner)).toEqual([more[1], run.id, more[0]]);
+    expect(() => store.runs.reorderQueue(owner, [run.id, more[0]!])).toThrow(`The queue is now [${more[1]}, ${run.id}, ${more[0]}]`);
+    expect(store.runs.queuedBy({ pid: 1, host: 'here' })).toEqual([]);
+    store.close();
+  });
+});
