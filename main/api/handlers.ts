@@ -43,6 +43,10 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
       store.runs.get(id);
       return store.metrics.series(id, scope);
     },
+    'runs:memory': ({ id }) => {
+      store.runs.get(id);
+      return store.metrics.memory(id);
+    },
     'runs:update': ({ id, ...patch }) => {
       const run = store.runs.update(id, patch);
       runChanged(run.id, run.experimentId);

@@ -48,7 +48,17 @@ export const WORKSPACES: readonly Workspace[] = [
       'Click the gap between two blocks to cut there, or start from a paper preset (K = 2, 4, 8, 16).',
       'Compare the split\'s estimated peak memory with end-to-end backprop, then launch training.',
     ],
-    view: placeholder,
+    view: () => import('./views/SplitEditorView.vue'),
+  },
+  {
+    id: 'training',
+    title: 'Training',
+    summary: 'The job queue and every run live: progress, loss per module, accuracy, memory and speed.',
+    firstSteps: [
+      'Launch runs from the Split editor ("Train this split"); they wait here in order.',
+      'Select a run to watch its curves; cancel it, resume an interrupted one, export a finished one.',
+    ],
+    view: () => import('./views/TrainingView.vue'),
   },
   {
     id: 'compare',

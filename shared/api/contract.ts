@@ -59,6 +59,7 @@ export const operations = {
     z.array(s.metricSeries),
     'Every metric series of a run.',
   ),
+  'runs:memory': operation(byId, z.array(s.memorySample), 'Measured peak memory of a run: the whole step and each module.'),
   'runs:update': operation(
     z.object({ id, name: s.displayName.optional(), notes: s.noteText.optional() }).strict(),
     s.run,

@@ -171,3 +171,13 @@ export const exportResult = z.object({
   testAccuracy: z.number().nullable(),
 });
 export type ExportResult = z.infer<typeof exportResult>;
+
+export const memorySample = z.object({
+  step: z.number().int(),
+  /** The local module, or null for the whole training step. */
+  module: z.number().int().nullable(),
+  peakBytes: z.number().nonnegative(),
+  /** How it was measured (e.g. tf.profile peakBytes). */
+  method: z.string(),
+  at: timestamp,
+});

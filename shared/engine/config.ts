@@ -14,7 +14,8 @@ export type TrainableMethod = (typeof TRAINABLE_METHODS)[number];
 export const METHOD_ALIASES: Readonly<Record<string, TrainableMethod>> = { hpff: 'infopro+hpff', man: 'infopro+man' };
 
 const cut = z.tuple([z.number().int(), z.number().int()]);
-const AUX = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
+/** Auxiliary net shapes: convolutions then fully connected layers (InfoPro's aux_net_config). */
+export const AUX_CONFIGS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
 /** Loss weights lambda_x (reconstruction) and lambda_y (task) at the first and last cut. */
 const lambdas = z.object({ ixx1: z.number().min(0), ixy1: z.number().min(0), ixx2: z.number().min(0), ixy2: z.number().min(0) }).strict();
 /** HPFF and MAN's README weights: (5, 0.5) -> (0, 0). */
@@ -34,7 +35,7 @@ export const trainConfig = z
     split: z.union([z.string().min(1), z.array(cut)]).default('per-block'),
     infopro: z
       .object({
-        auxConfig: z.enum(AUX).default('1c2f'),
+        auxConfig: z.enum(AUX_CONFIGS).default('1c2f'),
         lossMode: z.enum(['contrast', 'cross_entropy']).default('contrast'),
         /** Default: the InfoPro commands' values for the nearest K (main/engine/methods/local-heads.ts). */
         lambdas: lambdas.optional(),
@@ -47,7 +48,7 @@ export const trainConfig = z
         pff: z.enum(['code', 'paper', 'none']).default('code'),
         independentWeight: z.number().min(0).default(0.001),
         cascadeWeight: z.number().min(0).default(0.999),
-        auxConfig: z.enum(AUX).default('2c2f'),
+        auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
         lambdas: lambdas.default(ADDON_LAMBDAS),
       })
       .strict()
@@ -58,7 +59,7 @@ export const trainConfig = z
         decay: z.number().min(0).max(1).default(0.995),
         bias: z.enum(['block', 'vector', 'none']).default('block'),
         lambdaIndex: z.enum(['stage', 'module']).default('stage'),
-        auxConfig: z.enum(AUX).default('2c2f'),
+        auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
         lambdas: lambdas.default(ADDON_LAMBDAS),
       })
       .strict()

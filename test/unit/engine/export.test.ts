@@ -20,6 +20,7 @@ import { CARD_FILE, checkExportDir, exportModel, loadExportedModel, MODEL_FILE, 
 import { createResNet, type ResNetModel } from '../../../main/engine/nets/resnet-model';
 import { LocalTrainer } from '../../../main/engine/train/local-trainer';
 import { buildCli } from '../../helpers/cli';
+import { exportedAccuracy } from '../../helpers/exported-accuracy';
 import { testBatches } from '../../../main/engine/train/train-run';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import { Store } from '../../../main/store';
@@ -260,21 +261,10 @@ describe('blockwise export', () => {
     expect(artifacts[1]).toMatchObject({ path: out, bytes: fs.readdirSync(out).reduce((n, f) => n + fs.statSync(path.join(out, f)).size, 0), meta: { format: 'tfjs-layers-model' } });
 
     // The exported model alone, on the run's test subset, scores what the run recorded.
-    const loaded = await loadExportedModel(out);
-    let correct = 0;
-    let seen = 0;
-    for await (const batch of testBatches(openMnist(), 64)) {
-      const x = tf.tensor4d(batch.x, [batch.size, 28, 28, 1]);
-      const predicted = tf.tidy(() => tf.argMax(loaded.predict(x) as tf.Tensor2D, 1));
-      const labels = await predicted.data();
-      correct += batch.y.filter((label, i) => labels[i] === label).length;
-      seen += batch.size;
-      tf.dispose([x, predicted]);
-    }
-    loaded.dispose();
-    expect(seen).toBe(64);
-    expect(correct / seen).toBe(recorded.at(-1));
-    expect(((correct / seen) * 100).toFixed(2)).toBe(printed);
+    const scored = await exportedAccuracy(out, 64);
+    expect(scored.images).toBe(64);
+    expect(scored.accuracy).toBe(recorded.at(-1));
+    expect((scored.accuracy * 100).toFixed(2)).toBe(printed);
 
     // A run that never finished has no weights: refused, and no folder appears.
     const failed = store.runs.create({ experimentId: store.runs.get(1).experimentId, name: 'unfinished', kind: 'local-learning', config: {} });

@@ -1,0 +1,120 @@
+/**
+ * Training jobs as the renderer sees them: the queue, each watched run's row, metrics and live
+ * progress. Everything comes from the host (runs:get, runs:metrics, jobs:status) and is kept
+ * current by its events, so a reload or a second window shows the same state.
+ */
+import { acceptHMRUpdate, defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { JobProgress } from '../../../shared/api/progress';
+import type { ExportResult, MetricSeries, Run } from '../../../shared/api/schemas';
+import { studioApi } from '../api/studio';
+
+export interface NewRunRequest {
+  experimentId: number;
+  name: string;
+  config: Record<string, unknown>;
+}
+
+export const useTrainingStore = defineStore('training', () => {
+  const concurrency = ref(1);
+  const running = ref<number[]>([]);
+  const queued = ref<number[]>([]);
+  /** Rows of the runs the UI shows (queue, recent, dashboard), by id. */
+  const runs = ref<Record<number, Run>>({});
+  const recent = ref<number[]>([]);
+  const metrics = ref<Record<number, MetricSeries[]>>({});
+  const progress = ref<Record<number, JobProgress>>({});
+  const error = ref<string | null>(null);
+
+  async function refreshRun(id: number): Promise<Run> {
+    const run = await studioApi.call('runs:get', { id });
+    runs.value[id] = run;
+    return run;
+  }
+
+  async function loadQueue() {
+    const status = await studioApi.call('jobs:status', {});
+    concurrency.value = status.concurrency;
+    running.value = status.running;
+    queued.value = status.queued;
+    const page = await studioApi.call('runs:list', { limit: 30 });
+    recent.value = page.runs.map((r) => r.id);
+    for (const run of page.runs) runs.value[run.id] = run;
+    await Promise.all([...status.running, ...status.queued].filter((id) => !runs.value[id]).map(refreshRun));
+  }
+
+  async function loadMetrics(id: number) {
+    metrics.value[id] = await studioApi.call('runs:metrics', { id });
+  }
+
+  async function start(requests: readonly NewRunRequest[]): Promise<Run[]> {
+    const started: Run[] = [];
+    for (const request of requests) {
+      const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: 'local-learning', config: request.config });
+      runs.value[run.id] = run;
+      started.push(run);
+    }
+    await loadQueue();
+    return started;
+  }
+
+  const cancel = async (id: number) => {
+    runs.value[id] = await studioApi.call('runs:cancel', { id });
+  };
+  const resume = async (id: number) => {
+    runs.value[id] = await studioApi.call('runs:resume', { id });
+    await loadQueue();
+  };
+  const setConcurrency = async (value: number) => {
+    concurrency.value = (await studioApi.call('jobs:configure', { concurrency: value })).concurrency;
+  };
+
+  /** Move a waiting run one place up (-1) or down (+1). */
+  async function move(id: number, by: -1 | 1) {
+    const order = [...queued.value];
+    const at = order.indexOf(id);
+    const to = at + by;
+    if (at < 0 || to < 0 || to >= order.length) return;
+    [order[at], order[to]] = [order[to]!, order[at]!];
+    queued.value = (await studioApi.call('jobs:reorder', { order })).queued;
+  }
+
+  const exportRun = (id: number, out: string): Promise<ExportResult> => studioApi.call('runs:export', { id, out });
+
+  function listen() {
+    return studioApi.subscribe((event) => {
+      if (event.name === 'runs:progress') {
+        progress.value[event.payload.runId] = event.payload.progress;
+        const losses = event.payload.progress;
+        appendLosses(event.payload.runId, losses);
+      } else if (event.name === 'runs:changed') {
+        const { runId } = event.payload;
+        void refreshRun(runId).then((run) => {
+          if (run.status !== 'running') delete progress.value[runId];
+          if (metrics.value[runId]) void loadMetrics(runId);
+        });
+        void loadQueue();
+      } else if (event.name === 'jobs:changed') void loadQueue();
+    });
+  }
+
+  /** Step losses arrive with progress; add them to a watched run's curves without a round trip. */
+  function appendLosses(runId: number, p: JobProgress) {
+    const series = metrics.value[runId];
+    if (!series) return;
+    const step = (p.epoch - 1) * p.stepsPerEpoch + p.step;
+    p.losses.forEach((value, module) => {
+      const key = `loss/m${module}`;
+      let s = series.find((x) => x.key === key && x.scope === 'step');
+      if (!s) series.push((s = { key, scope: 'step', steps: [], values: [] }));
+      if (s.steps.at(-1) !== step) {
+        s.steps.push(step);
+        s.values.push(value);
+      }
+    });
+  }
+
+  return { concurrency, running, queued, runs, recent, metrics, progress, error, refreshRun, loadQueue, loadMetrics, start, cancel, resume, setConcurrency, move, exportRun, listen };
+});
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTrainingStore, import.meta.hot));
