@@ -35,6 +35,15 @@ export interface RunRow {
   error: string | null;
   notes: string;
   tags: string | null;
+  method: string | null;
+  depth: number | null;
+  dataset: string | null;
+  modules: number | null;
+  best_test_acc: number | null;
+  final_test_acc: number | null;
+  final_epoch: number | null;
+  peak_bytes: number | null;
+  images_per_second: number | null;
 }
 
 export const toProject = (r: ProjectRow): Project => ({
@@ -70,4 +79,16 @@ export const toRun = (r: RunRow): Run => ({
   error: r.error,
   notes: r.notes,
   tags: r.tags ? (JSON.parse(r.tags) as string[]).sort() : [],
+  summary: {
+    method: r.method,
+    depth: r.depth,
+    dataset: r.dataset,
+    modules: r.modules,
+    bestTestAccuracy: r.best_test_acc,
+    finalTestAccuracy: r.final_test_acc,
+    epochs: r.final_epoch,
+    peakBytes: r.peak_bytes,
+    imagesPerSecond: r.images_per_second,
+    durationMs: r.started_at === null ? null : (r.ended_at ?? Date.now()) - r.started_at,
+  },
 });

@@ -1,6 +1,6 @@
 /** Runs: their config, life cycle, environment, tags and notes. */
 import { ApiError } from '../../shared/api/errors';
-import type { Run, RunEnvironment } from '../../shared/api/schemas';
+import type { Run, RunEnvironment, RunSortKey } from '../../shared/api/schemas';
 import type { JobKind, RunStatus } from '../../shared/ids';
 import { type Db, prepare } from './database';
 import { type RunRow, toRun } from './rows';
@@ -21,11 +21,38 @@ export interface NewRun {
 }
 
 export interface RunQuery {
-  experimentId?: number;
-  status?: RunStatus;
+  experimentId?: number | undefined;
+  status?: RunStatus | undefined;
+  /** Any of these statuses / methods / data sets. */
+  statuses?: readonly RunStatus[] | undefined;
+  methods?: readonly string[] | undefined;
+  datasets?: readonly string[] | undefined;
+  depths?: readonly number[] | undefined;
+  /** Every one of these tags. */
+  tags?: readonly string[] | undefined;
+  /** Words found in the name, notes, config or tags (all of them, case-insensitive). */
+  text?: string | undefined;
+  sort?: RunSortKey | undefined;
+  descending?: boolean | undefined;
   limit: number;
   offset: number;
 }
+
+/** SQL of each sort key; nulls (no result yet) sort last either way. */
+const SORT_SQL: Record<RunSortKey, string> = {
+  created: 'r.created_at',
+  name: 'r.name COLLATE NOCASE',
+  status: 'r.status',
+  method: 'r.method',
+  depth: 'r.depth',
+  dataset: 'r.dataset',
+  modules: 'r.modules',
+  best: 'r.best_test_acc',
+  final: 'r.final_test_acc',
+  peak: 'r.peak_bytes',
+  duration: 'coalesce(r.ended_at, $now) - r.started_at',
+  speed: 'r.images_per_second',
+};
 
 export class RunRepository {
   constructor(private readonly db: Db) {}
@@ -53,23 +80,38 @@ export class RunRepository {
     return toRun(row);
   }
 
-  list(query: RunQuery): { total: number; runs: Run[] } {
+  /** A page of runs matching every filter, sorted in SQL (indexed columns), with the total count. */
+  list(query: RunQuery, now = Date.now()): { total: number; runs: Run[] } {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: query.limit, offset: query.offset };
+    const anyOf = (column: string, name: string, values: readonly unknown[] | undefined) => {
+      if (!values?.length) return;
+      where.push(`${column} IN (${values.map((_, i) => `$${name}${i}`).join(', ')})`);
+      values.forEach((v, i) => (params[`${name}${i}`] = v));
+    };
     if (query.experimentId !== undefined) {
       where.push('r.experiment_id = $experimentId');
       params.experimentId = query.experimentId;
     }
-    if (query.status !== undefined) {
-      where.push('r.status = $status');
-      params.status = query.status;
-    }
+    anyOf('r.status', 'status', query.status !== undefined ? [query.status] : query.statuses);
+    anyOf('r.method', 'method', query.methods);
+    anyOf('r.dataset', 'dataset', query.datasets);
+    anyOf('r.depth', 'depth', query.depths);
+    query.tags?.forEach((tag, i) => {
+      where.push(`EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.tag = $tag${i})`);
+      params[`tag${i}`] = tag;
+    });
+    const words = query.text?.trim().split(/\s+/).filter(Boolean) ?? [];
+    words.forEach((word, i) => {
+      where.push(`(r.name LIKE $word${i} ESCAPE '\\' OR r.notes LIKE $word${i} ESCAPE '\\' OR r.config LIKE $word${i} ESCAPE '\\' OR EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.tag LIKE $word${i} ESCAPE '\\'))`);
+      params[`word${i}`] = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    });
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const { total } = prepare<[object], { total: number }>(this.db, `SELECT count(*) AS total FROM runs r ${filter}`).get(params)!;
-    const rows = prepare<[object], RunRow>(
-      this.db,
-      `${RUN_SELECT} ${filter} ORDER BY r.created_at DESC, r.id DESC LIMIT $limit OFFSET $offset`,
-    ).all(params);
+    const sort = SORT_SQL[query.sort ?? 'created'];
+    if (sort.includes('$now')) params.now = now;
+    const direction = query.sort === undefined || query.descending ? 'DESC' : 'ASC';
+    const rows = prepare<[object], RunRow>(this.db, `${RUN_SELECT} ${filter} ORDER BY (${sort}) IS NULL, ${sort} ${direction}, r.id ${direction} LIMIT $limit OFFSET $offset`).all(params);
     return { total, runs: rows.map(toRun) };
   }
 

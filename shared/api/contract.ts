@@ -46,12 +46,20 @@ export const operations = {
       .object({
         experimentId: id.optional(),
         status: z.enum(RUN_STATUSES).optional(),
+        statuses: z.array(z.enum(RUN_STATUSES)).max(10).optional(),
+        methods: z.array(z.string().max(40)).max(20).optional(),
+        datasets: z.array(z.string().max(40)).max(50).optional(),
+        depths: z.array(z.number().int()).max(10).optional(),
+        tags: z.array(s.tagName).max(20).optional(),
+        text: z.string().max(200).optional(),
+        sort: z.enum(s.RUN_SORT_KEYS).optional(),
+        descending: z.boolean().optional(),
         limit: z.number().int().min(1).max(500).default(100),
         offset: z.number().int().min(0).default(0),
       })
       .strict(),
     z.object({ total: z.number().int().nonnegative(), runs: z.array(s.run) }),
-    'A page of runs, newest first.',
+    'A page of runs matching every filter, sorted (default: newest first), with the total count.',
   ),
   'runs:get': operation(byId, s.run, 'One run with its config, environment, tags and notes.'),
   'runs:metrics': operation(

@@ -92,8 +92,29 @@ export const run = z.object({
   error: z.string().nullable(),
   notes: z.string(),
   tags: z.array(z.string()),
+  /** What the runs table shows and sorts on, kept by the store as results arrive. */
+  summary: z.object({
+    method: z.string().nullable(),
+    depth: z.number().int().nullable(),
+    dataset: z.string().nullable(),
+    /** K: the cuts plus one (end-to-end: 1). */
+    modules: z.number().int().nullable(),
+    bestTestAccuracy: z.number().nullable(),
+    finalTestAccuracy: z.number().nullable(),
+    /** Epochs with a test accuracy. */
+    epochs: z.number().int().nullable(),
+    /** Measured peak memory of a training step (tf.profile). */
+    peakBytes: z.number().nullable(),
+    imagesPerSecond: z.number().nullable(),
+    /** Training time so far (to now for a running run). */
+    durationMs: z.number().nullable(),
+  }),
 });
 export type Run = z.infer<typeof run>;
+
+/** Columns the runs table sorts by. */
+export const RUN_SORT_KEYS = ['created', 'name', 'status', 'method', 'depth', 'dataset', 'modules', 'best', 'final', 'peak', 'duration', 'speed'] as const;
+export type RunSortKey = (typeof RUN_SORT_KEYS)[number];
 
 export const metricPoint = z.object({
   scope: z.enum(METRIC_SCOPES),

@@ -225,3 +225,63 @@ describe('job queue order', () => {
     store.close();
   });
 });
+
+describe('runs table query', () => {
+  const tmp = useTempDir();
+
+  function fill(store: Store) {
+    const { experiment } = seed(store);
+    const make = (name: string, method: string, cuts: number[][], accuracies: number[], peak: number | null, tags: string[] = []) => {
+      const run = store.runs.create({ experimentId: experiment.id, name, kind: 'local-learning', config: { method, depth: 8, dataset: 'mnist', cuts } });
+      store.metrics.record([
+        {
+          runId: run.id,
+          metrics: accuracies.map((value, i) => ({ scope: 'epoch' as const, key: 'test_acc', step: i + 1, value, at: i })),
+          memory: peak === null ? [] : [{ step: 0, module: null, peakBytes: peak, method: 'tf.profile', at: 0 }, { step: 0, module: 0, peakBytes: peak / 2, method: 'tf.profile', at: 0 }],
+        },
+      ]);
+      if (tags.length) store.runs.tag(run.id, tags, []);
+      return run.id;
+    };
+    return {
+      e2e: make('baseline', 'e2e', [], [0.5, 0.9, 0.8], 3000),
+      infopro: make('InfoPro k4', 'infopro', [[0, 0], [1, 0], [2, 0]], [0.6, 0.7], 1000, ['paper']),
+      dgl: make('DGL k2 50%_done', 'dgl', [[1, 0]], [], null, ['paper', 'draft']),
+    };
+  }
+
+  it('keeps each run\'s results on its row as metrics arrive, and forgets them when the run starts over', () => {
+    const store = Store.open(path.join(tmp(), 'studio.sqlite'));
+    const ids = fill(store);
+    expect(store.runs.get(ids.e2e).summary).toMatchObject({ method: 'e2e', depth: 8, dataset: 'mnist', modules: 1, bestTestAccuracy: 0.9, finalTestAccuracy: 0.8, epochs: 3, peakBytes: 3000 });
+    expect(store.runs.get(ids.infopro).summary).toMatchObject({ modules: 4, bestTestAccuracy: 0.7, finalTestAccuracy: 0.7, peakBytes: 1000 });
+    // A resumed run re-reporting epoch 3 replaces the point and the summary follows.
+    store.metrics.record([{ runId: ids.e2e, metrics: [{ scope: 'epoch', key: 'test_acc', step: 3, value: 0.95, at: 9 }] }]);
+    expect(store.runs.get(ids.e2e).summary).toMatchObject({ bestTestAccuracy: 0.95, finalTestAccuracy: 0.95 });
+    store.metrics.clear(ids.e2e);
+    expect(store.runs.get(ids.e2e).summary).toMatchObject({ bestTestAccuracy: null, finalTestAccuracy: null, peakBytes: null });
+    store.close();
+  });
+
+  it('sorts by any column with runs without a result last, filters by status, method, tags and words, and pages', () => {
+    const store = Store.open(path.join(tmp(), 'studio.sqlite'));
+    const ids = fill(store);
+    const names = (query: Partial<Parameters<Store['runs']['list']>[0]>) => store.runs.list({ limit: 10, offset: 0, ...query }).runs.map((r) => r.name);
+    expect(names({ sort: 'best', descending: true })).toEqual(['baseline', 'InfoPro k4', 'DGL k2 50%_done', 'infopro-k4']);
+    expect(names({ sort: 'best' })).toEqual(['InfoPro k4', 'baseline', 'infopro-k4', 'DGL k2 50%_done']);
+    expect(names({ sort: 'peak' })).toEqual(['InfoPro k4', 'baseline', 'infopro-k4', 'DGL k2 50%_done']);
+    expect(names({ sort: 'modules', descending: true })[0]).toBe('InfoPro k4');
+    expect(names({ methods: ['dgl', 'e2e'], sort: 'name' })).toEqual(['baseline', 'DGL k2 50%_done']);
+    expect(names({ tags: ['paper', 'draft'] })).toEqual(['DGL k2 50%_done']);
+    expect(names({ text: 'k4 INFOPRO', sort: 'name' })).toEqual(['InfoPro k4', 'infopro-k4']);
+    // LIKE wildcards in the words are taken literally.
+    expect(names({ text: '50%_' })).toEqual(['DGL k2 50%_done']);
+    expect(names({ text: 'draft' })).toEqual(['DGL k2 50%_done']);
+    store.runs.setStatus(ids.dgl, 'failed', 'x');
+    expect(names({ statuses: ['failed', 'done'] })).toEqual(['DGL k2 50%_done']);
+    const page = store.runs.list({ limit: 2, offset: 2, sort: 'name' });
+    expect(page.total).toBe(4);
+    expect(page.runs.map((r) => r.name)).toEqual(['InfoPro k4', 'infopro-k4']);
+    store.close();
+  });
+});
