@@ -1,9 +1,11 @@
 /** The handlers of every contract operation, written once against the services and shared by both hosts. */
 import type { StudioEvent } from '../../shared/api/contract';
-import type { AppInfo } from '../../shared/api/schemas';
+import type { AppInfo, MetricSeries } from '../../shared/api/schemas';
 import { ApiError } from '../../shared/api/errors';
 import type { DatasetCatalog } from '../data/catalog';
+import fs from 'node:fs';
 import { exportRun } from '../engine/export/tfjs-export';
+import { runDir, savedConfig } from '../engine/train/run-config';
 import type { JobManager } from '../jobs/job-manager';
 import { THIS_PROCESS } from '../platform/process-owner';
 import type { Store } from '../store';
@@ -61,6 +63,27 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
     'runs:start': (job) => jobs.submit(job),
     'runs:cancel': ({ id }) => jobs.cancel(id),
     'runs:resume': ({ id }) => jobs.resume(id),
+    'runs:delete': ({ ids }) => {
+      const experiments = ids.map((id) => store.runs.get(id).experimentId);
+      store.runs.remove(ids);
+      // Their files (checkpoint, weights) go too; exports the user made elsewhere stay.
+      if (store.path !== ':memory:') for (const id of ids) fs.rmSync(runDir(store.path, id), { recursive: true, force: true });
+      ids.forEach((id, i) => runChanged(id, experiments[i]!));
+      return { deleted: ids.length };
+    },
+    'runs:relaunch': ({ id, name }) => {
+      const run = store.runs.get(id);
+      const { config, cuts } = savedConfig(run.config);
+      return jobs.submit({ experimentId: run.experimentId, name: name ?? `${run.name} (again)`.slice(0, 120), kind: run.kind, config: { ...config, split: cuts } });
+    },
+    'runs:compare': ({ ids }) =>
+      ids.map((id) => {
+        const run = store.runs.get(id);
+        const epochs = store.metrics.series(id, 'epoch');
+        const losses = store.metrics.series(id, 'step').filter((s) => s.key.startsWith('loss/m'));
+        const last = losses.sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true })).at(-1) ?? null;
+        return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
+      }),
     'runs:export': async ({ id, out }) => {
       const result = await exportRun({ store, datasets }, id, out);
       emit({ name: 'runs:changed', payload: { runId: id, experimentId: store.runs.get(id).experimentId } });
@@ -104,4 +127,12 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
       return { path: await pickFolder(title ?? 'Choose a folder') };
     },
   };
+}
+
+/** At most `points` evenly spaced points of a series, the last always kept. */
+function thin(series: MetricSeries, points: number): MetricSeries {
+  const every = Math.ceil(series.steps.length / points);
+  if (every <= 1) return series;
+  const keep = (_: number, i: number) => i % every === 0 || i === series.steps.length - 1;
+  return { ...series, steps: series.steps.filter(keep), values: series.values.filter(keep) };
 }

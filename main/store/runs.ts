@@ -115,6 +115,15 @@ export class RunRepository {
     return { total, runs: rows.map(toRun) };
   }
 
+  /** Delete runs with everything they recorded; refuses, deleting nothing, if one is training or queued. */
+  remove(ids: readonly number[]): void {
+    const runs = ids.map((id) => this.get(id));
+    const busy = runs.filter((r) => r.status === 'running' || r.status === 'queued');
+    if (busy.length) throw new ApiError('conflict', `Run${busy.length > 1 ? 's' : ''} ${busy.map((r) => r.id).join(', ')} ${busy.length > 1 ? 'are' : 'is'} ${busy[0]!.status}: cancel before deleting. Nothing was deleted.`);
+    const remove = prepare(this.db, 'DELETE FROM runs WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => remove.run(id)))();
+  }
+
   /** Record that this process (pid on host) trains the run now. */
   claim(id: number, owner: { pid: number; host: string }): void {
     const { changes } = prepare(this.db, 'UPDATE runs SET owner_pid = ?, owner_host = ? WHERE id = ?').run(owner.pid, owner.host, id);

@@ -88,6 +88,17 @@ export const operations = {
   ),
   'runs:cancel': operation(byId, s.run, 'Stop a queued run, or a running one after its current step; it ends cancelled and can be resumed.'),
   'runs:resume': operation(byId, s.run, 'Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint.'),
+  'runs:delete': operation(
+    z.object({ ids: z.array(id).min(1).max(10_000) }).strict(),
+    z.object({ deleted: z.number().int() }),
+    'Delete runs with their metrics, memory, artifacts and files; refuses runs that are training or queued.',
+  ),
+  'runs:relaunch': operation(
+    z.object({ id, name: s.displayName.optional() }).strict(),
+    s.run,
+    'Queue a new run with the same settings (split, method, seed...) as this one.',
+  ),
+  'runs:compare': operation(z.object({ ids: z.array(id).min(1).max(50) }).strict(), z.array(s.runComparison), 'What the compare view draws for each selected run.'),
   'runs:export': operation(
     z.object({ id, out: s.folderPath }).strict(),
     s.exportResult,

@@ -202,3 +202,13 @@ export const memorySample = z.object({
   method: z.string(),
   at: timestamp,
 });
+
+/** One run as the compare view needs it: its row, epoch curves, a thinned loss curve and measured memory. */
+export const runComparison = z.object({
+  run,
+  epochs: z.array(metricSeries),
+  /** The last module's loss per step (the real head's cross-entropy), at most 400 points. */
+  loss: metricSeries.nullable(),
+  memory: z.array(memorySample),
+});
+export type RunComparison = z.infer<typeof runComparison>;

@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { OPERATION_NAMES, operations } from '../../../shared/api/contract';
+import { runDir } from '../../../main/engine/train/run-config';
 import { createStudio } from '../../../main/studio';
 import type { Run } from '../../../shared/api/schemas';
 import { useTempDir } from '../../helpers/temp';
@@ -119,6 +121,21 @@ describe('contract dispatch', () => {
     expect(seen.filter((e) => e.name === 'runs:progress' && e.runId === run.id)).toHaveLength(2);
     expect(seen.filter((e) => e.name === 'runs:changed' && e.runId === run.id).length).toBeGreaterThanOrEqual(3);
     expect(await s.dispatch('runs:cancel', { id: run.id })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    const compared = await s.dispatch('runs:compare', { ids: [run.id] });
+    expect(compared).toMatchObject({ ok: true, result: [{ run: { id: run.id, summary: { method: 'greedy', modules: 3, epochs: 1 } }, loss: { key: 'loss/m2', steps: [1, 2] }, memory: expect.any(Array) }] });
+
+    // Launch again with the same settings; a queued or running run cannot be deleted.
+    const again = await s.dispatch('runs:relaunch', { id: run.id });
+    if (!again.ok) throw new Error(again.error.message);
+    const second = again.result as Run;
+    expect(second).toMatchObject({ name: 'greedy (again)', config: { method: 'greedy', cuts: run.config.cuts, seed: 0 } });
+    expect(await s.dispatch('runs:delete', { ids: [run.id, second.id] })).toMatchObject({ ok: false, error: { code: 'conflict', message: expect.stringContaining('cancel before deleting. Nothing was deleted.') } });
+    await s.dispatch('runs:cancel', { id: second.id });
+    await s.jobs.wait(second.id);
+    expect(await s.dispatch('runs:delete', { ids: [run.id, second.id] })).toEqual({ ok: true, result: { deleted: 2 } });
+    expect(s.store.runs.list({ limit: 5, offset: 0 }).total).toBe(0);
+    expect(fs.existsSync(runDir(s.store.path, run.id))).toBe(false);
+
     expect(await s.dispatch('jobs:configure', { concurrency: 0 })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await s.dispatch('jobs:configure', { concurrency: 2 })).toMatchObject({ ok: true, result: { concurrency: 2 } });
     await s.close();
