@@ -1,0 +1,79 @@
+/** The compare view's computations and exports. */
+import { describe, expect, it } from 'vitest';
+import { accuracyOf, configDiff, groupBySeeds, latexTable, markdownTable, paretoFront, runsCsv, seriesCsv, summarizeCurve } from '../../../renderer/src/compare/compare-model';
+import type { Run, RunComparison } from '../../../shared/api/schemas';
+
+function run(id: number, method: string, cuts: number[][], seed: number, peak: number | null, extra: Partial<Run> = {}): Run {
+  return {
+    id,
+    experimentId: 1,
+    name: `${method} ${id}`,
+    kind: 'local-learning',
+    status: 'done',
+    config: { method, depth: 32, dataset: 'mnist', seed, cuts, infopro: { auxConfig: '1c2f' } },
+    seed,
+    createdAt: Date.UTC(2026, 0, 1),
+    startedAt: Date.UTC(2026, 0, 1),
+    endedAt: Date.UTC(2026, 0, 1, 0, 2),
+    environment: null,
+    error: null,
+    notes: '',
+    tags: [],
+    summary: { method, depth: 32, dataset: 'mnist', modules: method === 'e2e' ? 1 : cuts.length + 1, bestTestAccuracy: null, finalTestAccuracy: null, epochs: 2, peakBytes: peak, imagesPerSecond: 100, durationMs: 120_000 },
+    ...extra,
+  };
+}
+const item = (r: Run, acc: number[]): RunComparison => ({ run: r, epochs: [{ key: 'test_acc', scope: 'epoch', steps: acc.map((_, i) => i + 1), values: acc }], loss: null, memory: [] });
+
+describe('compare model', () => {
+  it('summarises curves per epoch, best so far, or at epoch k', () => {
+    const s = { steps: [1, 2, 3], values: [0.5, 0.4, 0.7] };
+    expect(summarizeCurve(s, 'best')).toEqual([[1, 0.5], [2, 0.5], [3, 0.7]]);
+    expect(summarizeCurve(s, 'at', 2)).toEqual([[2, 0.4]]);
+    expect(accuracyOf(s, 'epoch')).toBe(0.7);
+    expect(accuracyOf(s, 'best')).toBe(0.7);
+    expect(accuracyOf(s, 'at', 2)).toBe(0.4);
+    expect(accuracyOf(s, 'at', 9)).toBeNull();
+  });
+
+  it('marks the Pareto front: nothing else has both less memory and more accuracy', () => {
+    const points = [
+      { memory: 10, accuracy: 0.9 },
+      { memory: 4, accuracy: 0.8 },
+      { memory: 6, accuracy: 0.7 },
+      { memory: 2, accuracy: 0.6 },
+      { memory: 12, accuracy: 0.85 },
+    ];
+    expect(paretoFront(points)).toEqual([3, 1, 0]);
+  });
+
+  it('shows only settings that differ, and groups seeds into mean ± std', () => {
+    const runs = [run(1, 'infopro', [[1, 0]], 0, 100), run(2, 'infopro', [[1, 0]], 1, 300), run(3, 'e2e', [], 0, 1000)];
+    expect(configDiff(runs).map((d) => d.key)).toEqual(['cuts', 'method', 'seed']);
+    const groups = groupBySeeds([item(runs[0]!, [0.8, 0.9]), item(runs[1]!, [0.7, 0.7]), item(runs[2]!, [0.95])], 'best');
+    expect(groups).toHaveLength(2);
+    expect(groups[0]).toMatchObject({ method: 'infopro', modules: 2, peakBytes: { mean: 200, n: 2 } });
+    expect(groups[0]!.accuracy!.mean).toBeCloseTo(0.8);
+    expect(groups[0]!.accuracy!.std).toBeCloseTo(Math.sqrt(0.02), 6); // sample std of 0.9 and 0.7
+  });
+
+  it('writes the papers\' table as Markdown and LaTeX: error by method and K, memory and saving against end-to-end', () => {
+    const runs = [run(1, 'infopro', [[1, 0], [2, 0], [3, 0]], 0, 2 ** 30), run(2, 'e2e', [], 0, 4 * 2 ** 30)];
+    const groups = groupBySeeds([item(runs[0]!, [0.9]), item(runs[1]!, [0.925])], 'epoch');
+    expect(markdownTable(groups)).toBe(
+      '| Method | K | Test error (%) | Peak memory | Saving vs E2E |\n|---|---:|---:|---:|---:|\n| End-to-end | 1 | 7.50 ± 0.00 | 4.00 GB | – |\n| InfoPro | 4 | 10.00 ± 0.00 | 1.00 GB | 75.0% |\n',
+    );
+    const latex = latexTable(groups);
+    expect(latex).toContain('\\begin{tabular}{lrrrr}');
+    expect(latex).toContain('InfoPro & 4 & 10.00 $\\pm$ 0.00 & 1.00 GB & 75.0\\% \\\\');
+    expect(latex).toContain('Saving vs E2E \\\\');
+  });
+
+  it('exports runs and series as CSV with quoting, tags, timestamps and durations', () => {
+    const r = run(7, 'dgl', [[1, 0]], 3, 5, { name: 'DGL, "quoted"', tags: ['a', 'b'] });
+    const lines = runsCsv([r]).split('\r\n');
+    expect(lines[0]).toBe('id,name,status,method,net,K,dataset,seed,best_test_acc,final_test_acc,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
+    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,dgl,resnet32,2,mnist,3,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
+    expect(seriesCsv([item(r, [0.5])]).split('\r\n')[1]).toBe('7,"DGL, ""quoted""",epoch,test_acc,1,0.5');
+  });
+});
