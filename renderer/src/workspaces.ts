@@ -66,10 +66,10 @@ export const WORKSPACES: readonly Workspace[] = [
     summary: 'Runs side by side: accuracy against peak memory, curves, and what differs in their configs.',
     firstSteps: [
       'Train at least two runs, e.g. InfoPro at K = 4 and its end-to-end baseline.',
-      'Select them in Experiments and open Compare.',
+      'Tick them in the runs table: the comparison appears below it.',
       'Export the comparison as CSV, Markdown or a LaTeX table laid out like the papers\'.',
     ],
-    view: placeholder,
+    view: () => import('./views/CompareView.vue'),
   },
   {
     id: 'talking-head',
