@@ -3,9 +3,11 @@
  *
  * As shipped, `Conv2DBackpropFilter` is not registered for 'wasm' (training a conv fails) and
  * its `Conv2DBackpropInput` is a slow scalar loop. Both gradients are themselves convolutions,
- * so here each is rewritten as one call of the backend's own XNNPACK `Conv2D` kernel plus cheap
- * layout kernels (transpose, pad, reverse, slice, reshape). See shared/docs/PLATFORM.md,
- * "tfjs wasm backend" and "Where a wasm training step's time goes".
+ * so here each is rewritten as calls of the backend's own XNNPACK `Conv2D` kernel plus cheap
+ * layout work: the filter gradient as one convolution between transposed x and dy, the input
+ * gradient as one stride-1 convolution per stride phase (no zero-dilated dy), whose outputs are
+ * interleaved by ./simd/kernels.c (or a JS loop). See shared/docs/PLATFORM.md, "tfjs wasm
+ * backend" and "Where a wasm training step's time goes".
  *
  * The kernels call the wasm backend's kernel functions directly (not through the engine), so
  * the intermediates never become engine tensors and never reach the gradient tape; each one is
@@ -13,6 +15,8 @@
  *
  * Only NHWC, dilation 1 (tfjs' Conv2D gradient itself rejects dilations > 1), any strides,
  * and padding 'same' / 'valid' / a number / explicit pairs, exactly as `tf.conv2d` takes them.
+ *
+ * This module also registers the fused BatchNorm and SGD kernels (./wasm-fused-kernels.ts).
  */
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -27,6 +31,9 @@ import {
   type TensorInfo,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { WASM_FUSED_KERNELS } from './wasm-fused-kernels';
+import { addressOf, f32, heapBackend, type WasmHeapBackend } from './wasm-heap';
+import { simdKernels } from './wasm-simd';
 
 const BACKEND = 'wasm';
 
@@ -127,12 +134,16 @@ const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * dx[n,ih,iw,ci] = sum of dy[n,oh,ow,co] * w[kh,kw,ci,co] over ih = oh*s - padTop + kh.
+ * dx[n,ih,iw,ci] = sum of dy[n,oh,ow,co] * w[kh,kw,ci,co] over ih = oh*s - padTop + kh (and the
+ * same along the width).
  *
- * Spread dy out by the stride (s-1 zeros after every row/column), and dx becomes a stride-1
- * convolution of that dilated dy D with the filter flipped in space and with in/out channels
- * swapped, w'[k',l',co,ci] = w[KH-1-k', KW-1-l', ci, co]:  dx[ih] = sum_k' D[ih + padTop - (KH-1) + k'] w'[k'].
- * Rows of D outside 0..len-1 are zero padding (given to XNNPACK); rows never read are sliced off.
+ * Split by phase: the input rows ih = s*a + r of one residue r (0 <= r < s) only meet the taps
+ * kh = k0 + s*j with k0 = (r + padTop) mod s, at oh = a + q - j with q = (r + padTop - k0) / s.
+ * So each of the s*s phases is a stride-1 correlation of dy with a sub-filter (those taps, flipped
+ * in space, in/out channels swapped: [J, L, co, ci]), run through XNNPACK, and the phases'
+ * outputs interleave into dx. At stride 1 there is one phase, the whole flipped filter, and its
+ * output is dx. Unlike convolving a zero-dilated dy, no multiply ever meets an inserted zero (at
+ * stride 2 that was 75% of the work).
  */
 const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const kernel = 'Conv2DBackpropInput';
@@ -140,67 +151,133 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GradAttrs & { inputShape: [number, number, number, number] };
   const info = forwardInfo(a.inputShape, filter.shape, a, kernel);
   checkDy(dy, info, kernel);
-  const b = backend as KernelBackend;
-  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth, outChannels: co } = info;
+  const b = heapBackend(backend, kernel);
+  const kb = backend as KernelBackend;
+  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth, inChannels: ci, outChannels: co } = info;
+  const rowPhases = phases(sh, info.padInfo.top, kh, inHeight, outHeight);
+  const colPhases = phases(sw, info.padInfo.left, kw, inWidth, outWidth);
+  const single = sh === 1 && sw === 1;
 
-  // w' = reverse(w, [0,1]) with the channel axes swapped: [KH,KW,co,ci].
-  const flipped = run(b, 'Reverse', { x: filter }, { dims: [0, 1] });
-  const wT = run(b, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-  free(b, flipped);
-
-  // D: dy with s-1 zeros after each row and column, shape [N, OH*sh, OW*sw, co].
-  let d = dy;
-  let ownsD = false;
-  if (sh > 1 || sw > 1) {
-    const split = run(b, 'Reshape', { x: dy }, { shape: [n, outHeight, 1, outWidth, 1, co] });
-    const spread = run(b, 'PadV2', { x: split }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
-    d = run(b, 'Reshape', { x: spread }, { shape: [n, outHeight * sh, outWidth * sw, co] });
-    free(b, split, spread);
-    ownsD = true;
+  const parts: { row: Phase; col: Phase; out: TensorInfo | null }[] = [];
+  try {
+    for (const row of rowPhases) {
+      for (const col of colPhases) {
+        if (row.empty || col.empty) {
+          parts.push({ row, col, out: null });
+          continue;
+        }
+        const sub = subFilter(b, filter, row, col, sh, sw);
+        let src = dy;
+        if (row.first > 0 || row.last < outHeight - 1 || col.first > 0 || col.last < outWidth - 1) {
+          src = run(kb, 'Slice', { x: dy }, { begin: [0, row.first, col.first, 0], size: [n, row.last - row.first + 1, col.last - col.first + 1, co] });
+        }
+        let out: TensorInfo;
+        try {
+          out = xnnConv(kb, src, sub, [1, 1], { top: row.before, bottom: row.after, left: col.before, right: col.after, type: 'EXPLICIT' });
+        } finally {
+          free(kb, sub);
+          if (src !== dy) free(kb, src);
+        }
+        parts.push({ row, col, out });
+        if (out.shape[1] !== row.count || out.shape[2] !== col.count) {
+          throw new Error(`${kernel} on wasm: phase (${row.r}, ${col.r}) produced [${out.shape.join(',')}], expected ${row.count}x${col.count} (a bug in the phase arithmetic)`);
+        }
+        if (single) return out;
+      }
+    }
+    const dx = b.makeOutput([n, inHeight, inWidth, ci], 'float32');
+    const simd = simdKernels(b);
+    if (simd) {
+      const dxAt = addressOf(b, dx);
+      for (const { row, col, out } of parts) {
+        simd.scatter_phase(out ? addressOf(b, out) : 0, dxAt, n, inHeight, inWidth, ci, row.count, col.count, sh, sw, row.r, col.r);
+      }
+      return dx;
+    }
+    const dxv = f32(b, dx);
+    for (const { row, col, out } of parts) {
+      const ov = out ? f32(b, out) : null;
+      for (let img = 0; img < n; img++) {
+        for (let y = 0; y < row.count; y++) {
+          const dstRow = ((img * inHeight + y * sh + row.r) * inWidth + col.r) * ci;
+          const srcRow = (img * row.count + y) * col.count * ci;
+          const dstStep = sw * ci;
+          for (let x = 0, d = dstRow, s = srcRow; x < col.count; x++, d += dstStep, s += ci) {
+            if (ov) for (let c = 0; c < ci; c++) dxv[d + c] = ov[s + c]!;
+            else for (let c = 0; c < ci; c++) dxv[d + c] = 0;
+          }
+        }
+      }
+    }
+    return dx;
+  } finally {
+    for (const part of parts) if (part.out && !single) free(kb, part.out);
   }
-
-  // Output row ih reads D rows ih + padTop - (KH-1) ... ih + padTop: overall lo..hi.
-  const rows = readWindow(info.padInfo.top, kh, inHeight, outHeight * sh);
-  const cols = readWindow(info.padInfo.left, kw, inWidth, outWidth * sw);
-  if (rows.first > 0 || rows.last < outHeight * sh - 1 || cols.first > 0 || cols.last < outWidth * sw - 1) {
-    const sliced = run(b, 'Slice', { x: d }, {
-      begin: [0, rows.first, cols.first, 0],
-      size: [n, rows.last - rows.first + 1, cols.last - cols.first + 1, co],
-    });
-    if (ownsD) free(b, d);
-    d = sliced;
-    ownsD = true;
-  }
-
-  const dx = xnnConv(b, d, wT, [1, 1], { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after, type: 'EXPLICIT' });
-  if (ownsD) free(b, d);
-  free(b, wT);
-  if (dx.shape[1] !== inHeight || dx.shape[2] !== inWidth) {
-    free(b, dx);
-    throw new Error(`${kernel} on wasm produced [${dx.shape.join(',')}], expected [${a.inputShape.join(',')}] (a bug in the padding arithmetic)`);
-  }
-  return dx;
 };
 
-/**
- * Along one axis: which part of the dilated dy (length `len`) the input gradient reads, as the
- * rows kept (first..last) and the zero padding needed before and after them.
- */
-function readWindow(padBefore: number, k: number, inSize: number, len: number): { first: number; last: number; before: number; after: number } {
-  const lo = padBefore - (k - 1);
-  const hi = inSize - 1 + padBefore;
-  const first = Math.max(0, lo);
-  const last = Math.min(len - 1, hi);
-  return { first, last, before: first - lo, after: hi - last };
+/** One residue class of the input positions along an axis (see backpropInput). */
+interface Phase {
+  /** Residue: input positions s*a + r. */
+  r: number;
+  /** First tap k0 and the number of taps J (k0, k0 + s, ...). */
+  k0: number;
+  taps: number;
+  /** Input positions in this phase: a = 0 .. count-1. */
+  count: number;
+  /** dy rows read (first..last) and the zero padding before and after them. */
+  first: number;
+  last: number;
+  before: number;
+  after: number;
+  /** No tap or no position or no dy row: the phase's dx is zero. */
+  empty: boolean;
 }
 
-/** The two kernel configs this module registers (exported so tests can check which is active). */
+function phases(stride: number, padBefore: number, k: number, inSize: number, outSize: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < stride; r++) {
+    const k0 = (r + padBefore) % stride;
+    const taps = k0 < k ? Math.ceil((k - k0) / stride) : 0;
+    const count = r < inSize ? Math.ceil((inSize - r) / stride) : 0;
+    const q = (r + padBefore - k0) / stride;
+    // Output a reads dy rows a + q - (taps - 1) ... a + q.
+    const lo = q - (taps - 1);
+    const hi = count - 1 + q;
+    const first = Math.max(0, lo);
+    const last = Math.min(outSize - 1, hi);
+    out.push({ r, k0, taps, count, first, last, before: first - lo, after: hi - last, empty: taps === 0 || count === 0 || first > last });
+  }
+  return out;
+}
+
+/** sub[j, l, o, i] = w[k0 + sh*(J-1-j), l0 + sw*(L-1-l), i, o]: a phase's taps, flipped, channels swapped. */
+function subFilter(b: WasmHeapBackend, filter: TensorInfo, row: Phase, col: Phase, sh: number, sw: number): TensorInfo {
+  const [, kw, ci, co] = filter.shape as [number, number, number, number];
+  const out = b.makeOutput([row.taps, col.taps, co, ci], 'float32');
+  const w = f32(b, filter);
+  const o = f32(b, out);
+  let p = 0;
+  for (let j = 0; j < row.taps; j++) {
+    const kh = row.k0 + sh * (row.taps - 1 - j);
+    for (let l = 0; l < col.taps; l++) {
+      const base = (kh * kw + col.k0 + sw * (col.taps - 1 - l)) * ci * co;
+      for (let oc = 0; oc < co; oc++) for (let ic = 0; ic < ci; ic++) o[p++] = w[base + ic * co + oc]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * The kernel configs this module registers (exported so tests can check which is active): the
+ * two convolution gradients first, then the fused training kernels of ./wasm-fused-kernels.
+ */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: backpropFilter },
   { kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: backpropInput },
+  ...WASM_FUSED_KERNELS,
 ];
 
-/** Registers both gradient kernels for 'wasm', replacing the stock Conv2DBackpropInput. Idempotent. */
+/** Registers every training kernel for 'wasm', replacing the stock Conv2DBackpropInput. Idempotent. */
 export function registerWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
     const current = getKernel(config.kernelName, BACKEND);

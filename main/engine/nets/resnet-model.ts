@@ -105,7 +105,7 @@ class Stem implements UnitModel {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     checkInput(x, this.unit, this.inChannels);
-    return tf.tidy(() => tf.relu(this.bn.apply(conv3x3(x, this.weight, 1), training)));
+    return tf.tidy(() => this.bn.apply(conv3x3(x, this.weight, 1), training, { relu: true }));
   }
 
   get trainableVariables(): tf.Variable[] {
@@ -148,11 +148,12 @@ class BasicBlock implements UnitModel {
     checkInput(x, this.unit, this.inChannels);
     return tf.tidy(() => {
       // dropout(p=0) of the reference BasicBlock is the identity and is left out.
-      const h = tf.relu(this.bn1.apply(conv3x3(x, this.w1, this.stride), training));
-      const out = this.bn2.apply(conv3x3(h, this.w2, 1), training);
+      const h = this.bn1.apply(conv3x3(x, this.w1, this.stride), training, { relu: true });
       // A 1x1 conv with PyTorch padding 0 is TF 'valid': floor((H - 1) / s) + 1, like the 3x3 path.
+      // The shortcut runs before bn2 (PyTorch runs it after) so that bn2 can fuse the sum and
+      // ReLU; BatchNorms only update their own statistics, so the order changes nothing.
       const skip = this.shortcut ? this.shortcut.bn.apply(tf.conv2d(x, this.shortcut.weight, this.stride, 'valid'), training) : x;
-      return tf.relu(tf.add<tf.Tensor4D>(out, skip));
+      return this.bn2.apply(conv3x3(h, this.w2, 1), training, { residual: skip, relu: true });
     });
   }
 

@@ -12,6 +12,7 @@
  * params whose grad is None (in local learning not every loss reaches every parameter).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasFusedKernel, SGD_UPDATE, sgdUpdate } from '../backend/fused-ops';
 
 export interface SgdOptions {
   lr: number;
@@ -93,6 +94,28 @@ export class SgdNesterov {
   step(grads: Gradients): void {
     this.checkAlive();
     const pairs = this.resolve(grads);
+    if (hasFusedKernel(SGD_UPDATE)) this.fusedStep(pairs);
+    else this.composedStep(pairs);
+    this.steps++;
+  }
+
+  /** One SGD_UPDATE kernel per parameter (../backend/fused-ops.ts): same values, one pass. */
+  private fusedStep(pairs: [tf.Variable, tf.Tensor][]): void {
+    const attrs = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay, dampening: this.dampening, nesterov: this.nesterov };
+    tf.tidy(() => {
+      for (const [param, grad] of pairs) {
+        const buf = this.buffers.get(param);
+        const next = sgdUpdate(param, grad, buf ?? null, attrs);
+        if (next.buffer) {
+          if (buf === undefined) this.buffers.set(param, tf.variable(next.buffer, false));
+          else buf.assign(next.buffer);
+        }
+        param.assign(next.param);
+      }
+    });
+  }
+
+  private composedStep(pairs: [tf.Variable, tf.Tensor][]): void {
     tf.tidy(() => {
       const lr = tf.scalar(this.lr);
       const momentum = tf.scalar(this.momentum);
@@ -115,7 +138,6 @@ export class SgdNesterov {
         param.assign(tf.sub(param, tf.mul(g, lr)));
       }
     });
-    this.steps++;
   }
 
   /**

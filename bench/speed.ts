@@ -1,0 +1,38 @@
+/**
+ * Speed benchmarks of the engine, each section its own exported function under bench/speed/.
+ *
+ *   npm run bench:speed -- [--profile [--by-shape Conv2D,Transpose]] [--no-torch] [--budget-ms 4000] [--python /usr/bin/python3]
+ *
+ * (1) wasm vs PyTorch: one ResNet-8 training step at batch 64 on 28x28x1 and 32x32x3, wasm
+ *     (single thread) against PyTorch at 1 and 2 threads; --profile adds the wasm step's time
+ *     per kernel.
+ */
+import { formatProfile, formatRows, wasmVsTorch } from './speed/wasm-vs-torch';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+async function wasmVsTorchSection(): Promise<void> {
+  const budget = arg('--budget-ms');
+  const rows = await wasmVsTorch({
+    budgetMs: budget ? Number(budget) : undefined,
+    python: arg('--python'),
+    profile: process.argv.includes('--profile'),
+    torch: !process.argv.includes('--no-torch'),
+    profileByShape: arg('--by-shape')?.split(','),
+    log: (line) => console.log(`[wasm-vs-torch] ${line}`),
+  });
+  console.log('\n(1) ResNet training step, wasm (1 thread) vs PyTorch CPU');
+  console.log(formatRows(rows));
+  for (const r of rows) {
+    if (r.profile) console.log(`\nwasm step profile, ${r.input}, batch ${r.batch}:\n${formatProfile(r.profile, arg('--top') ? Number(arg('--top')) : undefined)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  await wasmVsTorchSection();
+}
+
+void main();
