@@ -126,14 +126,15 @@ describe('job manager', () => {
     const stopped = submit('stopped', config);
     const queued = submit('never starts', config);
     expect(jobs.cancel(queued).status).toBe('cancelled');
-    const cancelled = new Promise<void>((resolve) =>
-      jobs.subscribe((u) => {
+    const cancelled = new Promise<void>((resolve) => {
+      const stop = jobs.subscribe((u) => {
         if (u.runId === stopped && u.type === 'event' && u.event.type === 'progress' && u.event.progress.epoch === 2) {
           jobs.cancel(stopped);
+          stop(); // once: the resumed run goes through epoch 2 again
           resolve();
         }
-      }),
-    );
+      });
+    });
     await cancelled;
     const outcome = await jobs.wait(stopped);
     expect(outcome.run.status).toBe('cancelled');
