@@ -22,6 +22,8 @@ Training options (defaults in brackets):
   --man-bias B        MAN's learnable bias: block (code), vector (paper) or none [block]
   --man-lambda I      MAN's loss-weight schedule index: stage (code) or module [stage]
   --execution E       reference (as the papers' code) or lean (same gradients, less memory) [reference]
+  --stages N          module-parallel: train the modules on N worker threads, pipelined (greedy, dgl,
+                      infopro; same result as 1) [1]
   --epochs N [1]  --batch N [64]  --lr X [0.1]  --schedule cosine-steps|cosine|step [cosine-steps]  --warmup N [0]
   --seed N [0]  --backend B (tensorflow-gpu, webgpu, tensorflow, wasm, cpu) [best present]
   --train-limit N / --test-limit N   use at most N images per epoch / for testing
@@ -51,6 +53,7 @@ const NUMBER_FLAGS: Record<string, string> = {
   '--seed': 'seed',
   '--train-limit': 'trainLimit',
   '--test-limit': 'testLimit',
+  '--stages': 'stages',
 };
 
 export function parseCli(argv: readonly string[]): CliCommand {

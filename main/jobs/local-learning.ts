@@ -2,7 +2,9 @@
 import { ApiError } from '../../shared/api/errors';
 import { trainConfig } from '../../shared/engine/config';
 import { parseOrBadRequest } from '../api/dispatch';
+import { moduleParallelRefusal } from '../engine/parallel/module-parallel-trainer';
 import { hasCheckpoint } from '../engine/train/checkpoint';
+import { segmentsFor } from '../../shared/engine/splits';
 import { resolveCuts, runFilesDir, savedConfig } from '../engine/train/run-config';
 import type { TrainingJob } from '../engine/train/train-run';
 import type { JobKindHandler } from './kinds';
@@ -16,6 +18,12 @@ export const localLearningJobs: JobKindHandler = {
       cuts = resolveCuts(config);
     } catch (error) {
       throw new ApiError('bad_request', `Invalid split: ${errorMessage(error)} Nothing was changed.`);
+    }
+    if (config.stages > 1) {
+      const refusal = moduleParallelRefusal(config.method);
+      if (refusal) throw new ApiError('bad_request', `${refusal} Set stages to 1. Nothing was changed.`);
+      const modules = segmentsFor(config.depth, cuts, 'infopro').length;
+      if (config.stages > modules) throw new ApiError('bad_request', `This split has ${modules} modules, so at most ${modules} stages can train in parallel (got ${config.stages}). Nothing was changed.`);
     }
     try {
       datasets.source(config.dataset);

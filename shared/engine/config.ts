@@ -70,6 +70,12 @@ export const trainConfig = z
      * segment twice instead of three times). main/engine/train/loss-parts.ts.
      */
     execution: z.enum(['reference', 'lean']).default('reference'),
+    /**
+     * Module-parallel training: the modules are spread over this many worker threads and
+     * pipelined (stage s on batch t while stage s+1 is on batch t-1); same result as 1
+     * (sequential). Greedy, DGL and InfoPro only; at most one stage per module.
+     */
+    stages: z.number().int().min(1).max(16).default(1),
     epochs: z.number().int().min(1).max(1000).default(1),
     batchSize: z.number().int().min(2).max(4096).default(64),
     /** Peak learning rate lr0 of the schedule. */

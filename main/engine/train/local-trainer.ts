@@ -32,6 +32,26 @@ export interface LocalTrainerOptions {
   execution?: Execution;
 }
 
+/**
+ * Everything besides the model a LocalTrainer was built from, resolved (InfoPro's defaults
+ * filled in): another thread builds an identical trainer from it (../parallel/).
+ */
+export interface LocalTrainerSettings {
+  method: BaseMethod;
+  cuts: readonly Cut[];
+  normalization: Normalization;
+  infopro: InfoProOptions;
+  seed: number;
+  execution: Execution;
+}
+
+/** One module's part of a step: its loss (the caller owns it) and, but for the last module, its output. */
+export interface ModuleStep {
+  loss: tf.Scalar;
+  /** The next module's input (kept; the caller owns it), or null for the last module. */
+  output: tf.Tensor4D | null;
+}
+
 export interface TrainerModule {
   units: UnitModel[];
   /** The local head, or null for the last module (trained by the network's own head). */
@@ -41,6 +61,7 @@ export interface TrainerModule {
 export class LocalTrainer extends Trainer {
   readonly modules: TrainerModule[];
   readonly segments: UnitModel[][];
+  readonly settings: LocalTrainerSettings;
   private readonly execution: Execution;
   private readonly sink = new GradientSink();
 
@@ -77,6 +98,7 @@ export class LocalTrainer extends Trainer {
       return { units, head };
     });
     this.segments = this.modules.map((m) => m.units);
+    this.settings = { method, cuts: [...options.cuts], normalization: options.normalization, infopro, seed: options.seed, execution: this.execution };
   }
 
   /** Every variable the optimiser updates: backbone and auxiliary nets. */
@@ -102,27 +124,40 @@ export class LocalTrainer extends Trainer {
     const grads = new Map<tf.Variable, tf.Tensor>();
     const losses: tf.Scalar[] = [];
     let h: tf.Tensor4D = x;
-    this.modules.forEach((module, i) => {
+    this.modules.forEach((_, i) => {
       onPhase?.(i);
-      let output: tf.Tensor4D | undefined;
-      const parts = module.head?.parts(x, y) ?? [];
-      const loss = accumulateGradients(
-        grads,
-        () => {
-          const z = runUnits(module.units, h);
-          if (!module.head) return crossEntropy(z as tf.Tensor2D, y);
-          // Kept past the tape: the next module's constant input.
-          output = tf.keep(z as tf.Tensor4D);
-          return partsObjective(z as tf.Tensor4D, parts, this.execution, this.sink);
-        },
-        this.moduleVariables(i),
-        [this.sink],
-      );
-      losses.push(sumLosses(loss, this.sink.takeValue()));
+      const { loss, output } = this.moduleGradients(i, h, x, y, grads);
+      losses.push(loss);
       if (h !== x) h.dispose();
       if (output) h = output;
     });
     return { grads, losses };
+  }
+
+  /**
+   * Module `index`'s local gradients on its input h (module index-1's output, a constant; x for
+   * the first module), summed into `grads`: what computeGradients does for one module, so a
+   * pipeline (../parallel/) can run the modules of one step on different threads. x and y are
+   * the batch's images and labels, the local heads' targets. h is not disposed.
+   */
+  moduleGradients(index: number, h: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor1D, grads: Map<tf.Variable, tf.Tensor>): ModuleStep {
+    const module = this.modules[index];
+    if (!module) throw new RangeError(`module ${index} does not exist: this trainer has ${this.modules.length} modules`);
+    let output: tf.Tensor4D | null = null;
+    const parts = module.head?.parts(x, y) ?? [];
+    const loss = accumulateGradients(
+      grads,
+      () => {
+        const z = runUnits(module.units, h);
+        if (!module.head) return crossEntropy(z as tf.Tensor2D, y);
+        // Kept past the tape: the next module's constant input.
+        output = tf.keep(z as tf.Tensor4D);
+        return partsObjective(z as tf.Tensor4D, parts, this.execution, this.sink);
+      },
+      this.moduleVariables(index),
+      [this.sink],
+    );
+    return { loss: sumLosses(loss, this.sink.takeValue()), output };
   }
 
   dispose(): void {

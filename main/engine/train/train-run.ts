@@ -20,6 +20,7 @@ import { collectEnvironment } from '../../platform/environment';
 import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
+import { ModuleParallelTrainer } from '../parallel/module-parallel-trainer';
 import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
 import { createTrainer } from './create-trainer';
 import { cosineAt, learningRate } from './schedule';
@@ -100,7 +101,13 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
       // Again, in case the process died between the checkpoint and the store's commit (rewriting a point is harmless).
       emit({ type: 'records', metrics: [{ scope: 'epoch', step: from.epoch, key: 'test_acc', value: from.last, at: Date.now() }], commit: true });
     }
-    const position = await trainEpochs(job, dataset, state, from, emit, shouldStop);
+    const pipeline = config.stages > 1 ? await ModuleParallelTrainer.create(state, config, { stages: config.stages }) : null;
+    let position: RunPosition;
+    try {
+      position = await trainEpochs(job, dataset, state, from, emit, shouldStop, pipeline);
+    } finally {
+      await pipeline?.close();
+    }
     if (job.filesDir) {
       const { bytes } = await saveWeights(model, job.filesDir);
       emit({ type: 'artifact', artifact: { kind: 'weights', path: job.filesDir, bytes, meta: { format: WEIGHTS_FORMAT } } });
@@ -114,7 +121,7 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
 }
 
 /** Train from the epoch after `from` to the end, emitting as it goes and checkpointing every epoch. */
-async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingState, from: RunPosition, emit: EmitJobEvent, shouldStop: StopSignal): Promise<RunPosition> {
+async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingState, from: RunPosition, emit: EmitJobEvent, shouldStop: StopSignal, pipeline: ModuleParallelTrainer | null): Promise<RunPosition> {
   const { config } = job;
   const { model, trainer, sgd } = state;
   const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);
@@ -123,38 +130,46 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
   const started = performance.now();
   const position = { ...from };
   const firstStep = position.step;
+  const learningRateAt = (step: number, epoch: number) =>
+    config.schedule === 'cosine-steps'
+      ? cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch)
+      : learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch);
+
   for (let epoch = from.epoch + 1; epoch <= config.epochs; epoch++) {
-    if (config.schedule !== 'cosine-steps') {
-      sgd.setLearningRate(learningRate({ kind: config.schedule, lr0: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, epoch));
-    }
     const epochStarted = performance.now();
     let epochImages = 0;
-    for await (const batch of iterateBatches(dataset, 'train', { batchSize: config.batchSize, shuffle: true, seed: config.seed, epoch, augment: config.augment, limit: trainLength })) {
-      if (shouldStop()) throw new JobCancelled();
-      const { x, y } = batchTensors(batch);
-      const step = position.step;
-      if (config.schedule === 'cosine-steps') sgd.setLearningRate(cosineAt(config.lr, config.epochs, config.warmupEpochs, step / stepsPerEpoch));
-      let lossTensors: tf.Scalar[] = [];
-      if (step === 0) {
-        // The first step is measured, whole and per phase (module): every method's figure comes from the same probe.
-        const memory = await measurePeak((onPhase) => {
-          lossTensors = trainer.step(x, y, sgd, onPhase);
-        });
-        position.peakBytes = memory.peakBytes;
-        const at = Date.now();
-        const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
-        emit({ type: 'records', memory: [{ step, module: null, peakBytes: memory.peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
-      } else lossTensors = trainer.step(x, y, sgd);
-      const losses = await lossValues(lossTensors);
-      tf.dispose([x, y]);
-      epochImages += batch.size;
-      position.step = step + 1;
+    /** A step's losses are in: record them and say how far the run has got. */
+    const stepDone = (losses: number[], images: number) => {
+      epochImages += images;
+      position.step++;
       const now = Date.now();
-      const points: MetricPoint[] = losses.map((value, module) => ({ scope: 'step', step: position.step, key: `loss/m${module}`, value, at: now }));
-      emit({ type: 'records', metrics: points });
+      emit({ type: 'records', metrics: losses.map((value, module) => ({ scope: 'step', step: position.step, key: `loss/m${module}`, value, at: now })) });
       const imagesPerSecond = ((position.step - firstStep) * config.batchSize) / ((performance.now() - started) / 1000);
       const etaSeconds = ((totalSteps - position.step) * config.batchSize) / imagesPerSecond;
       emit({ type: 'progress', progress: { epoch, epochs: config.epochs, step: position.step - (epoch - 1) * stepsPerEpoch, stepsPerEpoch, losses, imagesPerSecond, etaSeconds } });
+    };
+    const batches = iterateBatches(dataset, 'train', { batchSize: config.batchSize, shuffle: true, seed: config.seed, epoch, augment: config.augment, limit: trainLength });
+    if (position.step === 0) {
+      // The run's first step trains here, measured whole and per phase (module): every method's figure comes from the same probe.
+      const first = await batches.next();
+      if (!first.done) stepDone(await measuredFirstStep(first.value, state, learningRateAt(0, epoch), emit, position), first.value.size);
+    }
+    if (pipeline) {
+      // The rest of the epoch on the stage workers; they hand the trained state back at its end.
+      const at = position.step;
+      await pipeline.trainEpoch(batches, (i) => learningRateAt(at + i, epoch), (_, losses) => {
+        if (shouldStop()) throw new JobCancelled();
+        stepDone(losses, config.batchSize);
+      });
+    } else {
+      for await (const batch of batches) {
+        if (shouldStop()) throw new JobCancelled();
+        const { x, y } = batchTensors(batch);
+        sgd.setLearningRate(learningRateAt(position.step, epoch));
+        const losses = await lossValues(trainer.step(x, y, sgd));
+        tf.dispose([x, y]);
+        stepDone(losses, batch.size);
+      }
     }
     const epochSpeed = epochImages / ((performance.now() - epochStarted) / 1000);
     position.last = await accuracy(model, dataset, config.testLimit);
@@ -172,4 +187,20 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
     if (job.filesDir) await saveCheckpoint(job.filesDir, state, position);
   }
   return position;
+}
+
+/** One training step with the memory probe on: records the step's peak and each module's; returns the losses. */
+async function measuredFirstStep(batch: HostBatch, { trainer, sgd }: TrainingState, lr: number, emit: EmitJobEvent, position: RunPosition): Promise<number[]> {
+  const { x, y } = batchTensors(batch);
+  sgd.setLearningRate(lr);
+  let lossTensors: tf.Scalar[] = [];
+  const memory = await measurePeak((onPhase) => {
+    lossTensors = trainer.step(x, y, sgd, onPhase);
+  });
+  tf.dispose([x, y]);
+  position.peakBytes = memory.peakBytes;
+  const at = Date.now();
+  const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step: 0, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
+  emit({ type: 'records', memory: [{ step: 0, module: null, peakBytes: memory.peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
+  return lossValues(lossTensors);
 }

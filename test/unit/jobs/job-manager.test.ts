@@ -90,11 +90,30 @@ describe('job manager', () => {
     expect(first.run.startedAt!).toBeLessThan(second.run.endedAt!);
   }, 180_000);
 
+  it('trains a run module-parallel (stage workers inside the job worker) to the sequential run\'s weights', async () => {
+    const { store, jobs, submit } = setUp(tmp());
+    const config = { ...TINY, method: 'infopro', epochs: 2, trainLimit: 96 };
+    const sequential = submit('sequential', config);
+    const parallel = submit('two stages', { ...config, stages: 2 });
+    const [a, b] = [await jobs.wait(sequential), await jobs.wait(parallel)];
+    expect([a.run.status, b.run.status, b.run.error]).toEqual(['done', 'done', null]);
+    expect(testAccuracies(store, parallel)).toEqual(testAccuracies(store, sequential));
+    const floats = (runId: number) => new Float32Array(new Uint8Array(fs.readFileSync(path.join(runDir(store.path, runId), 'weights.bin'))).buffer);
+    const [x, y] = [floats(sequential), floats(parallel)];
+    expect(y.length).toBe(x.length);
+    expect(Math.max(...x.map((v, i) => Math.abs(v - y[i]!)))).toBeLessThanOrEqual(1e-5);
+    // Same losses step by step, module by module.
+    const losses = (runId: number) => store.metrics.series(runId, 'step').map((s) => s.values);
+    losses(parallel).forEach((values, m) => values.forEach((v, i) => expect(Math.abs(v - losses(sequential)[m]![i]!)).toBeLessThanOrEqual(1e-5)));
+  }, 240_000);
+
   it('refuses bad settings, saying what to fix, and creates nothing', () => {
     const { store, submit } = setUp(tmp());
     expect(() => submit('bad', { ...TINY, epochs: 0 })).toThrow('Invalid training settings: epochs:');
     expect(() => submit('bad', { ...TINY, split: 'k99' })).toThrow('Invalid split: Split "k99" is not a preset of ResNet-8');
     expect(() => submit('bad', { ...TINY, dataset: 'ds-77' })).toThrow('Choose a data set from the Data sets workspace. Nothing was changed.');
+    expect(() => submit('bad', { ...TINY, method: 'infopro+hpff', stages: 2 })).toThrow("Module-parallel training is not available for infopro+hpff: HPFF's modules are coupled");
+    expect(() => submit('bad', { ...TINY, stages: 4 })).toThrow('This split has 3 modules, so at most 3 stages can train in parallel (got 4).');
     expect(store.runs.list({ limit: 10, offset: 0 }).total).toBe(0);
   });
 
