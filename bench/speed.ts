@@ -6,7 +6,10 @@
  * (1) wasm vs PyTorch: one ResNet-8 training step at batch 64 on 28x28x1 and 32x32x3, wasm
  *     (single thread) against PyTorch at 1 and 2 threads; --profile adds the wasm step's time
  *     per kernel.
+ * (2) wall-clock per epoch of end-to-end, sequential local and module-parallel local training
+ *     (2 stage workers), InfoPro and DGL at K = 4, as ratios. --only-torch / --only-parallel.
  */
+import { formatModuleParallelRows, moduleParallelWallClock } from './speed/module-parallel';
 import { formatProfile, formatRows, wasmVsTorch } from './speed/wasm-vs-torch';
 
 const arg = (name: string): string | undefined => {
@@ -31,8 +34,21 @@ async function wasmVsTorchSection(): Promise<void> {
   }
 }
 
+async function moduleParallelSection(): Promise<void> {
+  const rows = await moduleParallelWallClock({
+    nets: ['mnist-resnet8', ...(process.argv.includes('--with-resnet20') ? ['cifar-resnet20' as const] : [])],
+    rounds: Number(arg('--rounds') ?? 2),
+    log: (line) => console.log(`[module-parallel] ${line}`),
+  });
+  console.log('\n(2) Wall-clock per epoch: end-to-end, sequential local, module-parallel local (wasm, 2 cores)');
+  console.log(formatModuleParallelRows(rows));
+}
+
 async function main(): Promise<void> {
-  await wasmVsTorchSection();
+  if (!process.argv.includes('--only-parallel')) await wasmVsTorchSection();
+  if (!process.argv.includes('--only-torch')) await moduleParallelSection();
+  // Stage workers and wasm keep nothing alive once done, but say so explicitly.
+  process.exit(0);
 }
 
 void main();

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { buildWorkers } from './workers.mjs';
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -25,5 +26,7 @@ await build({
   external: ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
   logLevel: 'warning',
 });
+// Worker threads (jobs, pipeline stages) load their own bundles, looked up beside the running one.
+await buildWorkers(outdir);
 const { status } = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' });
 process.exit(status ?? 1);

@@ -41,7 +41,7 @@ export interface ModuleParallelOptions {
   /**
    * Modules per stage at first, in order (summing to K). Default: balanced by seconds per module, timed
    * in the first stage's worker when created (each module alone, the fastest of 2 runs after a
-   * warm-up, on random data of the run's batch size).
+   * warm-up, on random data of the run's batch size, at most 64).
    */
   stageModules?: number[];
   /**
@@ -50,11 +50,6 @@ export interface ModuleParallelOptions {
    * times then mislead (seen here: a DGL split moved to a worse grouping).
    */
   rebalance?: boolean;
-  /**
-   * The bundled stage worker; default workerScript('stage-worker'). For entries bundled outside
-   * dist/main (scripts/run-ts.mjs bundles into node_modules/.cache), where that lookup misses.
-   */
-  workerFile?: string;
   /** Test only: make one stage fail. */
   fault?: StageFault;
 }
@@ -71,6 +66,9 @@ export interface EpochReport {
   /** Wall-clock seconds of the epoch, state hand-over included. */
   seconds: number;
 }
+
+/** The largest batch the modules are timed on for the first balance. */
+const CALIBRATION_BATCH = 64;
 
 const REFUSED: Partial<Record<string, string>> = {
   e2e: 'end-to-end training has one module (its gradients cross every layer), so there is nothing to pipeline',
@@ -136,7 +134,7 @@ export class ModuleParallelTrainer {
     this.maxInFlight = options.maxInFlight ?? stages + 1;
     if (!(Number.isInteger(this.maxInFlight) && this.maxInFlight >= 1)) throw new RangeError(`maxInFlight must be a whole number >= 1, got ${this.maxInFlight}`);
     this.layout = moduleLayout(trainer);
-    const file = options.workerFile ?? workerScript('stage-worker');
+    const file = workerScript('stage-worker');
     const channels = Array.from({ length: stages - 1 }, () => new MessageChannel());
     for (let s = 0; s < stages; s++) {
       const prev = s > 0 ? channels[s - 1]!.port2 : null;
@@ -186,7 +184,9 @@ export class ModuleParallelTrainer {
       await parallel.until(() => parallel.handles.every((h) => h.reply?.type === 'ready'));
       if (!parallel.explicitSizes && stages > 1) {
         // One thread times them all, one after another: no stage competes with another for a core.
-        const [reply] = await parallel.request('calibrated', (s) => (s === 0 ? { type: 'calibrate', modules: trainer.modules.map((_, i) => i), batchSize: config.batchSize } : null));
+        // At most batch 64: the costs scale with the batch alike, and 3 runs of a big batch would take long.
+        const batchSize = Math.min(config.batchSize, CALIBRATION_BATCH);
+        const [reply] = await parallel.request('calibrated', (s) => (s === 0 ? { type: 'calibrate', modules: trainer.modules.map((_, i) => i), batchSize } : null));
         parallel.calibration = reply!.seconds;
         parallel.sizes = balanceStages(reply!.seconds, stages);
       }

@@ -101,7 +101,7 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
       // Again, in case the process died between the checkpoint and the store's commit (rewriting a point is harmless).
       emit({ type: 'records', metrics: [{ scope: 'epoch', step: from.epoch, key: 'test_acc', value: from.last, at: Date.now() }], commit: true });
     }
-    const pipeline = config.stages > 1 ? await ModuleParallelTrainer.create(state, config, { stages: config.stages }) : null;
+    const pipeline = config.stages > 1 ? await ModuleParallelTrainer.create(state, config, { stages: config.stages, backend: backend.id }) : null;
     let position: RunPosition;
     try {
       position = await trainEpochs(job, dataset, state, from, emit, shouldStop, pipeline);
