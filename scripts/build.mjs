@@ -1,10 +1,10 @@
 // Builds the main-process bundles (esbuild) and the renderer (Vite) into dist/.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
+import { NODE_BUNDLE } from './node-bundle.mjs';
 import { buildWorkers } from './workers.mjs';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 await esbuild({
@@ -14,18 +14,12 @@ await esbuild({
     preload: 'main/electron/preload.ts',
     blockwise: 'main/cli/blockwise.ts',
   },
+  ...NODE_BUNDLE,
   outdir: 'dist/main',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
   outExtension: { '.js': '.cjs' },
   sourcemap: true,
   // Harmless in the other bundles; makes dist/main/blockwise.cjs runnable as the `blockwise` bin.
   banner: { js: '#!/usr/bin/env node' },
-  // Runtime packages stay in node_modules: native addons, wasm files, and Electron itself.
-  external: ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
-  logLevel: 'warning',
 });
 
 await buildWorkers();

@@ -1,8 +1,9 @@
 // Worker-thread entry points. A worker loads a file by path, so each one is bundled on its own
-// into dist/main/<name>.cjs: by `npm run build`, and by the unit tests' global setup (vitest runs
-// TypeScript sources, which a worker cannot load). main/platform/workers.ts finds them at run time.
-import { readFileSync } from 'node:fs';
+// into dist/main/<name>.cjs: by `npm run build`, by scripts/run-ts.mjs beside its bundle, and by
+// the unit tests' global setup (vitest runs TypeScript sources, which a worker cannot load).
+// main/platform/workers.ts finds them at run time.
 import { build } from 'esbuild';
+import { NODE_BUNDLE } from './node-bundle.mjs';
 
 export const WORKER_ENTRIES = {
   'job-worker': 'main/jobs/job-worker.ts',
@@ -10,17 +11,5 @@ export const WORKER_ENTRIES = {
 };
 
 export async function buildWorkers(outdir = 'dist/main') {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  await build({
-    entryPoints: WORKER_ENTRIES,
-    outdir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outExtension: { '.js': '.cjs' },
-    sourcemap: true,
-    external: ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
-    logLevel: 'warning',
-  });
+  await build({ ...NODE_BUNDLE, entryPoints: WORKER_ENTRIES, outdir, outExtension: { '.js': '.cjs' }, sourcemap: true });
 }
