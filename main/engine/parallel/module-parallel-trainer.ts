@@ -300,7 +300,7 @@ export class ModuleParallelTrainer {
         values: values.slice(starts[from]!, starts[to]!),
         sgd: {
           step: sgd.step,
-          buffers: sgd.buffers.filter((b) => b.index! >= from && b.index! < to).map((b) => ({ index: b.index! - from, values: Float32Array.from(b.values) })),
+          buffers: sgd.buffers.filter((b) => b.index! >= from && b.index! < to).map((b) => ({ index: b.index! - from, values: new Float32Array(b.values) })),
         },
       };
       this.post(s, { type: 'epoch', first, last, ...state }, buffersOf(state.values, ...state.sgd.buffers.map((b) => b.values)));
@@ -319,7 +319,7 @@ export class ModuleParallelTrainer {
       writeValues(variables.slice(from, offsets[last + 1]!), reply.values);
       return reply.sgd.buffers.map(({ index, values }) => {
         const variable = variables[from + index]!;
-        return { name: variable.name, index: from + index, shape: [...variable.shape], values: Array.from(values) };
+        return { name: variable.name, index: from + index, shape: [...variable.shape], values };
       });
     });
     this.state.sgd.setState({ step: expected, buffers }, variables);

@@ -67,7 +67,7 @@ export function writeValues(variables: readonly tf.Variable[], values: Float32Ar
 /** The momentum buffers of `variables` (the optimiser must hold no others) as transferable arrays. */
 export function sgdToWire(sgd: SgdNesterov, variables: readonly tf.Variable[]): WireSgd {
   const state = sgd.getState(variables);
-  return { step: state.step, buffers: state.buffers.map((b) => ({ index: b.index!, values: Float32Array.from(b.values) })) };
+  return { step: state.step, buffers: state.buffers.map((b) => ({ index: b.index!, values: new Float32Array(b.values) })) };
 }
 
 /** Replace the optimiser's buffers and step count with `wire`'s, for `variables` (the list sgdToWire used). */
@@ -77,7 +77,7 @@ export function sgdFromWire(sgd: SgdNesterov, wire: WireSgd, variables: readonly
     buffers: wire.buffers.map(({ index, values }) => {
       const variable = variables[index];
       if (!variable) throw new Error(`stage optimiser state names variable ${index}; the stage has ${variables.length}`);
-      return { name: variable.name, index, shape: [...variable.shape], values: Array.from(values) };
+      return { name: variable.name, index, shape: [...variable.shape], values };
     }),
   };
   sgd.setState(state, variables);

@@ -49,7 +49,7 @@ export async function saveCheckpoint(dir: string, state: TrainingState, position
   fs.mkdirSync(dir, { recursive: true });
   const variables = stateVariables(state);
   const sgd = state.sgd.getState(variables);
-  const momentum = sgd.buffers.map((buffer) => Float32Array.from(buffer.values));
+  const momentum = sgd.buffers.map((buffer) => new Float32Array(buffer.values));
   const { bytes, shapes } = await writeTensors(variables, path.join(dir, TENSORS_FILE), momentum);
   const file: CheckpointFile = { format: FORMAT, ...position, shapes, bytes, sgd: { step: sgd.step, buffers: sgd.buffers.map(({ values: _, ...where }) => where) } };
   writeAtomically(path.join(dir, STATE_FILE), JSON.stringify(file));
@@ -71,7 +71,7 @@ export function loadCheckpoint(dir: string, state: TrainingState): RunPosition {
   const variables = stateVariables(state);
   const momentum = readTensors(variables, tensorsFile, file.shapes, file.sgd.buffers.reduce((n, b) => n + size(b.shape), 0));
   let at = 0;
-  const buffers = file.sgd.buffers.map((where) => ({ ...where, values: Array.from(momentum.subarray(at, (at += size(where.shape)))) }));
+  const buffers = file.sgd.buffers.map((where) => ({ ...where, values: momentum.slice(at, (at += size(where.shape))) }));
   state.sgd.setState({ step: file.sgd.step, buffers }, variables);
   return { epoch: file.epoch, step: file.step, best: file.best, last: file.last, peakBytes: file.peakBytes };
 }

@@ -43,7 +43,8 @@ export interface SgdBufferState {
   /** Its position in the params list given to getState, when one was given. */
   index?: number;
   shape: number[];
-  values: number[];
+  /** Float32Array from getState (no per-value boxing: heads of millions of values hand over fast). */
+  values: Float32Array | number[];
 }
 
 function checkNumber(name: string, value: number, min: number, max = Infinity): void {
@@ -150,7 +151,7 @@ export class SgdNesterov {
     const index = new Map(params?.map((p, i) => [p, i]));
     const buffers: SgdBufferState[] = [];
     for (const [param, buf] of this.buffers) {
-      const entry: SgdBufferState = { name: param.name, shape: [...buf.shape], values: Array.from(buf.dataSync()) };
+      const entry: SgdBufferState = { name: param.name, shape: [...buf.shape], values: (buf.dataSync() as Float32Array).slice() };
       const i = index.get(param);
       if (i !== undefined) entry.index = i;
       else if (params !== undefined) throw new Error(`SGD buffer of variable '${param.name}' has no entry in the params given to getState`);

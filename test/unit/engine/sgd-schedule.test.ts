@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../main/engine/backend/select';
-import { SgdNesterov, type SgdState } from '../../../main/engine/train/sgd';
+import { SgdNesterov } from '../../../main/engine/train/sgd';
 import { cosineAt, describeSchedule, learningRate, type LearningRateSchedule } from '../../../main/engine/train/schedule';
 
 /** Deterministic values in [-1, 1) (a 32-bit LCG). */
@@ -164,8 +164,8 @@ describe('SgdNesterov follows torch.optim.SGD', () => {
       opt.step(grads);
       grads.forEach((g) => g.dispose());
     }
-    // Through JSON, as a checkpoint would; and onto fresh variables with other names, by position.
-    const state = JSON.parse(JSON.stringify(opt.getState(a))) as SgdState;
+    // Cloned, as a message to a worker is; and onto fresh variables with other names, by position.
+    const state = structuredClone(opt.getState(a));
     expect(state.step).toBe(3);
     expect(state.buffers.map((b) => b.index)).toEqual([0, 1]);
     const b = a.map((p) => tf.variable(tf.clone(p), true));
@@ -182,7 +182,7 @@ describe('SgdNesterov follows torch.optim.SGD', () => {
       a.forEach((p, k) => expect(Array.from(b[k]!.dataSync())).toEqual(Array.from(p.dataSync())));
     }
     // By name (no params): restores onto the same variables and reads back identically.
-    const saved = JSON.parse(JSON.stringify(opt.getState())) as SgdState;
+    const saved = structuredClone(opt.getState());
     const byName = new SgdNesterov({ lr: 0.1 });
     byName.setState(saved);
     expect(byName.getState()).toEqual(saved);
