@@ -60,6 +60,9 @@ test('sorts, filters and compares real and bulk runs, and downloads CSV and LaTe
   await page.getByTestId('runs-search').locator('input').fill('real');
   await expect(page.getByTestId('runs-total')).toHaveText('4 runs');
   await keepScreenshot(page, 'runs-table');
+  // With nothing ticked, the CSV holds every run the filters match.
+  const [matching] = await Promise.all([page.waitForEvent('download'), page.getByTestId('runs-csv').click()]);
+  expect(fs.readFileSync((await matching.path())!, 'utf8').trim().split('\r\n').slice(1).map((line) => line.split(',')[1]).sort()).toEqual(['real dgl', 'real e2e', 'real infopro s0', 'real infopro s1']);
 
   // Compare three runs: end-to-end, InfoPro seed 0 and DGL.
   for (const name of ['real e2e', 'real infopro s0', 'real dgl']) {
