@@ -5,6 +5,11 @@ import { ApiError } from '../../shared/api/errors';
 import type { DatasetCatalog } from '../data/catalog';
 import fs from 'node:fs';
 import { exportRun } from '../engine/export/tfjs-export';
+import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe-split';
+import { startWorkerTask } from '../jobs/worker-task';
+import { trainConfig } from '../../shared/engine/config';
+import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
+import { parseOrBadRequest } from './dispatch';
 import { runDir, savedConfig } from '../engine/train/run-config';
 import type { JobManager } from '../jobs/job-manager';
 import { THIS_PROCESS } from '../platform/process-owner';
@@ -103,6 +108,18 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
 
     'splits:list': () => store.splits.list(),
     'splits:save': (split) => store.splits.save(split),
+    'splits:measure': async ({ cuts, dataset, ...settings }) => {
+      const config = parseOrBadRequest(trainConfig, { ...settings, dataset }, 'split to measure');
+      const request: SplitProbeRequest = {
+        depth: config.depth,
+        method: config.method,
+        execution: config.execution,
+        batchSize: config.batchSize,
+        cuts: config.method === 'e2e' ? [] : checkedCuts(config.depth, cuts),
+        dataset: datasets.source(dataset),
+      };
+      return (await startWorkerTask('memory-probe', request).result) as SplitProbeResult;
+    },
     'splits:remove': ({ id }) => {
       store.splits.remove(id);
       return { removed: true as const };
@@ -135,4 +152,14 @@ function thin(series: MetricSeries, points: number): MetricSeries {
   if (every <= 1) return series;
   const keep = (_: number, i: number) => i % every === 0 || i === series.steps.length - 1;
   return { ...series, steps: series.steps.filter(keep), values: series.values.filter(keep) };
+}
+
+/** A cut list checked against the net; a bad one is the caller's to fix. */
+function checkedCuts(depth: number, cuts: readonly (readonly number[])[]): Cut[] {
+  try {
+    return validateCuts(depth, cuts);
+  } catch (error) {
+    if (error instanceof SplitError) throw new ApiError('bad_request', `${error.message} Nothing was measured.`);
+    throw error;
+  }
 }

@@ -5,16 +5,14 @@
  * writes to SQLite in batched transactions and the manager fans out to subscribers (the UI, the
  * CLI). A worker that throws or dies fails its run, never the process.
  */
-import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
 import type { JobKind } from '../../shared/ids';
 import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
-import { workerScript } from '../platform/workers';
 import type { JobEvent } from './events';
 import { type JobDeps, jobKind } from './kinds';
-import type { JobWorkerData, WorkerMessage } from './protocol';
 import { RunLedger } from './run-ledger';
+import { startWorkerTask, type WorkerTask } from './worker-task';
 
 /** To subscribers: the run's row changed (status, or an epoch's results committed), or the job sent an event. */
 export type JobUpdate = { runId: number; experimentId: number } & ({ type: 'run'; run: Run } | { type: 'event'; event: JobEvent });
@@ -43,7 +41,7 @@ interface ActiveJob {
   experimentId: number;
   stop: Int32Array;
   cancelRequested: boolean;
-  worker?: Worker;
+  worker?: WorkerTask;
 }
 
 export class JobManager {
@@ -182,27 +180,12 @@ export class JobManager {
       this.notify({ runId, experimentId: job.experimentId, type: 'event', event });
       if (event.type === 'records' && event.commit) this.changed(store.runs.get(runId));
     };
-    void this.runInWorker(run.kind, payload, job, onEvent).then(
+    const task = startWorkerTask(run.kind, payload, { stop: job.stop, onEvent });
+    job.worker = task;
+    void task.result.then(
       (result) => this.end(runId, job, () => ({ run: this.ledger.finish(runId, filesDir), result })),
       (error: unknown) => this.end(runId, job, () => ({ run: this.ledger.fail(runId, job.cancelRequested ? { name: 'JobCancelled' } : error) })),
     );
-  }
-
-  private runInWorker(kind: JobKind, payload: unknown, job: ActiveJob, onEvent: (event: JobEvent) => void): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const data: JobWorkerData = { kind, payload, stop: job.stop.buffer as SharedArrayBuffer };
-      const worker = new Worker(workerScript('job-worker'), { workerData: data });
-      job.worker = worker;
-      worker.on('message', (message: WorkerMessage) => {
-        if (message.type === 'event') onEvent(message.event);
-        else if (message.type === 'finished') resolve(message.result);
-        else reject(Object.assign(new Error(message.message), { name: message.name }));
-        if (message.type !== 'event') void worker.terminate();
-      });
-      worker.on('error', reject);
-      // A worker that ends without a word (out of memory, terminated) fails its run; after a settled promise this is a no-op.
-      worker.on('exit', (code) => reject(new Error(`The job's worker stopped before the run ended (exit code ${code}).`)));
-    });
   }
 
   /** Record how a job ended (unless close() already did), tell the waiters and start the next. */

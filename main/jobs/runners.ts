@@ -4,11 +4,16 @@
  * result; ./kinds.ts is the main side of the same registry.
  */
 import type { JobKind } from '../../shared/ids';
+import { probeSplitMemory, type SplitProbeRequest } from '../engine/memory/probe-split';
 import { type TrainingJob, trainRun } from '../engine/train/train-run';
 import type { EmitJobEvent } from './events';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
-export const RUNNERS: Partial<Record<JobKind, JobRunner>> = {
+/** A run's kind, or a short task that records nothing (run with ./worker-task.ts). */
+export type RunnerName = JobKind | 'memory-probe';
+
+export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
+  'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
 };

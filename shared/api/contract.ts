@@ -126,6 +126,20 @@ export const operations = {
     s.savedSplit,
     'Save a cut list under a name; it is checked against the net first.',
   ),
+  'splits:measure': operation(
+    z
+      .object({
+        depth: z.number().int(),
+        cuts: z.array(z.array(z.number().int())).max(200),
+        method: z.string().max(40),
+        dataset: z.string().min(1).max(40),
+        batchSize: z.number().int().min(2).max(4096),
+        execution: z.enum(['reference', 'lean']).default('reference'),
+      })
+      .strict(),
+    z.object({ backend: z.string(), peakBytes: z.number(), modulePeakBytes: z.array(z.number()), endToEndPeakBytes: z.number() }),
+    'Measure one real training step of a split and of end-to-end (tf.profile peak bytes, in a worker; seconds).',
+  ),
   'splits:remove': operation(byId, z.object({ removed: z.literal(true) }), 'Delete a saved split.'),
 
   'datasets:list': operation(z.object({}).strict(), z.array(s.datasetInfo), 'The built-in MNIST and every imported data set.'),

@@ -35,6 +35,10 @@ test('splits ResNet-8, trains InfoPro and its baseline, watches them finish, exp
   await expect(cutJson).toHaveValue('[[0,0],[1,0]]');
   await page.keyboard.press('Control+y');
   await expect(cutJson).toHaveValue('[[0,0],[1,0],[2,0]]');
+  // A real measurement beside the estimate: one training step of the split and one of end-to-end.
+  await editor.getByTestId('split-measure').click();
+  await expect(editor.getByTestId('split-measured')).toContainText('Measured: the peak of one real training step each on wasm', { timeout: 60_000 });
+  await expect(editor.getByTestId('split-measured-peak')).toContainText('MiB');
   // An impossible pasted split explains itself and changes nothing.
   await cutJson.fill('[[3,0]]');
   await editor.getByTestId('split-json-apply').click();

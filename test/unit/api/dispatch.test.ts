@@ -140,4 +140,20 @@ describe('contract dispatch', () => {
     expect(await s.dispatch('jobs:configure', { concurrency: 2 })).toMatchObject({ ok: true, result: { concurrency: 2 } });
     await s.close();
   }, 120_000);
+
+  it('measures one real training step of a split and of end-to-end in a worker, and refuses an impossible split', async () => {
+    const s = studio();
+    const request = { depth: 8, cuts: [[0, 0], [1, 0], [2, 0]], method: 'infopro', dataset: 'mnist', batchSize: 16 };
+    const measured = await s.dispatch('splits:measure', request);
+    if (!measured.ok) throw new Error(measured.error.message);
+    const result = measured.result as { backend: string; peakBytes: number; modulePeakBytes: number[]; endToEndPeakBytes: number };
+    expect(result.modulePeakBytes).toHaveLength(4);
+    expect(result.modulePeakBytes.every((bytes) => bytes > 0 && bytes <= result.peakBytes)).toBe(true);
+    expect(result.endToEndPeakBytes).toBeGreaterThan(0);
+    // Twice the batch, more memory: it is measured, not looked up.
+    const larger = await s.dispatch('splits:measure', { ...request, batchSize: 32 });
+    expect(larger.ok && (larger.result as typeof result).endToEndPeakBytes).toBeGreaterThan(result.endToEndPeakBytes);
+    expect(await s.dispatch('splits:measure', { ...request, cuts: [[3, 0]] })).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('Cut [3, 0] is the end of the network') } });
+    await s.close();
+  }, 120_000);
 });

@@ -139,7 +139,8 @@ describe('job manager', () => {
 
   it('cancels a running run after its first epoch and resumes it to the uninterrupted accuracy; cancels a queued run at once', async () => {
     const { store, jobs, submit } = setUp(tmp());
-    const config = { ...TINY, epochs: 2 };
+    // Five steps an epoch: the cancel (sent on epoch 2's first step) lands while steps remain.
+    const config = { ...TINY, epochs: 2, trainLimit: 160 };
     const whole = submit('whole', config);
     await jobs.wait(whole);
     const stopped = submit('stopped', config);

@@ -1,0 +1,34 @@
+/**
+ * One piece of work in a fresh job worker: a run's training (through the job manager) or a
+ * short task such as a memory probe. Resolves with the runner's result; rejects with its error
+ * (name kept), or when the worker dies without a word.
+ */
+import { Worker } from 'node:worker_threads';
+import { workerScript } from '../platform/workers';
+import type { JobEvent } from './events';
+import type { JobWorkerData, WorkerMessage } from './protocol';
+import type { RunnerName } from './runners';
+
+export interface WorkerTask {
+  /** Terminates the worker (the promise then rejects). */
+  terminate(): Promise<number>;
+  result: Promise<unknown>;
+}
+
+export function startWorkerTask(kind: RunnerName, payload: unknown, options: { stop?: Int32Array; onEvent?: (event: JobEvent) => void } = {}): WorkerTask {
+  const stop = options.stop ?? new Int32Array(new SharedArrayBuffer(4));
+  const data: JobWorkerData = { kind, payload, stop: stop.buffer as SharedArrayBuffer };
+  const worker = new Worker(workerScript('job-worker'), { workerData: data });
+  const result = new Promise<unknown>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'event') options.onEvent?.(message.event);
+      else if (message.type === 'finished') resolve(message.result);
+      else reject(Object.assign(new Error(message.message), { name: message.name }));
+      if (message.type !== 'event') void worker.terminate();
+    });
+    worker.on('error', reject);
+    // A worker that ends without a word (out of memory, terminated); after a settled promise this is a no-op.
+    worker.on('exit', (code) => reject(new Error(`The worker stopped before its work ended (exit code ${code}).`)));
+  });
+  return { terminate: () => worker.terminate(), result };
+}
