@@ -18,17 +18,19 @@ export interface WorkerTask {
 export function startWorkerTask(kind: RunnerName, payload: unknown, options: { stop?: Int32Array; onEvent?: (event: JobEvent) => void } = {}): WorkerTask {
   const stop = options.stop ?? new Int32Array(new SharedArrayBuffer(4));
   const data: JobWorkerData = { kind, payload, stop: stop.buffer as SharedArrayBuffer };
-  const worker = new Worker(workerScript('job-worker'), { workerData: data });
+  let worker: Worker | undefined;
   const result = new Promise<unknown>((resolve, reject) => {
+    // Inside the promise: a missing worker bundle rejects the work instead of throwing at the caller.
+    worker = new Worker(workerScript('job-worker'), { workerData: data });
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'event') options.onEvent?.(message.event);
       else if (message.type === 'finished') resolve(message.result);
       else reject(Object.assign(new Error(message.message), { name: message.name }));
-      if (message.type !== 'event') void worker.terminate();
+      if (message.type !== 'event') void worker!.terminate();
     });
     worker.on('error', reject);
     // A worker that ends without a word (out of memory, terminated); after a settled promise this is a no-op.
     worker.on('exit', (code) => reject(new Error(`The worker stopped before its work ended (exit code ${code}).`)));
   });
-  return { terminate: () => worker.terminate(), result };
+  return { terminate: async () => (worker ? worker.terminate() : 0), result };
 }
