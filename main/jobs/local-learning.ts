@@ -1,8 +1,7 @@
 /** Local-learning training runs as jobs: their settings, and what their worker is given. */
 import { ApiError } from '../../shared/api/errors';
-import { trainConfig } from '../../shared/engine/config';
+import { moduleParallelRefusal, trainConfig } from '../../shared/engine/config';
 import { parseOrBadRequest } from '../api/dispatch';
-import { moduleParallelRefusal } from '../engine/parallel/module-parallel-trainer';
 import { hasCheckpoint } from '../engine/train/checkpoint';
 import { segmentsFor } from '../../shared/engine/splits';
 import { resolveCuts, runFilesDir, savedConfig } from '../engine/train/run-config';

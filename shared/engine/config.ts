@@ -13,6 +13,19 @@ export type TrainableMethod = (typeof TRAINABLE_METHODS)[number];
 /** Short names: HPFF and MAN alone mean what their code runs, an InfoPro base. */
 export const METHOD_ALIASES: Readonly<Record<string, TrainableMethod>> = { hpff: 'infopro+hpff', man: 'infopro+man' };
 
+/** Why a method's modules cannot train module-parallel (on separate threads); absent when they can. */
+const NOT_PIPELINED: Partial<Record<string, string>> = {
+  e2e: 'end-to-end training has one module (its gradients cross every layer), so there is nothing to pipeline',
+  hpff: "HPFF's modules are coupled: its cascade loss spans two segments, so a segment's gradients depend on the next segment's weights",
+  man: "MAN's modules are coupled: each local loss runs the next block's weights (their EMA copy), so a module's gradients depend on the next module",
+};
+
+/** Why `method` cannot be trained module-parallel, or null when it can (greedy, DGL, InfoPro). */
+export function moduleParallelRefusal(method: TrainableMethod): string | null {
+  const reason = NOT_PIPELINED[method] ?? NOT_PIPELINED[method.split('+')[1] ?? ''];
+  return reason ? `Module-parallel training is not available for ${method}: ${reason}. It supports greedy, dgl and infopro.` : null;
+}
+
 const cut = z.tuple([z.number().int(), z.number().int()]);
 /** Auxiliary net shapes: convolutions then fully connected layers (InfoPro's aux_net_config). */
 export const AUX_CONFIGS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;

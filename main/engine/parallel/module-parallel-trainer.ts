@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import type { TrainConfig, TrainableMethod } from '../../../shared/engine/config';
+import { moduleParallelRefusal, type TrainConfig, type TrainableMethod } from '../../../shared/engine/config';
 import type { BackendId } from '../../../shared/ids';
 import type { HostBatch } from '../../data/batches';
 import { workerScript } from '../../platform/workers';
@@ -70,17 +70,6 @@ export interface EpochReport {
 /** The largest batch the modules are timed on for the first balance. */
 const CALIBRATION_BATCH = 64;
 
-const REFUSED: Partial<Record<string, string>> = {
-  e2e: 'end-to-end training has one module (its gradients cross every layer), so there is nothing to pipeline',
-  hpff: "HPFF's modules are coupled: its cascade loss spans two segments, so a segment's gradients depend on the next segment's weights",
-  man: "MAN's modules are coupled: each local loss runs the next block's weights (their EMA copy), so a module's gradients depend on the next module",
-};
-
-/** Why `method` cannot be trained module-parallel, or null when it can (greedy, DGL, InfoPro). */
-export function moduleParallelRefusal(method: TrainableMethod): string | null {
-  const reason = REFUSED[method] ?? REFUSED[method.split('+')[1] ?? ''];
-  return reason ? `Module-parallel training is not available for ${method}: ${reason}. It supports greedy, dgl and infopro.` : null;
-}
 
 /** The BackendId of the backend active in this thread. */
 function activeBackend(): BackendId {

@@ -14,14 +14,14 @@ import { PREPROCESSING } from '../../../main/data/preprocess';
 import { selectBackend } from '../../../main/engine/backend/select';
 import { createResNet } from '../../../main/engine/nets/resnet-model';
 import { balanceStages, stageRanges } from '../../../main/engine/parallel/balance';
-import { ModuleParallelTrainer, moduleParallelRefusal } from '../../../main/engine/parallel/module-parallel-trainer';
+import { ModuleParallelTrainer } from '../../../main/engine/parallel/module-parallel-trainer';
 import { moduleLayout } from '../../../main/engine/parallel/stage-state';
 import { createTrainer } from '../../../main/engine/train/create-trainer';
 import { type BaseMethod, LocalTrainer } from '../../../main/engine/train/local-trainer';
 import { SgdNesterov } from '../../../main/engine/train/sgd';
 import { lossValues } from '../../../main/engine/train/trainer';
 import { variablesOf } from '../../../main/engine/train/weights';
-import type { TrainableMethod } from '../../../shared/engine/config';
+import { moduleParallelRefusal, type TrainableMethod } from '../../../shared/engine/config';
 import type { Cut } from '../../../shared/engine/splits';
 import { MNIST_INPUT } from '../../helpers/digits';
 
