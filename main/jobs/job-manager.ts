@@ -9,7 +9,7 @@ import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
 import type { JobKind } from '../../shared/ids';
 import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
-import type { JobEvent } from './events';
+import { type JobEvent, JobCancelled } from './events';
 import { type JobDeps, jobKind } from './kinds';
 import { RunLedger } from './run-ledger';
 import { startWorkerTask, type WorkerTask } from './worker-task';
@@ -184,7 +184,7 @@ export class JobManager {
     job.worker = task;
     void task.result.then(
       (result) => this.end(runId, job, () => ({ run: this.ledger.finish(runId, filesDir), result })),
-      (error: unknown) => this.end(runId, job, () => ({ run: this.ledger.fail(runId, job.cancelRequested ? { name: 'JobCancelled' } : error) })),
+      (error: unknown) => this.end(runId, job, () => ({ run: this.ledger.fail(runId, job.cancelRequested ? new JobCancelled() : error) })),
     );
   }
 

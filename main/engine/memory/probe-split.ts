@@ -1,10 +1,9 @@
 /**
  * A quick real measurement for the split editor: one training step of the split and one of
  * end-to-end backprop, on one batch of the data set's own images, each under the same probe as
- * every run's figure (./probe.ts). Runs in a job worker; takes seconds on the CPU backends.
+ * every run's figure (measuredStep in ../train/train-run.ts). Runs in a job worker; takes
+ * seconds on the CPU backends.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers'; // gradients of every op
 import { trainConfig, type TrainableMethod } from '../../../shared/engine/config';
 import type { Cut } from '../../../shared/engine/splits';
 import type { BackendId } from '../../../shared/ids';
@@ -15,8 +14,7 @@ import { selectBackend } from '../backend/select';
 import { createResNet } from '../nets/resnet-model';
 import { createTrainer } from '../train/create-trainer';
 import { SgdNesterov } from '../train/sgd';
-import { lossValues } from '../train/trainer';
-import { measurePeak } from './probe';
+import { measuredStep } from '../train/train-run';
 
 export interface SplitProbeRequest {
   depth: number;
@@ -41,23 +39,14 @@ export async function probeSplitMemory(request: SplitProbeRequest): Promise<Spli
   const backend = await selectBackend(request.backend);
   const dataset = await openDatasetSource(request.dataset);
   const batch = (await iterateBatches(dataset, 'train', { batchSize: request.batchSize, shuffle: false, seed: 0, epoch: 0, augment: false, limit: request.batchSize }).next()).value!;
-  const { height, width, channels } = batch.shape;
   const measure = async (method: TrainableMethod, cuts: Cut[]) => {
     const model = createResNet(request.depth, dataset.shape, dataset.classes.length, 0);
     const settings = trainConfig.parse({ depth: request.depth, method, execution: request.execution });
     const trainer = createTrainer({ model, method, cuts, normalization: PREPROCESSING[dataset.kind].normalization, seed: 0, settings });
     const sgd = new SgdNesterov({ lr: 0.1 });
-    const x = tf.tensor4d(batch.x, [batch.size, height, width, channels]);
-    const y = tf.tensor1d(batch.y, 'int32');
     try {
-      let losses: tf.Scalar[] = [];
-      const peak = await measurePeak((onPhase) => {
-        losses = trainer.step(x, y, sgd, onPhase);
-      });
-      await lossValues(losses);
-      return peak;
+      return (await measuredStep(batch, { model, trainer, sgd })).memory;
     } finally {
-      tf.dispose([x, y]);
       sgd.dispose();
       trainer.dispose();
       model.dispose();

@@ -16,7 +16,7 @@ import type { Artifact } from '../../store/metrics';
 import { selectBackend } from '../backend/select';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { savedConfig } from './run-config';
-import { accuracy, type TrainingJob, type TrainingResult, trainRun } from './train-run';
+import { accuracyOf, type TrainingJob, type TrainingResult, trainRun } from './train-run';
 import { loadWeights } from './weights';
 
 /** Create a run from `config` and train it to the end here; throws (the run marked failed) if training fails. */
@@ -84,8 +84,7 @@ export async function loadRunModel(deps: { store: Store; datasets: DatasetCatalo
 export async function evaluateRun(deps: { store: Store; datasets: DatasetCatalog }, runId: number, testLimit?: number): Promise<{ accuracy: number; images: number }> {
   const { config, dataset, model } = await loadRunModel(deps, runId, savedWeights(deps.store, runId, 'evaluated'));
   try {
-    const limit = testLimit ?? config.testLimit;
-    return { accuracy: await accuracy(model, dataset, limit), images: Math.min(limit ?? Infinity, dataset.splits.test.length) };
+    return await accuracyOf((x) => model.forward(x, false), dataset, testLimit ?? config.testLimit);
   } finally {
     model.dispose();
   }

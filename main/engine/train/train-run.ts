@@ -18,7 +18,7 @@ import { type EmitJobEvent, JobCancelled } from '../../jobs/events';
 import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
 import { selectBackend } from '../backend/select';
-import { MEMORY_METHOD, measurePeak } from '../memory/probe';
+import { MEMORY_METHOD, type MemoryPeak, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { ModuleParallelTrainer } from '../parallel/module-parallel-trainer';
 import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
@@ -63,16 +63,21 @@ export const testBatches = (dataset: Dataset, testLimit: number | undefined) => 
 
 /** Accuracy of the deployable network (backbone + real head, eval mode) on evaluationBatches. */
 export async function accuracy(model: ResNetModel, dataset: Dataset, limit: number | undefined, split: 'train' | 'test' = 'test'): Promise<number> {
+  return (await accuracyOf((x) => model.forward(x, false), dataset, limit, split)).accuracy;
+}
+
+/** Accuracy of any classifier of normalised NHWC images (e.g. an exported model's predict) on evaluationBatches, and how many images that was. */
+export async function accuracyOf(logits: (x: tf.Tensor4D) => tf.Tensor2D, dataset: Dataset, limit: number | undefined, split: 'train' | 'test' = 'test'): Promise<{ accuracy: number; images: number }> {
   let correct = 0;
   let seen = 0;
   for await (const batch of evaluationBatches(dataset, split, limit)) {
     const { x, y } = batchTensors(batch);
-    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.forward(x, false), 1), y), 'int32')));
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits(x), 1), y), 'int32')));
     correct += (await hits.data())[0]!;
     tf.dispose([x, y, hits]);
     seen += batch.size;
   }
-  return seen ? correct / seen : 0;
+  return { accuracy: seen ? correct / seen : 0, images: seen };
 }
 
 /** Training accuracy is measured like test accuracy (eval mode), on at most this many of the run's training images. */
@@ -190,17 +195,26 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
 }
 
 /** One training step with the memory probe on: records the step's peak and each module's; returns the losses. */
-async function measuredFirstStep(batch: HostBatch, { trainer, sgd }: TrainingState, lr: number, emit: EmitJobEvent, position: RunPosition): Promise<number[]> {
-  const { x, y } = batchTensors(batch);
-  sgd.setLearningRate(lr);
-  let lossTensors: tf.Scalar[] = [];
-  const memory = await measurePeak((onPhase) => {
-    lossTensors = trainer.step(x, y, sgd, onPhase);
-  });
-  tf.dispose([x, y]);
+async function measuredFirstStep(batch: HostBatch, state: TrainingState, lr: number, emit: EmitJobEvent, position: RunPosition): Promise<number[]> {
+  state.sgd.setLearningRate(lr);
+  const { memory, losses } = await measuredStep(batch, state);
   position.peakBytes = memory.peakBytes;
   const at = Date.now();
   const perModule = memory.phasePeakBytes.map((bytes, module) => ({ step: 0, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
   emit({ type: 'records', memory: [{ step: 0, module: null, peakBytes: memory.peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
-  return lossValues(lossTensors);
+  return losses;
+}
+
+/** One training step under the memory probe (./../memory/probe.ts), whole and per phase (module). */
+export async function measuredStep(batch: HostBatch, { trainer, sgd }: TrainingState): Promise<{ memory: MemoryPeak; losses: number[] }> {
+  const { x, y } = batchTensors(batch);
+  let lossTensors: tf.Scalar[] = [];
+  try {
+    const memory = await measurePeak((onPhase) => {
+      lossTensors = trainer.step(x, y, sgd, onPhase);
+    });
+    return { memory, losses: await lossValues(lossTensors) };
+  } finally {
+    tf.dispose([x, y]);
+  }
 }
