@@ -24,7 +24,6 @@ export const useTrainingStore = defineStore('training', () => {
   const recent = ref<number[]>([]);
   const metrics = ref<Record<number, MetricSeries[]>>({});
   const progress = ref<Record<number, JobProgress>>({});
-  const error = ref<string | null>(null);
 
   async function refreshRun(id: number): Promise<Run> {
     const run = await studioApi.call('runs:get', { id });
@@ -85,8 +84,7 @@ export const useTrainingStore = defineStore('training', () => {
     return studioApi.subscribe((event) => {
       if (event.name === 'runs:progress') {
         progress.value[event.payload.runId] = event.payload.progress;
-        const losses = event.payload.progress;
-        appendLosses(event.payload.runId, losses);
+        appendLosses(event.payload.runId, event.payload.progress);
       } else if (event.name === 'runs:changed') {
         const { runId } = event.payload;
         void refreshRun(runId).then((run) => {
@@ -114,7 +112,7 @@ export const useTrainingStore = defineStore('training', () => {
     });
   }
 
-  return { concurrency, running, queued, runs, recent, metrics, progress, error, refreshRun, loadQueue, loadMetrics, start, cancel, resume, setConcurrency, move, exportRun, listen };
+  return { concurrency, running, queued, runs, recent, metrics, progress, refreshRun, loadQueue, loadMetrics, start, cancel, resume, setConcurrency, move, exportRun, listen };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useTrainingStore, import.meta.hot));
