@@ -62,7 +62,12 @@ function imageCount(file: string, x: MatVariable | undefined, names: string[]): 
   return n;
 }
 
-/** Labels from y: N values, each an integer 1..10 (10, or 0, meaning the digit 0). */
+/** Out-of-range labels named in a message; the rest are only counted. */
+const SHOWN_BAD_LABELS = 5;
+/** What to do about labels outside 1..10; a 0 usually means someone rewrote the digit 0's 10 as 0. */
+const FIX_LABELS = 'SVHN labels are 1 to 10, with 10 for the digit 0 (0 is not a label in this format). Write 10 for every 0 if you converted the file, or download it again';
+
+/** Labels from y: N values, each an integer 1..10 (10 meaning the digit 0); every bad one is counted. */
 function labelsOf(file: string, y: MatVariable | undefined, names: string[], count: number): Uint8Array {
   if (!y) throw new DatasetError(file, `has no variable "y" (its variables: ${names.join(', ') || 'none'})`, WRONG_FILE);
   if (!y.data || y.complex) throw new DatasetError(file, `has y of class ${y.complex ? 'complex ' : ''}${y.className}, not a real numeric array`, WRONG_FILE);
@@ -71,12 +76,19 @@ function labelsOf(file: string, y: MatVariable | undefined, names: string[], cou
     throw new DatasetError(file, `has y of dimensions ${y.dims.join('x')}, but X holds ${count} images, so y should be ${count}x1; the file is truncated or inconsistent`, REDOWNLOAD);
   }
   const labels = new Uint8Array(count);
+  const bad: string[] = [];
+  let badCount = 0;
   for (let i = 0; i < count; i++) {
     const value = Number(y.data[i]);
-    if (!Number.isInteger(value) || value < 0 || value > 10) {
-      throw new DatasetError(file, `has y(${i + 1}) = ${value} (image ${i}, counting from 0); SVHN labels are 1 to 10, with 10 meaning the digit 0`, REDOWNLOAD);
+    if (Number.isInteger(value) && value >= 1 && value <= 10) {
+      labels[i] = value % 10;
+    } else if (badCount++ < SHOWN_BAD_LABELS) {
+      bad.push(`y(${i + 1}) = ${value}`);
     }
-    labels[i] = value % 10;
+  }
+  if (badCount > 0) {
+    const more = badCount > bad.length ? ` and ${badCount - bad.length} more` : '';
+    throw new DatasetError(file, `has ${badCount} label${badCount === 1 ? '' : 's'} outside 1 to 10 (of ${count}): ${bad.join(', ')}${more} (positions count from 1, as in MATLAB)`, FIX_LABELS);
   }
   return labels;
 }

@@ -158,9 +158,18 @@ describe('SVHN reader', () => {
 
   it('names the label that is out of range', async () => {
     let error = await badTestFile([x(3), { name: 'y', className: 'double', dims: [3, 1], values: [10, 11, 1] }]);
-    expect(error.message).toMatch(/has y\(2\) = 11 \(image 1, counting from 0\); SVHN labels are 1 to 10/);
+    expect(error.message).toMatch(/has 1 label outside 1 to 10 \(of 3\): y\(2\) = 11 \(positions count from 1, as in MATLAB\)\. SVHN labels are 1 to 10/);
     error = await badTestFile([x(2), { name: 'y', className: 'double', dims: [2, 1], values: [2.5, 1] }], true);
-    expect(error.message).toMatch(/has y\(1\) = 2\.5/);
+    expect(error.message).toMatch(/has 1 label outside 1 to 10 \(of 2\): y\(1\) = 2\.5 /);
+  });
+
+  it('refuses label 0 (the format writes the digit 0 as 10), counting every bad label and naming the first few', async () => {
+    // Seven of the eight labels are out of range: 0 five times, 11 and -1 once each.
+    const y = { name: 'y', className: 'double' as const, dims: [8, 1], values: [0, 3, 0, 11, 0, 0, -1, 0] };
+    const eight = { name: 'X', className: 'uint8' as const, dims: [32, 32, 3, 8], values: svhnX(patternSamples(8, 32, 32).map((s) => s.pixels)) };
+    const error = await badTestFile([eight, y]);
+    expect(error.message).toMatch(/has 7 labels outside 1 to 10 \(of 8\): y\(1\) = 0, y\(3\) = 0, y\(4\) = 11, y\(5\) = 0, y\(6\) = 0 and 2 more \(positions count from 1, as in MATLAB\)/);
+    expect(error.message).toMatch(/10 for the digit 0/);
   });
 
   it('rejects a truncated file, a v7.3 file and a big-endian file, naming the file', async () => {
