@@ -204,7 +204,8 @@ export async function exportRun(deps: { store: Store; datasets: DatasetCatalog }
       // End-to-end training has no cuts, whatever split the config carries.
       split: e2e ? null : config.split,
       cuts: e2e ? [] : resolveCuts(config),
-      dataset: { id: config.dataset, name: dataset.name },
+      // The name the set was registered under (what the studio shows), not the format's.
+      dataset: { id: config.dataset, name: deps.datasets.get(config.dataset).name },
       classNames: [...dataset.classes],
       normalization: PREPROCESSING[dataset.kind].normalization,
       testAccuracy: accuracies.at(-1) ?? null,
