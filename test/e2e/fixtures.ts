@@ -63,3 +63,27 @@ export async function keepScreenshot(page: Page, name: string): Promise<void> {
 }
 
 export { expect };
+
+/**
+ * A web host the test starts, kills and restarts itself (crash recovery: same database, a new
+ * process and token each time). The caller stops it (`process.kill`).
+ */
+export const launchHost = startHost;
+
+/** One contract call as a script makes it (Authorization: Bearer); throws the host's error message. */
+export async function callApi<T = unknown>(host: StudioHost, operation: string, args: object = {}): Promise<T> {
+  const response = await fetch(`${host.origin}/api/call/${operation}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
+  const envelope = (await response.json()) as { ok: true; result: T } | { ok: false; error: { message: string } };
+  if (!envelope.ok) throw new Error(`${operation}: ${envelope.error.message}`);
+  return envelope.result;
+}
+
+/** A project and experiment to queue runs under, made through the contract. */
+export async function newExperiment(host: StudioHost): Promise<number> {
+  const project = await callApi<{ id: number }>(host, 'projects:create', { name: `project ${Date.now()}` });
+  return (await callApi<{ id: number }>(host, 'experiments:create', { projectId: project.id, name: 'runs' })).id;
+}
