@@ -20,7 +20,8 @@ Training options (defaults in brackets):
   --pff R             HPFF patch feature fusion: code, paper or none [code]
   --ema-decay M       MAN's EMA decay m [0.995]
   --man-bias B        MAN's learnable bias: block (code), vector (paper) or none [block]
-  --man-lambda I      MAN's loss-weight schedule index: stage (code) or module [stage]
+  --man-lambda I      MAN's loss-weight schedule index: module (r = i / (K - 2)) or stage (code;
+                      refused where it leaves a module without gradient) [module]
   --execution E       reference (as the papers' code) or lean (same gradients, less memory) [reference]
   --stages N          module-parallel: train the modules on N worker threads, pipelined (greedy, dgl,
                       infopro; same result as 1) [1]

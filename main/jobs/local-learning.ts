@@ -1,6 +1,7 @@
 /** Local-learning training runs as jobs: their settings, and what their worker is given. */
 import { ApiError } from '../../shared/api/errors';
 import { moduleParallelRefusal, trainConfig } from '../../shared/engine/config';
+import { starvedModules } from '../../shared/engine/gradient-reach';
 import { parseOrBadRequest } from '../api/dispatch';
 import { hasCheckpoint } from '../engine/train/checkpoint';
 import { segmentsFor } from '../../shared/engine/splits';
@@ -37,6 +38,10 @@ export const localLearningJobs: JobKindHandler = {
     if (run.status === 'running' || run.status === 'queued') throw new ApiError('conflict', `Run ${run.id} is ${run.status} already.`);
     const dir = runFilesDir(store.path, run.id);
     if (!dir || !hasCheckpoint(dir)) throw new ApiError('conflict', `Run ${run.id} has no checkpoint: it stopped before its first epoch ended. Train it again instead.`);
+    // A run stored before the gradient rule may starve a module; continuing it would not train that module either.
+    const { config, cuts } = savedConfig(run.config);
+    const starved = starvedModules(config, cuts);
+    if (starved) throw new ApiError('conflict', `Run ${run.id} cannot usefully continue: ${starved.message} Launch it again with that changed.`);
   },
 
   prepare(run, { store, datasets }) {

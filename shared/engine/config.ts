@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 import { BACKEND_IDS } from '../ids';
+import { starvedModules } from './gradient-reach';
+import { MAN_LAMBDA_INDEXES } from './loss-weights';
 import { RESNET_DEPTHS } from './resnet';
+import { SplitError, splitCuts } from './splits';
 
 /** Every method the trainer runs: the base methods and HPFF/MAN on a DGL or InfoPro base. */
 export const TRAINABLE_METHODS = ['e2e', 'greedy', 'dgl', 'infopro', 'infopro+hpff', 'dgl+hpff', 'infopro+man', 'dgl+man'] as const;
@@ -34,7 +37,8 @@ const lambdas = z.object({ ixx1: z.number().min(0), ixy1: z.number().min(0), ixx
 /** HPFF and MAN's README weights: (5, 0.5) -> (0, 0). */
 const ADDON_LAMBDAS = { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 };
 
-export const trainConfig = z
+/** Every field's own check; stored runs are read with this (../../main/engine/train/run-config.ts). */
+export const trainSettings = z
   .object({
     /** Registered data set id: 'mnist' or 'ds-<n>'. */
     dataset: z.string().min(1).default('mnist'),
@@ -66,12 +70,16 @@ export const trainConfig = z
       })
       .strict()
       .prefault({}),
-    /** MAN (methods.md 2): EMA decay, learnable-bias reading, lambda schedule. */
+    /**
+     * MAN (methods.md 2): EMA decay, learnable-bias reading, lambda schedule. lambdaIndex
+     * 'module' (default: r = i / (K - 2), as InfoPro and HPFF) or 'stage' (the MAN code's
+     * reading, which gives every cut the end weights (0, 0) for K < 5: refused there below).
+     */
     man: z
       .object({
         decay: z.number().min(0).max(1).default(0.995),
         bias: z.enum(['block', 'vector', 'none']).default('block'),
-        lambdaIndex: z.enum(['stage', 'module']).default('stage'),
+        lambdaIndex: z.enum(MAN_LAMBDA_INDEXES).default('module'),
         auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
         lambdas: lambdas.default(ADDON_LAMBDAS),
       })
@@ -110,5 +118,26 @@ export const trainConfig = z
   })
   .strict();
 
-export type TrainConfig = z.output<typeof trainConfig>;
-export type TrainConfigInput = z.input<typeof trainConfig>;
+/**
+ * A new run's settings: every field, then the rule that each local module receives some
+ * gradient (./gradient-reach.ts), so a run cannot silently leave a module untrained. The CLI,
+ * the launcher and `runs:start` all check with this.
+ */
+export const trainConfig = trainSettings.superRefine(
+  (config, ctx) => {
+    let cuts;
+    try {
+      cuts = config.method === 'e2e' ? [] : splitCuts(config.depth, config.split);
+    } catch (error) {
+      if (error instanceof SplitError) return; // the split's own check (resolveCuts) says what is wrong with it
+      throw error;
+    }
+    const starved = starvedModules(config, cuts);
+    if (starved) ctx.addIssue({ code: 'custom', path: starved.path, message: starved.message });
+  },
+  // Only settings whose every field passed: a field's own message comes first.
+  { when: (payload) => payload.issues.length === 0 },
+);
+
+export type TrainConfig = z.output<typeof trainSettings>;
+export type TrainConfigInput = z.input<typeof trainSettings>;

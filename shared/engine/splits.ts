@@ -125,6 +125,16 @@ export function evenCuts(depth: number, k: number): Cut[] {
   });
 }
 
+/** The cut list a run's `split` setting names: a preset id of ResNet-`depth` or an explicit cut list. Throws a SplitError saying what to choose. */
+export function splitCuts(depth: number, split: string | readonly (readonly number[])[]): Cut[] {
+  if (typeof split !== 'string') return validateCuts(depth, split);
+  const preset = splitPresets(depth).find((p) => p.id === split);
+  if (!preset) {
+    throw new SplitError(`Split "${split}" is not a preset of ResNet-${depth}: choose one of ${splitPresets(depth).map((p) => p.id).join(', ')}, or give a cut list like [[1,0],[2,0]].`);
+  }
+  return [...preset.cuts];
+}
+
 /** The presets a user can start from for ResNet-`depth`: the papers' tables where they exist, else even splits. */
 export function splitPresets(depth: number): SplitPreset[] {
   const n = blocksPerStage(depth);

@@ -13,16 +13,12 @@ import { createDecoder, type Decoder, reconstructionLoss } from '../aux/decoder'
 import { createDglHead } from '../aux/dgl-head';
 import { crossEntropy, supConLoss } from '../aux/losses';
 import type { LossPart } from '../train/loss-parts';
+import { defaultInfoProLambdas, infoProWeights, type InfoProLambdas, lambdasAt } from '../../../shared/engine/loss-weights';
+
+// The weight schedules live with the settings check that reads them too.
+export { defaultInfoProLambdas, infoProWeights, type InfoProLambdas, lambdasAt };
 
 export type LocalMethod = 'greedy' | 'dgl' | 'infopro';
-
-/** InfoPro's weights: ixx (reconstruction, -I(h,x)) and ixy (task, -I(h,y)) at module 1 and module K-1. */
-export interface InfoProLambdas {
-  ixx1: number;
-  ixy1: number;
-  ixx2: number;
-  ixy2: number;
-}
 
 export interface InfoProOptions {
   auxConfig: AuxConfig;
@@ -51,27 +47,6 @@ export function taskPart(name: string, aux: { apply(h: tf.Tensor4D, training: bo
 /** InfoPro's reconstruction term: BCE of the decoded h against the de-normalised image. */
 export function reconstructionPart(decoder: Decoder, x: tf.Tensor4D, normalization: Normalization, weight: number): LossPart {
   return { name: 'decoder', weight, variables: decoder.trainableVariables, loss: (h) => reconstructionLoss(decoder.apply(h, true), x, normalization) };
-}
-
-/**
- * Defaults from InfoPro's CIFAR-10 ResNet-32 commands (methods.md 4.2), by the nearest K the
- * table has; the papers give none for the small nets, so they are a starting point, not a claim.
- */
-export function defaultInfoProLambdas(k: number): InfoProLambdas {
-  if (k <= 2) return { ixx1: 5, ixy1: 1, ixx2: 0, ixy2: 0 };
-  if (k <= 5) return { ixx1: 6, ixy1: 0, ixx2: 1, ixy2: 2 };
-  if (k <= 11) return { ixx1: 5, ixy1: 0, ixx2: 0, ixy2: 2 };
-  return { ixx1: 5, ixy1: 0.05, ixx2: 0.2, ixy2: 0.5 };
-}
-
-/** The weights at position r in [0, 1]: lambda = lambda_1 (1 - r) + lambda_2 r. */
-export function lambdasAt(lambdas: InfoProLambdas, r: number): { ixx: number; ixy: number } {
-  return { ixx: lambdas.ixx1 * (1 - r) + lambdas.ixx2 * r, ixy: lambdas.ixy1 * (1 - r) + lambdas.ixy2 * r };
-}
-
-/** InfoPro's and HPFF's schedule over cuts: r = i / (K - 2), 0 when K = 2; cut i = 0..K-2. */
-export function infoProWeights(lambdas: InfoProLambdas, cut: number, k: number): { ixx: number; ixy: number } {
-  return lambdasAt(lambdas, k <= 2 ? 0 : cut / (k - 2));
 }
 
 export interface HeadContext {

@@ -14,10 +14,11 @@
  *   The last segment: CE of the real head. The gradient of L_i flows through EMA_i's frozen
  *   weights into E_i; B itself gets nothing from L_i.
  *
- * Readings (defaults = code): bias 'block' (code), 'vector' (the paper's learnable bias b_j, one
- * value per channel), 'none' (EMA only, the ablation). Lambda schedule 'stage' (code: r is the
- * stage of B over K - 2, clamped to 1: for K < 5 the code's r passes 1 and the weights turn
- * negative, a setting the papers never ran) or 'module' (InfoPro/HPFF: r = i / (K - 2)).
+ * Readings (defaults = code, but for the λ index): bias 'block' (code), 'vector' (the paper's
+ * learnable bias b_j, one value per channel), 'none' (EMA only, the ablation). Lambda schedule
+ * 'module' (default, as InfoPro/HPFF: r = i / (K - 2)) or 'stage' (the code: r is the stage of B
+ * over K - 2, clamped to 1; for K < 5 most cuts then get the end weights, (0, 0) by default, and
+ * their modules no gradient: the settings check refuses that, shared/engine/gradient-reach.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../../data/preprocess';
@@ -30,7 +31,8 @@ import { createBlock, type ResNetModel, type UnitModel } from '../nets/resnet-mo
 import { type Execution, GradientSink, partsObjective } from '../train/loss-parts';
 import { accumulateGradients, type PhaseHook, runUnits, type StepGradients, sumLosses } from '../train/trainer';
 import type { AddonBase } from './hpff';
-import { type InfoProLambdas, lambdasAt, type LocalHead, reconstructionPart, taskPart } from './local-heads';
+import { type InfoProLambdas, type LocalHead, reconstructionPart, taskPart } from './local-heads';
+import { type ManLambdaIndex, manWeights } from '../../../shared/engine/loss-weights';
 import { StemFusedTrainer } from './segments';
 
 export const MAN_BIASES = ['block', 'vector', 'none'] as const;
@@ -41,7 +43,7 @@ export interface ManOptions {
   /** EMA decay m (README 0.995). */
   decay: number;
   bias: ManBias;
-  lambdaIndex: 'stage' | 'module';
+  lambdaIndex: ManLambdaIndex;
   auxConfig: AuxConfig;
   lambdas: InfoProLambdas;
 }
@@ -49,7 +51,7 @@ export interface ManOptions {
 export const MAN_DEFAULTS: Omit<ManOptions, 'base'> = {
   decay: 0.995,
   bias: 'block',
-  lambdaIndex: 'stage',
+  lambdaIndex: 'module',
   auxConfig: '2c2f',
   lambdas: { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 },
 };
@@ -122,9 +124,7 @@ export class ManTrainer extends StemFusedTrainer {
 
   /** lambda_x, lambda_y at cut i whose next block sits in `stage`. */
   weights(i: number, stage: number): { ixx: number; ixy: number } {
-    const k = this.nominalK;
-    const index = this.options.lambdaIndex === 'stage' ? stage : i;
-    return lambdasAt(this.options.lambdas, k <= 2 ? 0 : Math.min(1, index / (k - 2)));
+    return manWeights(this.options.lambdas, this.options.lambdaIndex, i, stage, this.nominalK);
   }
 
   /** Trainable variables of the auxiliary net at cut i (learnable bias and heads; never the EMA). */

@@ -4,7 +4,7 @@
  * nominal K the papers name the split by, which counts the stem when there is one module per
  * block (ResNet-32 K = 16, ResNet-110 K = 55) and is the segment count otherwise.
  */
-import { blocksPerStage } from '../../../shared/engine/resnet';
+import { stemFusedNominalK } from '../../../shared/engine/loss-weights';
 import { type Cut, segmentsFor } from '../../../shared/engine/splits';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ResNetModel, UnitModel } from '../nets/resnet-model';
@@ -25,8 +25,7 @@ export function stemFusedSplit(model: ResNetModel, cuts: readonly Cut[], method:
     throw new Error(`${method} trains pairs of segments, so it needs a split with at least one cut after a block (e.g. k2 or per-block); this split leaves ${ranges.length} segment.`);
   }
   const trunk = ranges.map(({ first, last }) => model.units.slice(first, last + 1));
-  const everyBlock = ranges.length === 3 * blocksPerStage(model.depth);
-  return { trunk, head: model.units.at(-1)!, nominalK: everyBlock ? ranges.length + 1 : ranges.length };
+  return { trunk, head: model.units.at(-1)!, nominalK: stemFusedNominalK(model.depth, ranges) };
 }
 
 

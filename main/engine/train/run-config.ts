@@ -1,20 +1,19 @@
 /** A run's settings as the store keeps them: the validated config plus the cuts it resolved to. */
 import path from 'node:path';
-import { type TrainConfig, trainConfig } from '../../../shared/engine/config';
-import { type Cut, splitPresets, validateCuts } from '../../../shared/engine/splits';
+import { type TrainConfig, trainSettings } from '../../../shared/engine/config';
+import { type Cut, splitCuts, validateCuts } from '../../../shared/engine/splits';
 
 export function resolveCuts(config: TrainConfig): Cut[] {
-  if (typeof config.split !== 'string') return validateCuts(config.depth, config.split);
-  const preset = splitPresets(config.depth).find((p) => p.id === config.split);
-  if (!preset) {
-    throw new Error(`Split "${config.split}" is not a preset of ResNet-${config.depth}: choose one of ${splitPresets(config.depth).map((p) => p.id).join(', ')}, or give a cut list like [[1,0],[2,0]].`);
-  }
-  return [...preset.cuts];
+  return splitCuts(config.depth, config.split);
 }
 
-/** A stored run config split back into the validated settings and the resolved cuts. */
+/**
+ * A stored run config split back into the validated settings and the resolved cuts. Read with
+ * the field checks only: a run stored before a newer settings rule (./gradient-reach.ts) still
+ * opens, evaluates and exports.
+ */
 export function savedConfig(stored: Record<string, unknown>): { config: TrainConfig; cuts: Cut[] } {
-  const config = trainConfig.parse(Object.fromEntries(Object.entries(stored).filter(([key]) => key !== 'cuts')));
+  const config = trainSettings.parse(Object.fromEntries(Object.entries(stored).filter(([key]) => key !== 'cuts')));
   return { config, cuts: Array.isArray(stored.cuts) ? validateCuts(config.depth, stored.cuts as number[][]) : resolveCuts(config) };
 }
 

@@ -52,12 +52,20 @@ describe('MAN', () => {
     expect(t.auxVariables(0).length - none.auxVariables(0).length).toBe(t.segmentVariables(1).length);
     expect(vector.auxVariables(0).length - none.auxVariables(0).length).toBe(1);
     // Code schedule: r = stage of the next block / (K - 2), clamped; K = 4 here, next blocks in stages 2 and 3.
-    expect(t.weights(0, 2)).toEqual({ ixx: 0, ixy: 0 });
-    expect(man({ lambdaIndex: 'module' }).weights(0, 2)).toEqual({ ixx: 5, ixy: 0.5 });
+    expect(man({ lambdaIndex: 'stage' }).weights(0, 2)).toEqual({ ixx: 0, ixy: 0 });
+    expect(t.weights(0, 2)).toEqual({ ixx: 5, ixy: 0.5 });
+  });
+
+  it('gives every segment a gradient with its default λ index at K = 4 (ResNet-8, one module per block)', () => {
+    const t = man();
+    expect(t.options.lambdaIndex).toBe('module');
+    const { grads, losses } = t.computeGradients(x, y);
+    for (const j of [0, 1, 2]) expect(t.segmentVariables(j).some((v) => Array.from(grads.get(v)!.dataSync()).some((g) => g !== 0))).toBe(true);
+    tf.dispose([...grads.values(), ...losses]);
   });
 
   it('gives zero (not missing) gradients where the code schedule reaches weights (0, 0), as PyTorch does', () => {
-    const t = man();
+    const t = man({ lambdaIndex: 'stage' });
     const { grads, losses } = t.computeGradients(x, y);
     for (const v of t.segmentVariables(0)) expect(Array.from(grads.get(v)!.dataSync()).every((g) => g === 0)).toBe(true);
     expect(t.segmentVariables(2).some((v) => Array.from(grads.get(v)!.dataSync()).some((g) => g !== 0))).toBe(true);
