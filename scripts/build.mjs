@@ -4,6 +4,7 @@ import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
 import { NODE_BUNDLE } from './node-bundle.mjs';
 import { buildWorkers } from './workers.mjs';
+import { copyFaceModels } from './face-models.mjs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
@@ -23,5 +24,6 @@ await esbuild({
 });
 
 await buildWorkers();
+copyFaceModels(); // resources/face-models/: the face weights the app ships
 await viteBuild({ configFile: 'vite.config.mts', logLevel: 'warn' });
 console.log('build: dist/main and dist/renderer are ready');
