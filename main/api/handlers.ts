@@ -85,7 +85,7 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
       ids.map((id) => {
         const run = store.runs.get(id);
         const epochs = store.metrics.series(id, 'epoch');
-        const losses = store.metrics.series(id, 'step').filter((s) => s.key.startsWith('loss/m'));
+        const losses = store.metrics.series(id, 'step', true).filter((s) => s.key.startsWith('loss/m'));
         const last = losses.sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true })).at(-1) ?? null;
         return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
       }),
@@ -151,7 +151,7 @@ function thin(series: MetricSeries, points: number): MetricSeries {
   const every = Math.ceil(series.steps.length / points);
   if (every <= 1) return series;
   const keep = (_: number, i: number) => i % every === 0 || i === series.steps.length - 1;
-  return { ...series, steps: series.steps.filter(keep), values: series.values.filter(keep) };
+  return { ...series, steps: series.steps.filter(keep), values: series.values.filter(keep), ...(series.times ? { times: series.times.filter(keep) } : {}) };
 }
 
 /** A cut list checked against the net; a bad one is the caller's to fix. */

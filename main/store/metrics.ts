@@ -63,18 +63,20 @@ export class MetricRepository {
     })();
   }
 
-  series(runId: number, scope?: MetricScope): MetricSeries[] {
-    const rows = prepare<[number, string | null, string | null], { scope: MetricScope; key: string; step: number; value: number }>(
+  /** Every series of a run, by scope and key; `withTimes` adds when each point was recorded. */
+  series(runId: number, scope?: MetricScope, withTimes = false): MetricSeries[] {
+    const rows = prepare<[number, string | null, string | null], { scope: MetricScope; key: string; step: number; value: number; at: number }>(
       this.db,
-      'SELECT scope, key, step, value FROM metrics WHERE run_id = ? AND (? IS NULL OR scope = ?) ORDER BY scope, key, step',
+      'SELECT scope, key, step, value, at FROM metrics WHERE run_id = ? AND (? IS NULL OR scope = ?) ORDER BY scope, key, step',
     ).all(runId, scope ?? null, scope ?? null);
     const byKey = new Map<string, MetricSeries>();
     for (const r of rows) {
       const id = `${r.scope}\u0000${r.key}`;
       let series = byKey.get(id);
-      if (!series) byKey.set(id, (series = { key: r.key, scope: r.scope, steps: [], values: [] }));
+      if (!series) byKey.set(id, (series = { key: r.key, scope: r.scope, steps: [], values: [], ...(withTimes ? { times: [] } : {}) }));
       series.steps.push(r.step);
       series.values.push(r.value);
+      series.times?.push(r.at);
     }
     return [...byKey.values()];
   }

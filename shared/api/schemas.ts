@@ -131,6 +131,8 @@ export const metricSeries = z.object({
   scope: z.enum(METRIC_SCOPES),
   steps: z.array(z.number()),
   values: z.array(z.number()),
+  /** When each point was recorded (ms since epoch), for wall-clock axes. */
+  times: z.array(z.number()).optional(),
 });
 export type MetricSeries = z.infer<typeof metricSeries>;
 
