@@ -4,6 +4,7 @@ import type { Run, RunEnvironment, RunSortKey } from '../../shared/api/schemas';
 import type { JobKind, RunStatus } from '../../shared/ids';
 import { type Db, prepare } from './database';
 import { type RunRow, toRun } from './rows';
+import { runSearchText, searchPatterns } from './run-search';
 
 const RUN_SELECT = `
   SELECT r.*, (SELECT json_group_array(tag) FROM tags t WHERE t.run_id = r.id) AS tags
@@ -30,7 +31,7 @@ export interface RunQuery {
   depths?: readonly number[] | undefined;
   /** Every one of these tags. */
   tags?: readonly string[] | undefined;
-  /** Words found in the name, notes, config or tags (all of them, case-insensitive). */
+  /** Words found in the name, notes, tags or the settings the method uses (all of them, case-insensitive). */
   text?: string | undefined;
   sort?: RunSortKey | undefined;
   descending?: boolean | undefined;
@@ -55,7 +56,9 @@ const SORT_SQL: Record<RunSortKey, string> = {
 };
 
 export class RunRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    db.function('run_search_text', { deterministic: true }, (name, notes, tags, config) => runSearchText(String(name), String(notes), tags === null ? null : String(tags), String(config)));
+  }
 
   create(input: NewRun, now = Date.now()): Run {
     const { lastInsertRowid } = prepare(
@@ -101,10 +104,10 @@ export class RunRepository {
       where.push(`EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.tag = $tag${i})`);
       params[`tag${i}`] = tag;
     });
-    const words = query.text?.trim().split(/\s+/).filter(Boolean) ?? [];
-    words.forEach((word, i) => {
-      where.push(`(r.name LIKE $word${i} ESCAPE '\\' OR r.notes LIKE $word${i} ESCAPE '\\' OR r.config LIKE $word${i} ESCAPE '\\' OR EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.tag LIKE $word${i} ESCAPE '\\'))`);
-      params[`word${i}`] = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // Words match the name, notes, tags and the settings the run's method uses (./run-search.ts).
+    searchPatterns(query.text ?? '').forEach((pattern, i) => {
+      where.push(`run_search_text(r.name, r.notes, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.run_id = r.id), r.config) LIKE $word${i}`);
+      params[`word${i}`] = pattern;
     });
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const { total } = prepare<[object], { total: number }>(this.db, `SELECT count(*) AS total FROM runs r ${filter}`).get(params)!;
