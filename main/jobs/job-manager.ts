@@ -3,7 +3,9 @@
  * survives a restart), start in submission order while fewer than `concurrency` are running,
  * each in its own worker thread with its own TF.js backend, and stream events that the ledger
  * writes to SQLite in batched transactions and the manager fans out to subscribers (the UI, the
- * CLI). A worker that throws or dies fails its run, never the process.
+ * CLI). A worker that throws or dies fails its run, never the process. A run another process on
+ * this host was training becomes `interrupted` as soon as that process is found gone: when the
+ * user acts on it and every few seconds while it shows as running.
  */
 import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
@@ -35,6 +37,8 @@ export interface JobManagerOptions extends JobDeps {
   concurrency?: number;
   /** How long a cancelled job may take to reach the end of its step before its worker is stopped (ms). */
   cancelGraceMs?: number;
+  /** How often to look for runs left `running` by a process on this host that is gone (ms); default 3 s. */
+  ownerCheckMs?: number;
 }
 
 interface ActiveJob {
@@ -52,12 +56,17 @@ export class JobManager {
   private readonly listeners = new Set<(update: JobUpdate) => void>();
   private concurrencyLimit: number;
   private closed = false;
+  private readonly ownerCheck: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: JobManagerOptions) {
     this.deps = { store: options.store, datasets: options.datasets };
     this.ledger = new RunLedger(options.store);
     this.concurrencyLimit = checkConcurrency(options.concurrency ?? 1);
     options.store.runs.adoptQueued(THIS_PROCESS, isProcessAlive);
+    // One indexed query: cheap enough to run while the studio is open, so a run whose CLI or
+    // second studio died does not show as running (Cancel and Resume refused) until a restart.
+    this.ownerCheck = setInterval(() => this.releaseDeadOwners(), options.ownerCheckMs ?? 3000);
+    this.ownerCheck.unref();
     this.schedule();
   }
 
@@ -86,10 +95,32 @@ export class JobManager {
     return run;
   }
 
+  /**
+   * Runs left `running` or `queued` by a process on this host that is gone: the running ones
+   * become `interrupted` (resumable), the queued ones join this queue. Each change is announced.
+   * Returns the ids marked interrupted.
+   */
+  releaseDeadOwners(): number[] {
+    if (this.closed) return [];
+    const { store } = this.deps;
+    let interrupted: number[] = [];
+    try {
+      interrupted = store.runs.recoverInterrupted(THIS_PROCESS.host, isProcessAlive);
+      for (const id of interrupted) this.changed(store.runs.get(id));
+      if (store.runs.adoptQueued(THIS_PROCESS, isProcessAlive).length) this.schedule();
+    } catch (error) {
+      // A timer must never throw; the next user action or tick tries again.
+      console.error(`[jobs] could not check the processes that own runs: ${String(error)}`);
+    }
+    return interrupted;
+  }
+
   /** Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint. */
   resume(runId: number): Run {
     const { store } = this.deps;
+    this.releaseDeadOwners();
     const run = store.runs.get(runId);
+    if (run.status === 'running' && !this.active.has(runId)) throw new ApiError('conflict', `${this.elsewhere(runId)} Resume it after it stops.`);
     jobKind(run.kind).checkResumable(run, this.deps);
     store.runs.claim(runId, THIS_PROCESS);
     const queued = store.runs.setStatus(runId, 'queued');
@@ -100,7 +131,9 @@ export class JobManager {
 
   /**
    * Stop a run: a queued one at once; a running one after its current step (its worker is
-   * stopped if it does not get there within the grace period). Either way it ends `cancelled`.
+   * stopped if it does not get there within the grace period); an interrupted one (its training
+   * process is gone, found now if need be) at once. Each ends `cancelled`, resumable from its last
+   * checkpoint.
    */
   cancel(runId: number): Run {
     const { store } = this.deps;
@@ -111,11 +144,20 @@ export class JobManager {
       setTimeout(() => void job.worker?.terminate(), this.options.cancelGraceMs ?? 30_000).unref();
       return store.runs.get(runId);
     }
+    this.releaseDeadOwners();
     const run = store.runs.get(runId);
-    if (run.status !== 'queued') throw new ApiError('conflict', `Run ${runId} is ${run.status}, not queued or running: there is nothing to cancel.`);
+    if (run.status === 'running') throw new ApiError('conflict', `${this.elsewhere(runId)} Stop it there (Ctrl+C in its terminal, or Cancel in that studio).`);
+    // An interrupted run (its process died, maybe found just now) stopped already: cancelling records the user's choice.
+    if (run.status !== 'queued' && run.status !== 'interrupted') throw new ApiError('conflict', `Run ${runId} is ${run.status}: only a queued, running or interrupted run can be cancelled, so there is nothing to cancel.`);
     const cancelled = store.runs.setStatus(runId, 'cancelled');
     this.changed(cancelled);
     return cancelled;
+  }
+
+  /** Why this manager cannot act on a running run: another live process trains it. */
+  private elsewhere(runId: number): string {
+    const owner = this.deps.store.runs.owner(runId);
+    return `Run ${runId} is training in another process${owner ? ` (pid ${owner.pid} on ${owner.host === THIS_PROCESS.host ? 'this computer' : owner.host})` : ''}.`;
   }
 
   /** Resolves when the run reaches an end state (done, failed, cancelled, interrupted). */
@@ -141,6 +183,7 @@ export class JobManager {
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.ownerCheck);
     const jobs = [...this.active.entries()];
     this.active.clear();
     for (const [runId, job] of jobs) {
@@ -178,7 +221,8 @@ export class JobManager {
     const onEvent = (event: JobEvent) => {
       this.ledger.apply(runId, event);
       this.notify({ runId, experimentId: job.experimentId, type: 'event', event });
-      if (event.type === 'records' && event.commit) this.changed(store.runs.get(runId));
+      // The backend (started) and the first step's measured memory are shown at once, not at the epoch's end.
+      if (event.type === 'started' || (event.type === 'records' && (event.commit || event.memory?.length))) this.changed(store.runs.get(runId));
     };
     const task = startWorkerTask(run.kind, payload, { stop: job.stop, onEvent });
     job.worker = task;

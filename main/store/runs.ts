@@ -133,6 +133,13 @@ export class RunRepository {
     if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);
   }
 
+  /** The process that trains (or queued) the run, or null when none claimed it. */
+  owner(id: number): { pid: number; host: string } | null {
+    const row = prepare<[number], { owner_pid: number | null; owner_host: string | null }>(this.db, 'SELECT owner_pid, owner_host FROM runs WHERE id = ?').get(id);
+    if (!row) throw new ApiError('not_found', `No run with id ${id}.`);
+    return row.owner_pid !== null && row.owner_host !== null ? { pid: row.owner_pid, host: row.owner_host } : null;
+  }
+
   /** The environment a run trains in, known once its worker has started the backend. */
   setEnvironment(id: number, environment: RunEnvironment): void {
     const { changes } = prepare(this.db, 'UPDATE runs SET environment = ? WHERE id = ?').run(JSON.stringify(environment), id);

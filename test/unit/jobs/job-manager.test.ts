@@ -159,7 +159,7 @@ describe('job manager', () => {
     const outcome = await jobs.wait(stopped);
     expect(outcome.run.status).toBe('cancelled');
     expect(testAccuracies(store, stopped)).toHaveLength(1);
-    expect(() => jobs.cancel(stopped)).toThrow('is cancelled, not queued or running');
+    expect(() => jobs.cancel(stopped)).toThrow(`Run ${stopped} is cancelled: only a queued, running or interrupted run can be cancelled, so there is nothing to cancel.`);
 
     expect(jobs.resume(stopped).status).toBe('queued');
     const resumed = await jobs.wait(stopped);
