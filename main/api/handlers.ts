@@ -70,6 +70,7 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
     'runs:resume': ({ id }) => jobs.resume(id),
     'runs:delete': ({ ids }) => {
       const experiments = ids.map((id) => store.runs.get(id).experimentId);
+      jobs.releaseDeadOwners(); // a run whose process died is not running any more: it can go
       store.runs.remove(ids);
       // Their files (checkpoint, weights) go too; exports the user made elsewhere stay.
       if (store.path !== ':memory:') for (const id of ids) fs.rmSync(runDir(store.path, id), { recursive: true, force: true });
