@@ -74,10 +74,14 @@ test('sorts, filters and compares real and bulk runs, and downloads CSV and LaTe
 
   // The memory bars and the scatter show the database's values; the front holds no dominated run.
   const memory = JSON.parse((await panel.getByTestId('compare-chart-memory').getAttribute('data-values'))!) as { id: number; peakBytes: number; modules: number[] }[];
+  expect(memory).toHaveLength(3);
   expect(memory.map((m) => [m.id, m.peakBytes]).sort()).toEqual(chosen.map((r) => [r.id, r.peak_bytes]).sort());
   const modulesOf = (id: number) => (db.prepare('SELECT peak_bytes FROM memory_samples WHERE run_id = ? AND module IS NOT NULL ORDER BY module').all(id) as { peak_bytes: number }[]).map((r) => r.peak_bytes);
   for (const m of memory) expect(m.modules).toEqual(modulesOf(m.id));
   const scatter = JSON.parse((await panel.getByTestId('compare-chart-scatter').getAttribute('data-values'))!) as { id: number; memory: number; accuracy: number; front: boolean }[];
+  // One point per compared run (an empty chart would pass the loop below).
+  expect(scatter.map((p) => p.id).sort()).toEqual(chosen.map((r) => r.id).sort());
+  expect(scatter.some((p) => p.front)).toBe(true);
   for (const point of scatter) {
     const row = rows.find((r) => r.id === point.id)!;
     expect(point.memory).toBeCloseTo(row.peak_bytes! / 2 ** 20, 6);

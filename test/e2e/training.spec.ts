@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import { formatBytes } from '../../renderer/src/format';
 import { expect, keepScreenshot, test } from './fixtures';
 
 const TEST_IMAGES = 200;
@@ -36,9 +38,17 @@ test('splits ResNet-8, trains InfoPro and its baseline, watches them finish, exp
   await page.keyboard.press('Control+y');
   await expect(cutJson).toHaveValue('[[0,0],[1,0],[2,0]]');
   // A real measurement beside the estimate: one training step of the split and one of end-to-end.
-  await editor.getByTestId('split-measure').click();
+  const [measureResponse] = await Promise.all([
+    page.waitForResponse((r) => decodeURIComponent(new URL(r.url()).pathname) === '/api/call/splits:measure', { timeout: 60_000 }),
+    editor.getByTestId('split-measure').click(),
+  ]);
   await expect(editor.getByTestId('split-measured')).toContainText('Measured: the peak of one real training step each on wasm', { timeout: 60_000 });
-  await expect(editor.getByTestId('split-measured-peak')).toContainText('MiB');
+  // The bars show the worker's measurement itself: a real peak (weights alone are over 0.3 MiB), the split's and end-to-end's.
+  const probe = ((await measureResponse.json()) as { result: { peakBytes: number; endToEndPeakBytes: number; modulePeakBytes: number[] } }).result;
+  expect(probe.peakBytes).toBeGreaterThan(2 ** 20);
+  expect(probe.modulePeakBytes).toHaveLength(4);
+  await expect(editor.getByTestId('split-measured-peak')).toHaveText(formatBytes(probe.peakBytes));
+  await expect(editor.getByTestId('e2e-measured-peak')).toHaveText(formatBytes(probe.endToEndPeakBytes));
   // An impossible pasted split explains itself and changes nothing.
   await cutJson.fill('[[3,0]]');
   await editor.getByTestId('split-json-apply').click();
@@ -71,6 +81,15 @@ test('splits ResNet-8, trains InfoPro and its baseline, watches them finish, exp
   await expect(dashboard.getByTestId('chart-loss')).toHaveAttribute('data-points', '12'); // 4 modules x 3 steps
   await expect(dashboard.getByTestId('chart-accuracy').locator('canvas')).toBeVisible();
   await expect(dashboard.getByTestId('chart-memory')).toHaveAttribute('data-points', '4');
+  // The measured peak shown is the one the run committed to the database (its whole step, and the run's summary).
+  const db = new Database(studio.dbPath, { readonly: true });
+  const stepPeak = (db.prepare('SELECT peak_bytes FROM memory_samples WHERE run_id = ? AND module IS NULL').get(infoproId) as { peak_bytes: number }).peak_bytes;
+  const modulePeaks = db.prepare('SELECT peak_bytes FROM memory_samples WHERE run_id = ? AND module IS NOT NULL').all(infoproId) as { peak_bytes: number }[];
+  expect((db.prepare('SELECT peak_bytes FROM runs WHERE id = ?').get(infoproId) as { peak_bytes: number }).peak_bytes).toBe(stepPeak);
+  db.close();
+  expect(modulePeaks).toHaveLength(4);
+  expect(stepPeak).toBeGreaterThanOrEqual(Math.max(...modulePeaks.map((m) => m.peak_bytes)));
+  await expect(dashboard.getByText(/^Whole step:/)).toHaveText(`Whole step: ${formatBytes(stepPeak)} (tf.profile peakBytes).`);
   await expect(dashboard.getByTestId('run-progress')).toHaveAttribute('aria-valuenow', '100');
   const reported = /Test accuracy (\d+\.\d\d)%/.exec((await dashboard.getByTestId('run-test-accuracy').textContent())!)![1]!;
   await keepScreenshot(page, 'dashboard-infopro');
