@@ -129,10 +129,13 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
     'datasets:list': () => datasets.list(),
     'datasets:inspect': (request) => datasets.inspect(request),
     'datasets:import': async (request) => {
-      const dataset = await datasets.import(request);
+      const { importId } = request;
+      const progress = importId ? (done: number, total: number) => emit({ name: 'datasets:importProgress', payload: { importId, done, total } }) : undefined;
+      const dataset = await datasets.import(request, progress);
       emit({ name: 'datasets:changed', payload: { id: dataset.id } });
       return dataset;
     },
+    'datasets:cancelImport': ({ importId }) => ({ cancelled: datasets.cancelImport(importId) }),
     'datasets:remove': ({ id }) => {
       datasets.remove(id);
       emit({ name: 'datasets:changed', payload: { id } });

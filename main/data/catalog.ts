@@ -1,16 +1,19 @@
 /**
  * The data sets the studio knows: the built-in MNIST plus every folder imported into the
- * store. It checks a folder before anything is registered, serves sample images to the UI,
- * and opens a registered set for training by its id.
+ * store. It checks a folder before anything is registered (layout and headers for the
+ * preview; then, at import, every image decoded once in a worker), serves sample images to
+ * the UI, and opens a registered set for training by its id.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { ApiError } from '../../shared/api/errors';
-import type { DatasetInfo, DatasetPreview, DatasetSamples } from '../../shared/api/schemas';
+import type { DatasetInfo, DatasetPreview, DatasetSamples, ImportAcceptance } from '../../shared/api/schemas';
 import type { DatasetKind } from '../../shared/ids';
+import { checkUserPath } from '../platform/user-paths';
 import type { Store } from '../store';
 import type { DatasetRecord } from '../store/datasets';
+import { type DecodeCheck, DecodeCheckCancelled, startDecodeCheck } from './decode-check';
 import { detectFormat, FORMAT_HINTS, FORMATS, type FolderKind } from './formats';
 import { openMnist, summarizeMnist } from './mnist';
 import { type Dataset, DatasetError, type DatasetSummary, type OpenOptions, type SplitName } from './types';
@@ -53,9 +56,19 @@ export interface FolderRequest {
   imageSize?: number | undefined;
 }
 
+export interface ImportRequest extends FolderRequest {
+  name: string;
+  /** What the preview showed and the caller registers anyway; without it such a folder is refused. */
+  accept?: readonly ImportAcceptance[] | undefined;
+  /** Names the import for cancelImport (and the caller's progress events). */
+  importId?: string | undefined;
+}
+
 export class DatasetCatalog {
   /** The last set opened for samples, kept so browsing classes does not decode it again. */
   private open_: { id: string; dataset: Promise<Dataset> } | undefined;
+  /** Imports decoding their images now, by importId. */
+  private readonly decoding = new Map<string, DecodeCheck>();
 
   constructor(private readonly store: Store) {}
 
@@ -73,10 +86,29 @@ export class DatasetCatalog {
     return toPreview(summary, request.path, kind);
   }
 
-  async import(request: FolderRequest & { name: string }): Promise<DatasetInfo> {
-    const { summary } = await this.summarize(request);
+  /**
+   * Checks the folder as inspect does, refuses what the caller has not accepted, decodes every
+   * image once in a worker (`onProgress` gets images done of total), then registers the set.
+   * Any failure or a cancel registers nothing.
+   */
+  async import(request: ImportRequest, onProgress?: (done: number, total: number) => void): Promise<DatasetInfo> {
+    // Before any decoding: finding a taken name after minutes of it would waste them.
+    const taken = this.store.datasets.list().find((d) => d.name.toLowerCase() === request.name.toLowerCase());
+    if (taken) throw new ApiError('conflict', `A data set named "${taken.name}" already exists: choose another name.`);
+    if (request.importId && this.decoding.has(request.importId)) throw new ApiError('conflict', `An import with id "${request.importId}" is already running.`);
+    const { kind, summary } = await this.summarize(request);
+    const dir = path.resolve(request.path);
+    refuseUnaccepted(dir, toPreview(summary, dir, kind), request.accept ?? []);
+    await this.decodeAll({ kind, path: dir, size: request.imageSize }, request.importId, onProgress);
     const stored: StoredSummary = request.imageSize ? { ...summary, imageSize: request.imageSize } : summary;
-    return toInfo(this.store.datasets.add({ name: request.name, kind: summary.kind, path: path.resolve(request.path), summary: stored }));
+    return toInfo(this.store.datasets.add({ name: request.name, kind: summary.kind, path: dir, summary: stored }));
+  }
+
+  /** Stops a running import's decoding; false when none runs under that id. */
+  cancelImport(importId: string): boolean {
+    const check = this.decoding.get(importId);
+    check?.cancel();
+    return check !== undefined;
   }
 
   remove(id: string): void {
@@ -113,7 +145,12 @@ export class DatasetCatalog {
       counts[label]!++;
       if (chosen[label]!.length < perClass) chosen[label]!.push(index);
     });
-    const pixels = await source.read(chosen.flat());
+    let pixels: Uint8Array;
+    try {
+      pixels = await source.read(chosen.flat());
+    } catch (error) {
+      throw asBadRequest(error, `Data set "${this.get(id).name}" cannot show its ${split} images`);
+    }
     let at = 0;
     return {
       classes: dataset.classes.map((name, label) => ({
@@ -138,6 +175,21 @@ export class DatasetCatalog {
     return this.store.datasets.get<StoredSummary>(this.recordId(id));
   }
 
+  private async decodeAll(request: { kind: FolderKind; path: string; size?: number | undefined }, importId: string | undefined, onProgress?: (done: number, total: number) => void): Promise<void> {
+    const check = startDecodeCheck(request, onProgress);
+    if (importId) this.decoding.set(importId, check);
+    try {
+      await check.done;
+    } catch (error) {
+      if (error instanceof DecodeCheckCancelled) throw new ApiError('bad_request', `The import of ${request.path} was cancelled: nothing was registered.`);
+      // The worker's DatasetError arrives as a plain Error that kept its name.
+      if ((error as Error).name === 'DatasetError') throw new ApiError('bad_request', `${request.path} is not a readable ${request.kind} data set: ${(error as Error).message}. Nothing was imported.`);
+      throw error;
+    } finally {
+      if (importId) this.decoding.delete(importId);
+    }
+  }
+
   private async summarize(request: FolderRequest): Promise<{ kind: FolderKind; summary: DatasetSummary }> {
     const dir = path.resolve(request.path);
     checkFolder(dir);
@@ -151,12 +203,13 @@ export class DatasetCatalog {
       const summary = await format.summarize(dir, sizeOption(request.imageSize));
       return { kind, summary };
     } catch (error) {
-      throw asBadRequest(error, `${dir} is not a readable ${kind} data set`);
+      throw asBadRequest(error, `${dir} is not a readable ${kind} data set`, ' Nothing was imported.');
     }
   }
 }
 
 function checkFolder(dir: string): void {
+  checkUserPath(dir, { kind: 'folder', what: 'data set folder', action: 'import from' });
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -171,9 +224,36 @@ function sizeOption(imageSize: number | undefined): { size?: number } {
 }
 
 /** A reader's DatasetError names the file; anything else is a studio bug and stays internal. */
-function asBadRequest(error: unknown, context: string): unknown {
-  if (error instanceof DatasetError) return new ApiError('bad_request', `${context}: ${error.message}. Nothing was imported.`);
+function asBadRequest(error: unknown, context: string, outcome = ''): unknown {
+  if (error instanceof DatasetError) return new ApiError('bad_request', `${context}: ${error.message}.${outcome}`);
   return error;
+}
+
+/** What a preview flags must be accepted by name; the message says what was found and how to accept it. */
+function refuseUnaccepted(dir: string, preview: DatasetPreview, accept: readonly ImportAcceptance[]): void {
+  const problems: string[] = [];
+  const needed: ImportAcceptance[] = [];
+  const { skipped, classesWithoutTest } = preview;
+  if (skipped.count > 0 && !accept.includes('skipped-files')) {
+    const first = skipped.files[0]!;
+    problems.push(`${skipped.count} file${skipped.count === 1 ? '' : 's'} in its class folders would be skipped (first: ${first.file}, ${first.reason})`);
+    needed.push('skipped-files');
+  }
+  if (classesWithoutTest.length > 0 && !accept.includes('classes-without-test')) {
+    const names = classesWithoutTest.map((c) => `"${c}"`).join(', ');
+    problems.push(`class${classesWithoutTest.length === 1 ? '' : 'es'} ${names} ${classesWithoutTest.length === 1 ? 'has' : 'have'} training images but no test images, so ${classesWithoutTest.length === 1 ? 'its' : 'their'} test accuracy cannot be measured`);
+    needed.push('classes-without-test');
+  }
+  if (problems.length === 0) return;
+  throw new ApiError(
+    'bad_request',
+    `${dir}: ${problems.join('; ')}. Nothing was imported. Fix the folder, or import it as it is by ticking the preview's confirmation (API: "accept": ${JSON.stringify(needed)}).`,
+  );
+}
+
+/** Classes with training images and no test images. */
+function classesWithoutTest(summary: DatasetSummary): string[] {
+  return summary.classes.filter((_, c) => (summary.counts.train[c] ?? 0) > 0 && (summary.counts.test[c] ?? 0) === 0);
 }
 
 function toPreview(summary: DatasetSummary, folder: string | null, kind: DatasetKind): DatasetPreview {
@@ -185,6 +265,9 @@ function toPreview(summary: DatasetSummary, folder: string | null, kind: Dataset
     shape: summary.shape,
     counts: { train: [...summary.counts.train], test: [...summary.counts.test] },
     decodedBytes: summary.decodedBytes,
+    // Sets imported before these checks stored neither.
+    skipped: summary.skipped ?? { files: [], count: 0 },
+    classesWithoutTest: classesWithoutTest(summary),
   };
 }
 

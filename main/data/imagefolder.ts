@@ -5,6 +5,9 @@
  *   - flat:   <dir>/<class>/*, split per class into train and test by a fixed seeded shuffle.
  * Every image is resized (shorter side) and centre-cropped to size x size RGB. Sets that fit
  * the memory budget are decoded once; larger ones are decoded from disk batch by batch.
+ * Links inside a class folder are never followed (one could count an image twice, or carry it
+ * into another class or split): one that stays inside the folder is skipped and listed, one
+ * that leaves it is refused by name. Other files in class folders are skipped and listed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +23,7 @@ import {
   DEFAULT_MAX_IN_MEMORY_BYTES,
   type ImageShape,
   type OpenOptions,
+  type SkippedFile,
   type SplitName,
   type SplitSource,
 } from './types';
@@ -47,6 +51,13 @@ const DETECT_ENTRIES = 64;
 const DETECT_FOLDERS = 8;
 /** A data set folder holds a few split or class folders; a folder with more entries is read no further. */
 const DETECT_TOP_ENTRIES = 4096;
+/** Skipped files named in a summary; the rest are only counted (a folder of notes can hold thousands). */
+const SHOWN_SKIPPED = 100;
+
+const LINK_FIX =
+  'Links inside a class folder are not followed, since one could put the same images in two classes or in both train and test. ' +
+  'Copy the images in, or make the whole class folder the link';
+const SHARED_FOLDER_FIX = 'Each class of each split needs a folder of its own, or its images count twice (in two classes, or in both train and test); replace the link with a folder of its own images';
 
 const LAYOUT_HELP =
   'An image folder needs one sub-folder per class holding .png/.jpg images (<folder>/<class>/*.jpg), ' +
@@ -58,9 +69,12 @@ interface Sample {
 }
 
 interface Layout {
+  root: string;
   name: string;
   classes: string[];
   splits: Record<SplitName, Sample[]>;
+  /** Files inside class folders that are not read, with absolute paths. */
+  skipped: SkippedFile[];
 }
 
 // ---------------------------------------------------------------- listing
@@ -68,7 +82,9 @@ interface Layout {
 interface Entry {
   name: string;
   path: string;
+  /** What the entry is, through a link for a link. */
   kind: 'dir' | 'file' | 'other';
+  link: boolean;
 }
 
 const isHidden = (name: string) => name.startsWith('.');
@@ -98,7 +114,7 @@ function list(dir: string): Entry[] {
   }
   return dirents
     .filter((d) => !isHidden(d.name))
-    .map((d) => ({ name: d.name, path: path.join(dir, d.name), kind: entryKind(dir, d) }))
+    .map((d) => ({ name: d.name, path: path.join(dir, d.name), kind: entryKind(dir, d), link: d.isSymbolicLink() }))
     .sort((a, b) => byName(a.name, b.name));
 }
 
@@ -109,7 +125,7 @@ function peek(dir: string, limit: number): Entry[] {
   try {
     handle = fs.opendirSync(dir);
     for (let dirent = handle.readSync(); dirent && entries.length < limit; dirent = handle.readSync()) {
-      if (!isHidden(dirent.name)) entries.push({ name: dirent.name, path: path.join(dir, dirent.name), kind: entryKind(dir, dirent) });
+      if (!isHidden(dirent.name)) entries.push({ name: dirent.name, path: path.join(dir, dirent.name), kind: entryKind(dir, dirent), link: dirent.isSymbolicLink() });
     }
   } catch {
     return entries;
@@ -119,21 +135,56 @@ function peek(dir: string, limit: number): Entry[] {
   return entries;
 }
 
-/** Every image under a class folder (sub-folders included, as torchvision does), sorted by relative path. */
-function imagesUnder(classDir: string): string[] {
+/** True when `file` is `dir` or lies under it (both real paths). */
+const isWithin = (file: string, dir: string) => file === dir || file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+
+/** Why a link inside a class folder is skipped; throws, naming it, when it leads out of the folder. */
+function skippedLink(link: string, classDir: string, realClassDir: string): string {
+  let target: string;
+  try {
+    target = fs.realpathSync(link);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'a link to nothing (its target is missing)' : `a link that cannot be followed (${code ?? (error as Error).message})`;
+  }
+  if (!isWithin(target, realClassDir)) throw new DatasetError(link, `is a link to ${target}, outside its class folder ${classDir}`, LINK_FIX);
+  const inside = path.relative(realClassDir, target);
+  return `a link to ${inside ? inside : 'its own class folder'} in the same class folder: its images count once, where they are`;
+}
+
+/**
+ * Every image under a class folder (sub-folders included, as torchvision does), sorted by
+ * path. Links are not followed; they and non-image files go to `skipped`.
+ */
+function imagesUnder(classDir: string, skipped: SkippedFile[]): string[] {
+  const realClassDir = fs.realpathSync(classDir);
   const found: string[] = [];
-  const seen = new Set<string>();
   const walk = (dir: string) => {
-    const real = fs.realpathSync(dir);
-    if (seen.has(real)) return; // a link back up the tree
-    seen.add(real);
     for (const entry of list(dir)) {
-      if (entry.kind === 'dir') walk(entry.path);
+      if (entry.link) skipped.push({ file: entry.path, reason: skippedLink(entry.path, classDir, realClassDir) });
+      else if (entry.kind === 'dir') walk(entry.path);
       else if (entry.kind === 'file' && isImageName(entry.name)) found.push(entry.path);
+      else skipped.push({ file: entry.path, reason: entry.kind === 'file' ? 'not a .png, .jpg or .jpeg file' : 'not a regular file or folder' });
     }
   };
   walk(classDir);
   return found.sort(byName);
+}
+
+/**
+ * Class folders may themselves be links (a class kept on another disk), but no two may be the
+ * same folder or one inside another: their images would count twice.
+ */
+function checkSeparateFolders(folders: readonly Entry[]): void {
+  const real = folders.map((f) => fs.realpathSync(f.path));
+  for (let i = 0; i < folders.length; i++) {
+    for (let j = i + 1; j < folders.length; j++) {
+      const [a, b] = [real[i]!, real[j]!];
+      if (a === b) throw new DatasetError(folders[j]!.path, `is the same folder as ${folders[i]!.path} (through a link, both are ${a})`, SHARED_FOLDER_FIX);
+      if (isWithin(b, a)) throw new DatasetError(folders[j]!.path, `lies inside ${folders[i]!.path} (through a link, it is ${b})`, SHARED_FOLDER_FIX);
+      if (isWithin(a, b)) throw new DatasetError(folders[i]!.path, `lies inside ${folders[j]!.path} (through a link, it is ${a})`, SHARED_FOLDER_FIX);
+    }
+  }
 }
 
 /** Split folder names are matched case-insensitively (Train/, VAL/ ...). */
@@ -171,8 +222,8 @@ function classFolders(dir: string, split: string): Entry[] {
   return folders;
 }
 
-function imagesOfClass(folder: Entry): string[] {
-  const files = imagesUnder(folder.path);
+function imagesOfClass(folder: Entry, skipped: SkippedFile[]): string[] {
+  const files = imagesUnder(folder.path, skipped);
   if (files.length === 0) {
     throw new DatasetError(folder.path, 'is a class folder with no .png, .jpg or .jpeg images', 'Add images of that class to it, or delete the folder');
   }
@@ -202,17 +253,20 @@ function scanSplitLayout(root: string, name: string, top: Entry[], train: Entry)
   }
   const trainFolders = classFolders(train.path, `${train.name}/`);
   const classes = trainFolders.map((f) => f.name);
+  const skipped: SkippedFile[] = [];
   const samples = (folders: Entry[]) =>
     folders.flatMap((folder) => {
       const label = classes.indexOf(folder.name);
-      return imagesOfClass(folder).map((file) => ({ file, label }));
+      return imagesOfClass(folder, skipped).map((file) => ({ file, label }));
     });
   const heldFolders = classFolders(held.path, `${held.name}/`);
   const unknown = heldFolders.find((f) => !classes.includes(f.name));
   if (unknown) {
     throw new DatasetError(unknown.path, `is a class folder in ${held.name}/ with no matching folder in ${train.name}/`, `Rename it to one of the ${train.name}/ classes, or add ${train.name}/${unknown.name}/ with training images`);
   }
-  return { name, classes, splits: { train: samples(trainFolders), test: samples(heldFolders) } };
+  checkSeparateFolders([...trainFolders, ...heldFolders]);
+  const splits = { train: samples(trainFolders), test: samples(heldFolders) };
+  return { root, name, classes, splits, skipped };
 }
 
 /** Same string, same seed: a class keeps its split when other classes are added or removed. */
@@ -230,16 +284,18 @@ function testCount(n: number, testFraction: number): number {
 
 function scanFlatLayout(root: string, name: string, testFraction: number): Layout {
   const folders = classFolders(root, '');
+  checkSeparateFolders(folders);
   const classes = folders.map((f) => f.name);
   const splits: Record<SplitName, Sample[]> = { train: [], test: [] };
+  const skipped: SkippedFile[] = [];
   folders.forEach((folder, label) => {
     // Files are sorted before the shuffle, so the split does not depend on the file system's order.
-    const files = imagesOfClass(folder);
+    const files = imagesOfClass(folder, skipped);
     const order = permutation(files.length, createRng(mixSeed(SPLIT_SEED, nameSeed(folder.name))));
     const held = new Set(order.subarray(0, testCount(files.length, testFraction)));
     files.forEach((file, i) => splits[held.has(i) ? 'test' : 'train'].push({ file, label }));
   });
-  return { name, classes, splits };
+  return { root, name, classes, splits, skipped };
 }
 
 // ---------------------------------------------------------------- options
@@ -329,7 +385,27 @@ export async function summarizeImageFolder(dir: string, options: ImageFolderOpti
     shape: shapeOf(size),
     counts: { train: counts('train'), test: counts('test') },
     decodedBytes: sampleCount(layout) * size * size * 3,
+    skipped: {
+      files: layout.skipped.slice(0, SHOWN_SKIPPED).map(({ file, reason }) => ({ file: path.relative(layout.root, file), reason })),
+      count: layout.skipped.length,
+    },
   };
+}
+
+/**
+ * Decodes every image once, as training will (resize and crop included), and keeps none: a
+ * file whose header is fine but whose pixels are not (cut short, garbled) is named before the
+ * set is registered. The import runs this in a worker thread.
+ */
+export async function verifyImageFolder(dir: string, options: ImageFolderOptions = {}): Promise<void> {
+  const { size, testFraction } = resolveOptions(options);
+  const samples = Object.values(scanLayout(dir, testFraction).splits).flat();
+  let done = 0;
+  options.onProgress?.(0, samples.length);
+  await forEachLimited(samples, DECODE_CONCURRENCY, async (sample) => {
+    resizeAndCenterCrop(await decodeImageFile(sample.file), size);
+    options.onProgress?.(++done, samples.length);
+  });
 }
 
 /**
@@ -374,4 +450,5 @@ export const imageFolderFormat: DatasetFormat = {
   detect: detectImageFolder,
   summarize: (dir, options) => summarizeImageFolder(dir, options),
   open: (dir, options) => openImageFolder(dir, options),
+  verify: (dir, options) => verifyImageFolder(dir, options),
 };

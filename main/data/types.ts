@@ -62,6 +62,14 @@ export interface DatasetSummary {
   counts: Record<SplitName, number[]>;
   /** Bytes the decoded uint8 pixels of both splits take in memory. */
   decodedBytes: number;
+  /** Image folders: files inside class folders that are not read (the first few, and how many in all). */
+  skipped?: { files: SkippedFile[]; count: number };
+}
+
+/** A file the reader leaves out, named relative to the data set folder, and why. */
+export interface SkippedFile {
+  file: string;
+  reason: string;
 }
 
 /** Options every reader's `open` accepts. */
@@ -83,6 +91,12 @@ export interface DatasetFormat {
   summarize(dir: string, options?: Pick<OpenOptions, 'size'>): Promise<DatasetSummary>;
   /** Load the data set (or prepare to stream it); throws DatasetError and keeps nothing on failure. */
   open(dir: string, options?: OpenOptions): Promise<Dataset>;
+  /**
+   * Decode every image once and keep none; throws DatasetError naming the first bad file. A
+   * format without it is checked by opening it whole (its pixels are then raw bytes, so this
+   * costs only a read).
+   */
+  verify?(dir: string, options?: Pick<OpenOptions, 'size' | 'onProgress'>): Promise<void>;
 }
 
 /** Default in-memory budget: 2 GiB of decoded pixels. */

@@ -4,6 +4,7 @@
  * result; ./kinds.ts is the main side of the same registry.
  */
 import type { JobKind } from '../../shared/ids';
+import { type DecodeCheckRequest, runDecodeCheck } from '../data/decode-check';
 import { probeSplitMemory, type SplitProbeRequest } from '../engine/memory/probe-split';
 import { type TrainingJob, trainRun } from '../engine/train/train-run';
 import type { EmitJobEvent } from './events';
@@ -11,9 +12,10 @@ import type { EmitJobEvent } from './events';
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
 /** A run's kind, or a short task that records nothing (run with ./worker-task.ts). */
-export type RunnerName = JobKind | 'memory-probe';
+export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode';
 
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
+  'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
 };

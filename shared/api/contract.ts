@@ -150,10 +150,24 @@ export const operations = {
   ),
   'datasets:import': operation(
     z
-      .object({ path: s.folderPath, name: s.displayName, kind: z.enum(DATASET_KINDS).optional(), imageSize: z.number().int().min(8).max(512).optional() })
+      .object({
+        path: s.folderPath,
+        name: s.displayName,
+        kind: z.enum(DATASET_KINDS).optional(),
+        imageSize: z.number().int().min(8).max(512).optional(),
+        /** What the preview showed and the user chose to register anyway (skipped files, classes without test images). */
+        accept: z.array(z.enum(s.IMPORT_ACCEPTANCES)).max(s.IMPORT_ACCEPTANCES.length).optional(),
+        /** Names this import in its `datasets:importProgress` events and for `datasets:cancelImport`. */
+        importId: z.string().min(1).max(64).optional(),
+      })
       .strict(),
     s.datasetInfo,
-    'Check a folder and register it as a data set; nothing is registered if any file is bad.',
+    'Check a folder, decode every image once (in a worker, with progress events) and register it as a data set; nothing is registered if any file is bad.',
+  ),
+  'datasets:cancelImport': operation(
+    z.object({ importId: z.string().min(1).max(64) }).strict(),
+    z.object({ cancelled: z.boolean() }),
+    'Stop an import while its images are decoded; it then registers nothing. `cancelled` is false when no such import is running.',
   ),
   'datasets:remove': operation(z.object({ id: z.string() }).strict(), z.object({ removed: z.literal(true) }), 'Forget an imported data set (its files stay on disk).'),
   'datasets:samples': operation(
@@ -193,6 +207,8 @@ export interface StudioEvents {
   /** After every training step of a running job. */
   'runs:progress': { runId: number; experimentId: number; progress: JobProgress };
   'datasets:changed': { id: string };
+  /** Images decoded so far by the import named `importId`, a few times a second. */
+  'datasets:importProgress': { importId: string; done: number; total: number };
 }
 export type EventName = keyof StudioEvents;
 /** A pushed event, discriminated by name so a listener's `switch` narrows the payload. */

@@ -152,8 +152,16 @@ export const datasetPreview = z.object({
   counts: z.object({ train: z.array(count), test: z.array(count) }),
   /** Bytes of decoded uint8 pixels: the memory the set takes when loaded. */
   decodedBytes: count,
+  /** Files in class folders that are not read (image folders: other files, links): the first 100 (paths relative to the folder), and how many in all. */
+  skipped: z.object({ files: z.array(z.object({ file: z.string(), reason: z.string() })), count }),
+  /** Classes with training images but no test images: their test accuracy cannot be measured. */
+  classesWithoutTest: z.array(z.string()),
 });
 export type DatasetPreview = z.infer<typeof datasetPreview>;
+
+/** What an import must be told it may register anyway, after the preview showed it. */
+export const IMPORT_ACCEPTANCES = ['skipped-files', 'classes-without-test'] as const;
+export type ImportAcceptance = (typeof IMPORT_ACCEPTANCES)[number];
 
 export const datasetInfo = datasetPreview.extend({
   /** `mnist` for the built-in set, `ds-<n>` for an imported one. */

@@ -43,6 +43,33 @@ export function jpegBytes(width: number, height: number, pixels: Pixels, quality
   return encodeJpeg({ width, height, data: rgbaOf(width, height, pixels) }, quality).data;
 }
 
+/** CRC-32 as PNG chunks use it (ISO 3309, the zlib polynomial). */
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * A copy of a PNG whose compressed pixel data (the middle of its first IDAT chunk) is
+ * scrambled, with the chunk's CRC recomputed: signature, header, IEND and every checksum a
+ * header check reads are intact, only decoding the pixels fails.
+ */
+export function garblePngPixels(png: Uint8Array): Buffer {
+  const out = Buffer.from(png);
+  const type = out.indexOf('IDAT');
+  if (type < 4) throw new Error('garblePngPixels: no IDAT chunk');
+  const length = out.readUInt32BE(type - 4);
+  const data = type + 4;
+  // Keep the 2-byte zlib header; scramble a stretch of the deflate stream after it.
+  for (let i = data + 2 + (length >> 3); i < data + length - 4; i += 3) out[i] = out[i]! ^ 0xa5;
+  out.writeUInt32BE(crc32(out.subarray(type, data + length)), data + length);
+  return out;
+}
+
 function write(file: string, bytes: Uint8Array): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, bytes);

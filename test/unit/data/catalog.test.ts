@@ -7,7 +7,7 @@ import type { DatasetInfo, DatasetSamples } from '../../../shared/api/schemas';
 import { iterateBatches } from '../../../main/data/batches';
 import { createStudio, type StudioOptions } from '../../../main/studio';
 import { patternSamples, writeCifar10, writeStl10, writeSvhn } from '../../helpers/dataset-files';
-import { makeImageFolder } from '../../helpers/image-files';
+import { garblePngPixels, jpegBytes, makeImageFolder, pngBytes } from '../../helpers/image-files';
 import { useTempDir } from '../../helpers/temp';
 
 describe('data set catalog', () => {
@@ -85,6 +85,112 @@ describe('data set catalog', () => {
     expect(s.store.datasets.list()).toEqual([]);
     s.close();
   });
+
+  /** A small train/ + val/ image folder with every class in both splits. */
+  const pets = (name = 'pets') => {
+    const dir = folder(name);
+    makeImageFolder(dir, { 'train/cat': [{}, {}], 'train/dog': [{}, {}], 'val/cat': [{}], 'val/dog': [{}] });
+    return dir;
+  };
+  const failure = (result: unknown) => {
+    expect(result).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    return (result as { error: { message: string } }).error.message;
+  };
+
+  it('decodes every image at import: a JPEG cut in half or a PNG with garbled pixels is named and nothing is registered', async () => {
+    const s = studio();
+    const jpeg = jpegBytes(64, 48, (x, y) => [x * 4, y * 5, 60]);
+    const png = pngBytes(64, 48, (x, y) => [x * 4, y * 5, (x * y) % 256]);
+    for (const [file, bytes] of [
+      ['train/dog/half.jpg', jpeg.subarray(0, jpeg.length >> 1)],
+      ['val/cat/garbled.png', garblePngPixels(png)],
+    ] as const) {
+      const dir = pets(path.dirname(file).replace('/', '-'));
+      fs.writeFileSync(path.join(dir, file), bytes);
+      // The preview reads headers only and still passes; the import decodes and refuses.
+      expect(await s.dispatch('datasets:inspect', { path: dir })).toMatchObject({ ok: true });
+      const message = failure(await s.dispatch('datasets:import', { path: dir, name: file }));
+      expect(message).toContain(path.join(dir, file));
+      expect(message).toMatch(/is a damaged (JPEG|PNG).*Copy the file again from its source, or delete it\. Nothing was imported\./);
+    }
+    expect(s.store.datasets.list()).toEqual([]);
+    s.close();
+  });
+
+  it('answers a bad_request naming the file when an image breaks after import, not a server error', async () => {
+    const s = studio();
+    const dir = pets();
+    const { result: info } = (await s.dispatch('datasets:import', { path: dir, name: 'pets' })) as { result: DatasetInfo };
+    const broken = path.join(dir, 'train', 'cat', '0.png');
+    fs.writeFileSync(broken, garblePngPixels(pngBytes(64, 48, (x, y) => [x * 4, y * 5, (x * y) % 256])));
+    const message = failure(await s.dispatch('datasets:samples', { id: info.id, split: 'train' }));
+    expect(message.startsWith(`Data set "pets" cannot show its train images: ${broken}: is a damaged PNG`)).toBe(true);
+    s.close();
+  });
+
+  it('shows skipped files and classes without test images in the preview, and imports them only when told to', async () => {
+    const s = studio();
+    const dir = folder('birds');
+    makeImageFolder(dir, { 'train/crow': [{}, {}], 'train/owl': [{}, {}], 'train/wren': [{}], 'val/crow': [{}] });
+    fs.writeFileSync(path.join(dir, 'train', 'owl', 'notes.txt'), 'seen at dusk');
+    const { result: preview } = (await s.dispatch('datasets:inspect', { path: dir })) as { result: DatasetInfo };
+    expect(preview.classesWithoutTest).toEqual(['owl', 'wren']);
+    expect(preview.skipped).toEqual({ files: [{ file: path.join('train', 'owl', 'notes.txt'), reason: 'not a .png, .jpg or .jpeg file' }], count: 1 });
+
+    const refused = failure(await s.dispatch('datasets:import', { path: dir, name: 'birds' }));
+    expect(refused).toBe(
+      `${dir}: 1 file in its class folders would be skipped (first: ${path.join('train', 'owl', 'notes.txt')}, not a .png, .jpg or .jpeg file); ` +
+        'classes "owl", "wren" have training images but no test images, so their test accuracy cannot be measured. Nothing was imported. ' +
+        'Fix the folder, or import it as it is by ticking the preview\'s confirmation (API: "accept": ["skipped-files","classes-without-test"]).',
+    );
+    const half = failure(await s.dispatch('datasets:import', { path: dir, name: 'birds', accept: ['skipped-files'] }));
+    expect(half).toMatch(/classes "owl", "wren" have training images but no test images.*"accept": \["classes-without-test"\]/);
+    expect(half).not.toContain('skipped');
+    expect(s.store.datasets.list()).toEqual([]);
+
+    const imported = await s.dispatch('datasets:import', { path: dir, name: 'birds', accept: ['skipped-files', 'classes-without-test'] });
+    expect(imported).toMatchObject({ ok: true, result: { name: 'birds', counts: { train: [2, 2, 1], test: [1, 0, 0] }, classesWithoutTest: ['owl', 'wren'], skipped: { count: 1 } } });
+    // Flagged by counts alone, for every format: a CIFAR-10 test batch without class 9.
+    const cifar = folder('cifar');
+    writeCifar10(cifar, { train: patternSamples(20, 32, 32), test: patternSamples(9, 32, 32) });
+    expect(await s.dispatch('datasets:inspect', { path: cifar })).toMatchObject({ ok: true, result: { classesWithoutTest: ['truck'] } });
+    s.close();
+  });
+
+  it('reports decoding progress and cancels an import, registering nothing', async () => {
+    const s = studio();
+    const dir = pets();
+    // Large photos take a while to decode, so the cancel lands mid-way.
+    const photo = jpegBytes(1600, 1200, (x, y) => [x & 255, y & 255, (x ^ y) & 255], 90);
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, 'train', 'dog', `photo${i}.jpg`), photo);
+    const progress: { done: number; total: number }[] = [];
+    const firstProgress = new Promise<void>((resolve) =>
+      s.subscribe((event) => {
+        if (event.name !== 'datasets:importProgress' || event.payload.importId !== 'imp-1') return;
+        progress.push(event.payload);
+        resolve();
+      }),
+    );
+    const started = Date.now();
+    const importing = s.dispatch('datasets:import', { path: dir, name: 'pets', importId: 'imp-1' });
+    await firstProgress;
+    expect(await s.dispatch('datasets:cancelImport', { importId: 'imp-1' })).toEqual({ ok: true, result: { cancelled: true } });
+    const message = failure(await importing);
+    expect(message).toBe(`The import of ${dir} was cancelled: nothing was registered.`);
+    expect(progress[0]!.total).toBe(46);
+    expect(progress.every((p) => p.total === 46 && p.done < 46)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(40 * 1000);
+    expect(s.store.datasets.list()).toEqual([]);
+    expect(await s.dispatch('datasets:cancelImport', { importId: 'imp-1' })).toEqual({ ok: true, result: { cancelled: false } });
+
+    // The same folder imports in full afterwards, its progress ending at every image.
+    progress.length = 0;
+    s.subscribe((event) => event.name === 'datasets:importProgress' && progress.push(event.payload));
+    expect(await s.dispatch('datasets:import', { path: dir, name: 'pets', importId: 'imp-2' })).toMatchObject({ ok: true, result: { counts: { train: [2, 42] } } });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p) => p.total === 46)).toBe(true);
+    s.close();
+  }, 120_000);
 
   it.each([
     ['a missing folder', (dir: string) => path.join(dir, 'nope'), 'does not exist'],

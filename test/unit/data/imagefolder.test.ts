@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectImageFolder, imageFolderFormat, openImageFolder, summarizeImageFolder } from '../../../main/data/imagefolder';
+import { detectImageFolder, imageFolderFormat, openImageFolder, summarizeImageFolder, verifyImageFolder } from '../../../main/data/imagefolder';
 import { type Dataset, DatasetError, type SplitSource } from '../../../main/data/types';
-import { type ImageSpec, jpegBytes, makeImageFolder, type Pixel, pngBytes, writePng } from '../../helpers/image-files';
+import { garblePngPixels, type ImageSpec, jpegBytes, makeImageFolder, type Pixel, pngBytes, writePng } from '../../helpers/image-files';
 import { useTempDir } from '../../helpers/temp';
 
 const RED: Pixel = [230, 20, 20];
@@ -64,6 +64,7 @@ describe('image folder, train/ and val/ layout', () => {
       shape: { height: 32, width: 32, channels: 3 },
       counts: { train: [1, 2, 3], test: [0, 1, 2] },
       decodedBytes: 9 * 32 * 32 * 3,
+      skipped: { files: [], count: 0 },
     });
     const small = await imageFolderFormat.summarize(root, { size: 16 });
     expect(small.shape).toEqual({ height: 16, width: 16, channels: 3 });
@@ -184,6 +185,18 @@ describe('image folder, flat layout', () => {
     const summary = await summarizeImageFolder(root);
     expect(summary.classes).toEqual(['blue', 'red']);
     expect(summary.counts).toEqual({ train: [1, 2], test: [0, 1] });
+    // Hidden files are ignored; other files in a class folder are listed (those beside the classes are not).
+    expect(summary.skipped).toEqual({ files: [{ file: path.join('red', 'notes.txt'), reason: 'not a .png, .jpg or .jpeg file' }], count: 1 });
+  });
+
+  it('lists the first 100 skipped files and counts them all', async () => {
+    const root = tmp();
+    makeImageFolder(root, { a: solid(2, RED), b: solid(2, BLUE) });
+    for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(root, i % 2 ? 'a' : 'b', `caption${String(i).padStart(3, '0')}.txt`), 'words');
+    const { skipped } = await summarizeImageFolder(root);
+    expect(skipped!.count).toBe(150);
+    expect(skipped!.files).toHaveLength(100);
+    expect(skipped!.files[0]).toEqual({ file: path.join('a', 'caption001.txt'), reason: 'not a .png, .jpg or .jpeg file' });
   });
 
   it('resizes a gradient smoothly and keeps JPEG colours close', async () => {
@@ -339,5 +352,113 @@ describe('image folder, broken data', () => {
     fs.writeFileSync(path.join(root, 'cifar-10-batches-bin', 'data_batch_1.bin'), new Uint8Array(8));
     expect(detectImageFolder(root)).toBe(false);
     expect(detectImageFolder(path.join(root, 'missing'))).toBe(false);
+  });
+});
+
+describe('image folder, links', () => {
+  const tmp = useTempDir();
+  const build = (root: string) =>
+    makeImageFolder(root, { 'train/cat': solid(2, RED), 'train/dog': solid(2, GREEN), 'val/cat': solid(1, RED), 'val/dog': solid(1, GREEN) });
+
+  it('refuses a link that leads out of its class folder, naming it (a link to ../.. once pulled val/ into training)', async () => {
+    const root = path.join(tmp(), 'pets');
+    build(root);
+    const link = path.join(root, 'train', 'cat', 'up');
+    fs.symlinkSync('../..', link, 'dir');
+    const error = await rejection(summarizeImageFolder(root));
+    expect(error.file).toBe(link);
+    expect(error.message).toMatch(/up: is a link to .*pets, outside its class folder .*train\/cat\. Links inside a class folder are not followed/);
+    expect((await rejection(openImageFolder(root))).file).toBe(link);
+    expect((await rejection(verifyImageFolder(root))).file).toBe(link);
+
+    // A link to one file of another split is refused the same way.
+    fs.rmSync(link);
+    const stolen = path.join(root, 'train', 'cat', 'stolen.png');
+    fs.symlinkSync(path.join(root, 'val', 'dog', 'img0.png'), stolen);
+    expect((await rejection(summarizeImageFolder(root))).file).toBe(stolen);
+  });
+
+  it('skips and lists links that stay inside their class folder, so every image counts once', async () => {
+    const root = tmp();
+    build(root);
+    fs.symlinkSync('img0.png', path.join(root, 'train', 'cat', 'again.png'));
+    fs.symlinkSync('.', path.join(root, 'train', 'cat', 'loop'), 'dir');
+    fs.symlinkSync('missing.png', path.join(root, 'val', 'dog', 'dangling.png'));
+    const summary = await summarizeImageFolder(root);
+    expect(summary.counts).toEqual({ train: [2, 2], test: [1, 1] });
+    expect(summary.skipped).toEqual({
+      count: 3,
+      files: [
+        { file: path.join('train', 'cat', 'again.png'), reason: 'a link to img0.png in the same class folder: its images count once, where they are' },
+        { file: path.join('train', 'cat', 'loop'), reason: 'a link to its own class folder in the same class folder: its images count once, where they are' },
+        { file: path.join('val', 'dog', 'dangling.png'), reason: 'a link to nothing (its target is missing)' },
+      ],
+    });
+    const dataset = await openImageFolder(root, { size: 8 });
+    expect(dataset.splits.train.length).toBe(4);
+  });
+
+  it('refuses class folders that are one folder through a link, in two splits or two classes', async () => {
+    const root = tmp();
+    build(root);
+    const valCat = path.join(root, 'val', 'cat');
+    fs.rmSync(valCat, { recursive: true });
+    fs.symlinkSync(path.join(root, 'train', 'cat'), valCat, 'dir');
+    const same = await rejection(summarizeImageFolder(root));
+    expect(same.file).toBe(valCat);
+    expect(same.message).toMatch(/val\/cat: is the same folder as .*train\/cat \(through a link, both are .*\)\. Each class of each split needs a folder of its own/);
+
+    const flat = path.join(tmp(), 'flat');
+    makeImageFolder(flat, { cat: solid(2, RED), 'dog/small': solid(2, GREEN) });
+    fs.symlinkSync(path.join(flat, 'dog', 'small'), path.join(flat, 'pup'), 'dir');
+    const inside = await rejection(summarizeImageFolder(flat));
+    expect(inside.file).toBe(path.join(flat, 'pup'));
+    expect(inside.message).toMatch(/pup: lies inside .*dog \(through a link, it is .*small\)/);
+  });
+
+  it('accepts a class folder that is itself a link to images kept elsewhere', async () => {
+    const store = path.join(tmp(), 'photo-store', 'cats');
+    makeImageFolder(store, { '.': solid(3, RED) });
+    const root = path.join(tmp(), 'pets');
+    makeImageFolder(root, { 'train/dog': solid(2, GREEN), 'val/dog': solid(1, GREEN), 'val/cat': solid(1, RED) });
+    fs.symlinkSync(store, path.join(root, 'train', 'cat'), 'dir');
+    const summary = await summarizeImageFolder(root);
+    expect(summary.classes).toEqual(['cat', 'dog']);
+    expect(summary.counts).toEqual({ train: [3, 2], test: [1, 1] });
+    expect(summary.skipped!.count).toBe(0);
+  });
+});
+
+describe('image folder, decoding every image once', () => {
+  const tmp = useTempDir();
+
+  it('names a JPEG cut in half and a PNG with garbled pixels, which pass the header check', async () => {
+    const root = tmp();
+    makeImageFolder(root, { 'train/a': solid(2, RED), 'train/b': solid(2, GREEN), 'val/a': solid(1, RED), 'val/b': solid(1, GREEN) });
+    await verifyImageFolder(root, { size: 8 });
+
+    const jpeg = jpegBytes(64, 48, (x, y) => [x * 4, y * 5, 60]);
+    const cut = path.join(root, 'val', 'b', 'cut.jpg');
+    fs.writeFileSync(cut, jpeg.subarray(0, jpeg.length >> 1));
+    await summarizeImageFolder(root); // headers alone do not see it
+    const cutError = await rejection(verifyImageFolder(root));
+    expect(cutError.file).toBe(cut);
+    expect(cutError.message).toMatch(/cut\.jpg: is a damaged JPEG .*\. Copy the file again from its source, or delete it/);
+
+    fs.rmSync(cut);
+    const garbled = path.join(root, 'train', 'a', 'garbled.png');
+    fs.writeFileSync(garbled, garblePngPixels(pngBytes(64, 48, (x, y) => [x * 4, y * 5, (x * y) % 256])));
+    await summarizeImageFolder(root);
+    const garbledError = await rejection(verifyImageFolder(root));
+    expect(garbledError.file).toBe(garbled);
+    expect(garbledError.message).toMatch(/garbled\.png: is a damaged PNG/);
+  });
+
+  it('reports progress over every image of both splits', async () => {
+    const root = tmp();
+    makeImageFolder(root, { 'train/a': solid(3, RED), 'train/b': solid(2, GREEN), 'val/a': solid(1, RED), 'val/b': solid(1, GREEN) });
+    const seen: [number, number][] = [];
+    await verifyImageFolder(root, { onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((done) => [done, 7]));
   });
 });
