@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type OperationName, type OpArgs, type OpResult, isOperationName, operations } from '../../shared/api/contract';
 import { ApiError, type Envelope } from '../../shared/api/errors';
+import { describeFsError } from '../platform/user-paths';
 
 export type Handlers = { [N in OperationName]: (args: OpArgs<N>) => OpResult<N> | Promise<OpResult<N>> };
 
@@ -19,10 +20,24 @@ export function createDispatcher(handlers: Handlers, log: (message: string) => v
       return { ok: true, result: await handler(args) };
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, error: error.toBody() };
+      const plain = fileSystemError(error);
+      if (plain) return { ok: false, error: plain.toBody() };
       log(`[dispatch] ${String(name)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       return { ok: false, error: { code: 'internal', message: `The studio failed to run ${String(name)}: ${error instanceof Error ? error.message : String(error)}` } };
     }
   };
+}
+
+const ACTIONS: Record<string, string> = { open: 'open', write: 'write', mkdir: 'create', rename: 'write', scandir: 'read the folder', unlink: 'remove', rmdir: 'remove', copyfile: 'copy to' };
+
+/**
+ * A file-system error no handler turned into a message (a disk that filled up, a folder whose
+ * permissions changed): the file and what to do, as a bad request, instead of a raw system error.
+ */
+function fileSystemError(error: unknown): ApiError | undefined {
+  const { path: file, syscall } = (error ?? {}) as { path?: unknown; syscall?: unknown };
+  if (typeof file !== 'string' || typeof syscall !== 'string') return undefined;
+  return describeFsError(error, file, ACTIONS[syscall] ?? 'use');
 }
 
 function parseInput(name: OperationName, input: unknown): unknown {

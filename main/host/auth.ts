@@ -34,11 +34,14 @@ export function originAllowed(req: IncomingMessage, port: number): boolean {
   return origin === undefined || allowedHosts(port).some((h) => origin === `http://${h}`);
 }
 
-/** The token a request carries: Authorization bearer, X-Studio-Token, the launch cookie, or ?token=. */
-export function requestToken(req: IncomingMessage, url: URL, port: number): string | undefined {
+/**
+ * The token an API call or WebSocket upgrade carries: the Authorization bearer or the launch
+ * cookie. Never the query string: URLs end up in logs and history, so ?token= is only traded
+ * for the cookie when the page loads (server.ts).
+ */
+export function requestToken(req: IncomingMessage, port: number): string | undefined {
   const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-  const header = req.headers['x-studio-token'];
-  return bearer ?? (typeof header === 'string' ? header : undefined) ?? readCookie(req, cookieName(port)) ?? url.searchParams.get('token') ?? undefined;
+  return bearer ?? readCookie(req, cookieName(port));
 }
 
 function readCookie(req: IncomingMessage, name: string): string | undefined {

@@ -52,12 +52,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   };
 
   /** Host, Origin and token checks shared by plain requests and WebSocket upgrades. */
-  function admit(req: IncomingMessage, url: URL): ApiError | undefined {
+  function admit(req: IncomingMessage, candidate: string | undefined): ApiError | undefined {
     if (!hostAllowed(req, port)) {
       return new ApiError('forbidden', `Host header ${JSON.stringify(req.headers.host ?? '')} is not this studio's: open http://127.0.0.1:${port}/ instead.`);
     }
     if (!originAllowed(req, port)) return new ApiError('forbidden', `Requests from origin ${req.headers.origin} are not accepted.`);
-    if (!tokenMatches(token, requestToken(req, url, port))) {
+    if (!tokenMatches(token, candidate)) {
       return new ApiError('unauthorized', 'Missing or wrong studio token: open the URL that `npm start` printed (it carries this launch\'s token).');
     }
     return undefined;
@@ -77,6 +77,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   async function handleCall(req: IncomingMessage, res: ServerResponse, operation: string) {
+    let name: string;
+    try {
+      name = decodeURIComponent(operation);
+    } catch {
+      return sendError(res, new ApiError('bad_request', `The operation name in the URL (${JSON.stringify(operation)}) is not valid percent-encoding: call ${CALL_PREFIX}<operation>, e.g. ${CALL_PREFIX}app:info.`));
+    }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       return sendError(res, new ApiError('bad_request', `Use POST for ${CALL_PREFIX}${operation}, not ${req.method}.`));
@@ -86,29 +92,36 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       return sendError(res, new ApiError('bad_request', 'Send the request body as JSON with Content-Type: application/json.'));
     }
     const body = await readBody(req);
-    if (body === undefined) return sendError(res, new ApiError('bad_request', `The request body is larger than ${MAX_BODY_BYTES} bytes.`));
+    if (body === undefined) {
+      // 413 Payload Too Large: no contract error code says it, so the status is set here.
+      const error = new ApiError('bad_request', `The request body is larger than ${MAX_BODY_BYTES} bytes: send less at once.`);
+      return sendJson(res, 413, { ok: false, error: error.toBody() });
+    }
     let input: unknown;
     try {
       input = body.length ? JSON.parse(body) : {};
     } catch (error) {
       return sendError(res, new ApiError('bad_request', `The request body is not valid JSON (${(error as Error).message}).`));
     }
-    const envelope = await studio.dispatch(decodeURIComponent(operation), input);
+    const envelope = await studio.dispatch(name, input);
     sendJson(res, envelope.ok ? 200 : HTTP_STATUS[envelope.error.code], envelope);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const refused = admit(req, url);
-    if (refused) return sendError(res, refused);
-    if (url.pathname.startsWith(CALL_PREFIX)) return handleCall(req, res, url.pathname.slice(CALL_PREFIX.length));
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new ApiError('bad_request', `${req.method} is not supported here.`));
-    if (url.searchParams.has('token')) {
-      // Trade the token in the URL for a cookie, then drop it from the address bar and history.
+    const pageLoad = (req.method === 'GET' || req.method === 'HEAD') && !url.pathname.startsWith('/api/');
+    if (pageLoad && url.searchParams.has('token')) {
+      // The one place a URL's token counts: traded for a cookie, then dropped from the address bar and history.
+      const refused = admit(req, url.searchParams.get('token') ?? undefined);
+      if (refused) return sendError(res, refused);
       url.searchParams.delete('token');
       const cookie = `${cookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
       return send(res, 302, '', 'text/plain', { Location: url.pathname + url.search, 'Set-Cookie': cookie });
     }
+    const refused = admit(req, requestToken(req, port));
+    if (refused) return sendError(res, refused);
+    if (url.pathname.startsWith(CALL_PREFIX)) return handleCall(req, res, url.pathname.slice(CALL_PREFIX.length));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new ApiError('bad_request', `${req.method} is not supported here.`));
     const file = readStaticFile(rendererDir, url.pathname) ?? readStaticFile(rendererDir, '/');
     if (!file) return send(res, 500, `The renderer is not built: run npm run build (looked in ${rendererDir}).`, 'text/plain; charset=utf-8');
     send(res, 200, req.method === 'HEAD' ? '' : file.body, file.contentType);
@@ -124,7 +137,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const refused = url.pathname === EVENTS_PATH ? admit(req, url) : new ApiError('not_found', `No WebSocket at ${url.pathname}.`);
+    const refused = url.pathname === EVENTS_PATH ? admit(req, requestToken(req, port)) : new ApiError('not_found', `No WebSocket at ${url.pathname}.`);
     if (refused) {
       socket.end(`HTTP/1.1 ${HTTP_STATUS[refused.code]} ${http.STATUS_CODES[HTTP_STATUS[refused.code]]}\r\nConnection: close\r\n\r\n`);
       return;

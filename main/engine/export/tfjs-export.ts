@@ -13,6 +13,7 @@ import type { Cut } from '../../../shared/engine/splits';
 import type { DatasetCatalog } from '../../data/catalog';
 import { type Normalization, PREPROCESSING } from '../../data/preprocess';
 import { APP_VERSION } from '../../platform/app-root';
+import { checkUserPath, describeFsError, makeFolders } from '../../platform/user-paths';
 import type { Store } from '../../store';
 import type { ResNetModel } from '../nets/resnet-model';
 import { ApiError } from '../../../shared/api/errors';
@@ -74,14 +75,13 @@ export interface ExportResult {
 
 /** An export goes into a new or empty folder only: never mixed with, or over, other files. */
 export function checkExportDir(dir: string): void {
+  const { path: folder, exists } = checkUserPath(dir, { kind: 'folder', what: 'export folder', action: 'export into' });
+  if (!exists) return;
   let entries: string[];
   try {
-    entries = fs.readdirSync(dir);
+    entries = fs.readdirSync(folder);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new ApiError('bad_request', `Cannot export into ${dir}: it is a file. Give a new folder (it will be created) or an empty one.`);
-    throw error;
+    throw describeFsError(error, folder, 'export into') ?? error;
   }
   if (entries.length) {
     throw new ApiError('bad_request', `Cannot export into ${dir}: the folder is not empty. Give a new folder (it will be created), or empty or delete this one.`);
@@ -105,7 +105,7 @@ async function artifactsOf(layersModel: tfl.LayersModel): Promise<tf.io.ModelArt
 
 /** Write every file under a temporary name, then rename them all; on failure remove what was made. */
 function writeFolder(dir: string, files: { name: string; data: string | Uint8Array }[]): void {
-  const created = fs.mkdirSync(dir, { recursive: true });
+  const created = makeFolders(dir, 'export folder');
   const made: string[] = [];
   try {
     for (const { name, data } of files) {
@@ -122,7 +122,7 @@ function writeFolder(dir: string, files: { name: string; data: string | Uint8Arr
     // The folder was new or empty (checkExportDir): everything in it is ours.
     if (created) fs.rmSync(created, { recursive: true, force: true });
     else for (const file of made) fs.rmSync(file, { force: true });
-    throw error;
+    throw describeFsError(error, dir, 'write the model into') ?? error;
   }
 }
 

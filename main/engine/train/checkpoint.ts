@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
+import { makeFolders } from '../../platform/user-paths';
 import type { ResNetModel } from '../nets/resnet-model';
 import type { SgdBufferState, SgdNesterov } from './sgd';
 import type { Trainer } from './trainer';
@@ -46,7 +47,8 @@ export interface TrainingState {
 const stateVariables = ({ model, trainer }: TrainingState): tf.Variable[] => [...variablesOf(model), ...trainer.auxiliaryState()];
 
 export async function saveCheckpoint(dir: string, state: TrainingState, position: RunPosition): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
+  // The run's folder beside the database: a link there may lead anywhere, /proc included.
+  makeFolders(dir, 'run folder');
   const variables = stateVariables(state);
   const sgd = state.sgd.getState(variables);
   const momentum = sgd.buffers.map((buffer) => new Float32Array(buffer.values));

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { makeFolders } from '../../platform/user-paths';
 import type { ResNetModel } from '../nets/resnet-model';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -69,7 +70,8 @@ export function readTensors(variables: readonly tf.Variable[], file: string, sha
 }
 
 export async function saveWeights(model: ResNetModel, dir: string): Promise<{ bytes: number }> {
-  fs.mkdirSync(dir, { recursive: true });
+  // The run's folder beside the database: a link there may lead anywhere, /proc included.
+  makeFolders(dir, 'run folder');
   const { bytes, shapes } = await writeTensors(variablesOf(model), path.join(dir, WEIGHTS_FILE));
   const manifest: Manifest = { format: WEIGHTS_FORMAT, depth: model.depth, classes: model.classes, shapes };
   writeAtomically(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
