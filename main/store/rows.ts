@@ -44,6 +44,8 @@ export interface RunRow {
   final_epoch: number | null;
   peak_bytes: number | null;
   images_per_second: number | null;
+  trained_ms: number;
+  running_since: number | null;
 }
 
 export const toProject = (r: ProjectRow): Project => ({
@@ -89,6 +91,7 @@ export const toRun = (r: RunRow): Run => ({
     epochs: r.final_epoch,
     peakBytes: r.peak_bytes,
     imagesPerSecond: r.images_per_second,
-    durationMs: r.started_at === null ? null : (r.ended_at ?? Date.now()) - r.started_at,
+    // Training time only: the queue and the time stopped before a resume are left out (migration 6).
+    durationMs: r.started_at === null ? null : r.trained_ms + (r.running_since === null ? 0 : Math.max(0, Date.now() - r.running_since)),
   },
 });

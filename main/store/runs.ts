@@ -51,7 +51,8 @@ const SORT_SQL: Record<RunSortKey, string> = {
   best: 'r.best_test_acc',
   final: 'r.final_test_acc',
   peak: 'r.peak_bytes',
-  duration: 'coalesce(r.ended_at, $now) - r.started_at',
+  // Time spent training only: not waiting in the queue, not stopped before a resume.
+  duration: 'CASE WHEN r.started_at IS NULL THEN NULL ELSE r.trained_ms + coalesce($now - r.running_since, 0) END',
   speed: 'r.images_per_second',
 };
 
@@ -196,7 +197,9 @@ export class RunRepository {
       this.db,
       `UPDATE runs SET status = $status, error = $error,
          started_at = CASE WHEN $status = 'running' AND started_at IS NULL THEN $now ELSE started_at END,
-         ended_at = CASE WHEN $terminal THEN $now ELSE NULL END
+         ended_at = CASE WHEN $terminal THEN $now ELSE NULL END,
+         trained_ms = trained_ms + CASE WHEN $status != 'running' AND running_since IS NOT NULL THEN $now - running_since ELSE 0 END,
+         running_since = CASE WHEN $status = 'running' THEN coalesce(running_since, $now) ELSE NULL END
        WHERE id = $id`,
     ).run({ id, status, error, now, terminal: TERMINAL.includes(status) ? 1 : 0 });
     if (!changes) throw new ApiError('not_found', `No run with id ${id}.`);

@@ -5,13 +5,14 @@ import * as m0002 from './0002-datasets';
 import * as m0003 from './0003-run-owner';
 import * as m0004 from './0004-saved-splits';
 import * as m0005 from './0005-run-summary';
+import * as m0006 from './0006-run-training-time';
 
 export interface Migration {
   version: number;
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -36,14 +36,18 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('migrations 2 to 5 add the data set registry, run owners, saved splits and run summaries to a version-1 database, keeping its rows', () => {
+  it('migrations 2 to 6 add the data set registry, run owners, saved splits, run summaries and training time to a version-1 database, keeping its rows', () => {
     const db = new Database(':memory:');
     migrate(db, ':memory:', MIGRATIONS, 1);
     db.prepare("INSERT INTO projects (name, created_at) VALUES ('kept', 1)").run();
     db.prepare("INSERT INTO experiments (project_id, name, kind, created_at) VALUES (1, 'e', 'local-learning', 1)").run();
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'r', 'local-learning', 'running', '{}', 1)").run();
     db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (1, 'epoch', 'test_acc', 1, 0.42, 1), (1, 'epoch', 'test_acc', 2, 0.4, 2)").run();
-    expect(migrate(db, ':memory:')).toEqual([2, 3, 4, 5]);
+    db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at, started_at, ended_at) VALUES (1, 'old', 'local-learning', 'done', '{}', 1, 1000, 4000)").run();
+    expect(migrate(db, ':memory:')).toEqual([2, 3, 4, 5, 6]);
+    // A finished run's training time is its start to end; a running one is running since its start.
+    expect(db.prepare('SELECT trained_ms, running_since FROM runs ORDER BY id').all()).toEqual([{ trained_ms: 0, running_since: null }, { trained_ms: 3000, running_since: null }]);
+    db.prepare('DELETE FROM runs WHERE id = 2').run();
     // Results recorded before the summary columns existed are filled in.
     expect(db.prepare('SELECT best_test_acc, final_test_acc, final_epoch, modules FROM runs').get()).toEqual({ best_test_acc: 0.42, final_test_acc: 0.4, final_epoch: 2, modules: 1 });
     expect(tables(db)).toContain('datasets');
