@@ -6,6 +6,8 @@
 import { DatasetCatalog } from '../data/catalog';
 import { CARD_FILE, exportRun } from '../engine/export/tfjs-export';
 import type { JobProgress } from '../../shared/api/progress';
+import { defaultRunName } from '../../shared/api/run-names';
+import { resolveCuts } from '../engine/train/run-config';
 import { evaluateRun } from '../engine/train/run-training';
 import type { TrainingResult } from '../engine/train/train-run';
 import { JobManager } from '../jobs/job-manager';
@@ -81,7 +83,13 @@ async function main(): Promise<void> {
     } else {
       const experimentId = findOrCreateExperiment(store, cli.project, cli.experiment);
       const { config } = cli;
-      const name = cli.name ?? `${config.method} resnet${config.depth} ${typeof config.split === 'string' ? config.split : `${config.split.length} cuts`} seed ${config.seed}`;
+      let cutCount = 0;
+      try {
+        cutCount = resolveCuts(config).length;
+      } catch {
+        // A bad split: submit below refuses it with the reason.
+      }
+      const name = cli.name ?? defaultRunName({ method: config.method, modules: config.method === 'e2e' ? 1 : cutCount + 1, seed: config.seed, depth: config.depth, dataset: config.dataset });
       console.error(`Training ${name} on ${config.dataset} into ${store.path}`);
       runId = jobs.submit({ experimentId, name, kind: 'local-learning', config }).id;
     }

@@ -29,7 +29,8 @@ export class RunLedger {
         break;
       case 'records':
         this.buffer.push({ runId, ...(event.metrics ? { metrics: event.metrics } : {}), ...(event.memory ? { memory: event.memory } : {}) });
-        if (event.commit) this.buffer.flush();
+        // Memory samples come once, after the first step: written at once so the dashboard can show them.
+        if (event.commit || event.memory?.length) this.buffer.flush();
         break;
       case 'artifact':
         this.buffer.flush();

@@ -60,6 +60,8 @@ export const useProjectsStore = defineStore('projects', () => {
   async function createExperiment(name: string, kind: JobKind, description: string) {
     if (selectedProjectId.value === null) throw new Error('Select a project first.');
     const experiment = await studioApi.call('experiments:create', { projectId: selectedProjectId.value, name, kind, description });
+    // The project list carries each project's experiment count: read it again too.
+    await loadProjects();
     await selectProject(selectedProjectId.value);
     await selectExperiment(experiment.id);
     return experiment;
@@ -69,7 +71,11 @@ export const useProjectsStore = defineStore('projects', () => {
   function listen() {
     return studioApi.subscribe((event) => {
       if (event.name === 'projects:changed') void loadProjects();
-      else if (event.name === 'experiments:changed' && event.payload.projectId === selectedProjectId.value) void selectProject(event.payload.projectId);
+      else if (event.name === 'experiments:changed') {
+        // Another window, the launcher or the CLI added one: the counts change, and the open project's list.
+        void loadProjects();
+        if (event.payload.projectId === selectedProjectId.value) void selectProject(event.payload.projectId);
+      }
       else if (event.name === 'runs:changed' && event.payload.experimentId === selectedExperimentId.value) void selectExperiment(selectedExperimentId.value);
     });
   }

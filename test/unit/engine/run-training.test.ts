@@ -103,7 +103,7 @@ describe('blockwise CLI', () => {
     const evaluated = spawnSync(process.execPath, [cli, 'eval', '1', '--db', db], { env, encoding: 'utf8' });
     expect(evaluated.stdout.trim()).toBe(`run 1: test accuracy ${trainedAccuracy}% on 64 test images`);
     const runs = spawnSync(process.execPath, [cli, 'runs', '--db', db], { env, encoding: 'utf8' });
-    expect(runs.stdout).toContain('done        infopro+hpff resnet8 k4 seed 0');
+    expect(runs.stdout).toContain('done        InfoPro+HPFF K=4 seed 0 · ResNet-8 · mnist');
     const bad = spawnSync(process.execPath, [cli, 'train', '--db', db, '--split', 'k99'], { env, encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('Split "k99" is not a preset of ResNet-8');
