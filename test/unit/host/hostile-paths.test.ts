@@ -88,6 +88,20 @@ describe('the web host process given hostile paths', () => {
     expect(reply.body.error!.message).not.toContain('does not exist');
   });
 
+  it('answers an export into a folder the system forbids writing in with a plain 400', async () => {
+    const locked = path.join(dir, 'locked');
+    fs.mkdirSync(locked);
+    if (!makeImmutable(locked)) return console.warn('skipped: chattr +i is not available on this file system');
+    try {
+      const reply = await call(host, 'runs:export', { id: 1, out: path.join(locked, 'model') });
+      expect(reply.status).toBe(400);
+      expect(reply.body.error!.message).toBe(`Cannot create the export folder ${locked}/model: the system does not allow it there (permissions, or an immutable or system file): choose another folder.`);
+    } finally {
+      spawnSync('chattr', ['-i', locked]);
+    }
+    expect(fs.readdirSync(locked)).toEqual([]);
+  });
+
   it('still exports into an ordinary new folder, made level by level', async () => {
     const out = path.join(dir, 'exports', 'deep', 'model');
     const reply = await call(host, 'runs:export', { id: 1, out });

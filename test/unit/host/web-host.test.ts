@@ -102,10 +102,36 @@ describe('web host', () => {
     expect(form.body).toContain('Content-Type: application/json');
     expect((await request('/api/call/projects:list', { headers: { authorization: `Bearer ${token}` } })).status).toBe(400);
     const huge = await call('projects:create', JSON.stringify({ name: 'a', description: 'x'.repeat(1_100_000) }));
-    expect(huge.status).toBe(400);
-    expect(huge.body).toContain('larger than');
+    expect(huge.status).toBe(413);
+    expect(JSON.parse(huge.body).error.message).toBe('The request body is larger than 1048576 bytes: send less at once.');
     expect((await call('projects:nuke', {})).status).toBe(404);
     expect(projectCount()).toBe(0);
+  });
+
+  it('answers an operation name that is not valid percent-encoding with a 400, and keeps answering', async () => {
+    const reply = await call('%E0%A4%A', {});
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).error.message).toBe('The operation name in the URL ("%E0%A4%A") is not valid percent-encoding: call /api/call/<operation>, e.g. /api/call/app:info.');
+    expect((await call('app:info', {})).status).toBe(200);
+  });
+
+  it('takes the token in the URL only on the page load: API calls and WebSocket upgrades need the cookie or the header', async () => {
+    const inQuery = await call(`projects:create?token=${token}`, { name: 'From a URL' }, {});
+    expect(inQuery.status).toBe(401);
+    expect(projectCount()).toBe(0);
+    const socket = new WebSocket(`ws://127.0.0.1:${host.port}/api/events?token=${token}`);
+    const refusal = await new Promise<string>((resolve) => socket.on('unexpected-response', (_req, res) => resolve(String(res.statusCode))).on('open', () => resolve('open')).on('error', (e) => resolve(e.message)));
+    expect(refusal).toBe('401');
+    const wrong = await request('/?token=not-this-one');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    // The cookie the page load trades the token for is what authenticates the calls that follow.
+    const cookie = (await request(`/?token=${token}`)).headers['set-cookie']![0]!.split(';')[0]!;
+    expect((await call('projects:create', { name: 'With the cookie' }, { cookie })).status).toBe(200);
+    expect(projectCount()).toBe(1);
+    const withCookie = new WebSocket(`ws://127.0.0.1:${host.port}/api/events`, { headers: { cookie } });
+    await new Promise((resolve, reject) => withCookie.on('open', resolve).on('error', reject));
+    withCookie.close();
   });
 
   it('trades the URL token for a strict cookie, then serves the page with a CSP', async () => {
