@@ -3,6 +3,7 @@
  * plain number or colour so identities serialise into labels.json as they are.
  */
 import { createRng, mixSeed } from '../../data/random';
+import type { VoiceOptions } from '../audio/espeak';
 
 export type Rgb = [number, number, number];
 
@@ -49,6 +50,8 @@ export interface Identity {
   hairStyle: HairStyle;
   /** Stubble/beard shadow strength 0..1 (0 for most). */
   beard: number;
+  /** The espeak-ng voice this person speaks with. */
+  voice: Required<Pick<VoiceOptions, 'voice' | 'variant' | 'pitch' | 'speed'>>;
 }
 
 // Skin tones from light to deep, roughly the Fitzpatrick range as sRGB.
@@ -99,6 +102,13 @@ export function makeIdentity(seed: number, index: number): Identity {
   const brows = hair.map((v, i) => Math.round(Math.min(v * 0.8, skin[i]! * 0.55))) as Rgb;
   const hairStyle = pick(rng, HAIR_STYLES);
   const beard = rng() < 0.2 ? 0.3 + 0.5 * rng() : 0;
+  const female = rng() < 0.5;
+  const voice = {
+    voice: pick(rng, ['en-us', 'en-us', 'en', 'en-gb-x-rp']),
+    variant: female ? pick(rng, ['f1', 'f2', 'f3', 'f4', 'f5']) : pick(rng, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']),
+    pitch: Math.round((female ? 55 : 40) + 15 * rng()),
+    speed: Math.round(150 + 30 * rng()),
+  };
   return {
     name: `id${String(index).padStart(3, '0')}`,
     index,
@@ -114,7 +124,8 @@ export function makeIdentity(seed: number, index: number): Identity {
       clothes: jitter(rng, pick(rng, CLOTHES), 15),
     },
     hairStyle,
-    beard,
+    beard: female ? 0 : beard,
+    voice,
   };
 }
 
