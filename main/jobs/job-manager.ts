@@ -39,6 +39,12 @@ export interface JobManagerOptions extends JobDeps {
   cancelGraceMs?: number;
   /** How often to look for runs left `running` by a process on this host that is gone (ms); default 3 s. */
   ownerCheckMs?: number;
+  /**
+   * Cap on each job worker's JavaScript heap, MiB (default: the BLOCKWISE_JOB_HEAP_MIB
+   * environment variable, else Node's own limit). A run that needs more fails with an
+   * out-of-memory message; the queue goes on.
+   */
+  workerHeapMiB?: number | undefined;
 }
 
 interface ActiveJob {
@@ -55,6 +61,7 @@ export class JobManager {
   private readonly waiters = new Map<number, ((outcome: JobOutcome) => void)[]>();
   private readonly listeners = new Set<(update: JobUpdate) => void>();
   private concurrencyLimit: number;
+  private heapMiB: number | undefined;
   private closed = false;
   private readonly ownerCheck: ReturnType<typeof setInterval>;
 
@@ -62,6 +69,7 @@ export class JobManager {
     this.deps = { store: options.store, datasets: options.datasets };
     this.ledger = new RunLedger(options.store);
     this.concurrencyLimit = checkConcurrency(options.concurrency ?? 1);
+    this.heapMiB = checkHeapMiB('workerHeapMiB' in options ? options.workerHeapMiB : heapFromEnvironment());
     options.store.runs.adoptQueued(THIS_PROCESS, isProcessAlive);
     // One indexed query: cheap enough to run while the studio is open, so a run whose CLI or
     // second studio died does not show as running (Cancel and Resume refused) until a restart.
@@ -77,6 +85,16 @@ export class JobManager {
   setConcurrency(value: number): void {
     this.concurrencyLimit = checkConcurrency(value);
     this.schedule();
+  }
+
+  /** The job workers' heap cap in MiB (undefined: Node's own limit). */
+  get workerHeapMiB(): number | undefined {
+    return this.heapMiB;
+  }
+
+  /** Change the heap cap for runs that start from now on; running ones keep theirs. */
+  setWorkerHeapMiB(value: number | undefined): void {
+    this.heapMiB = checkHeapMiB(value);
   }
 
   /** Validate the settings, create the run as `queued` and start it when a slot is free. Bad settings create nothing. */
@@ -224,7 +242,7 @@ export class JobManager {
       // The backend (started) and the first step's measured memory are shown at once, not at the epoch's end.
       if (event.type === 'started' || (event.type === 'records' && (event.commit || event.memory?.length))) this.changed(store.runs.get(runId));
     };
-    const task = startWorkerTask(run.kind, payload, { stop: job.stop, onEvent });
+    const task = startWorkerTask(run.kind, payload, { stop: job.stop, onEvent, heapMiB: this.heapMiB });
     job.worker = task;
     void task.result.then(
       (result) => this.end(runId, job, () => ({ run: this.ledger.finish(runId, filesDir), result })),
@@ -266,6 +284,19 @@ export class JobManager {
       }
     }
   }
+}
+
+function checkHeapMiB(value: number | undefined): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new ApiError('bad_request', `A job worker's heap limit must be a whole number of MiB (1 or more), got ${value}.`);
+  return value;
+}
+
+function heapFromEnvironment(): number | undefined {
+  const text = process.env.BLOCKWISE_JOB_HEAP_MIB?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`BLOCKWISE_JOB_HEAP_MIB must be a whole number of MiB (e.g. 4096), got "${text}". Fix or unset it.`);
+  return value;
 }
 
 function checkConcurrency(value: number): number {
