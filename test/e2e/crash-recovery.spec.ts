@@ -13,12 +13,6 @@ import { callApi, expect, launchHost, newExperiment, test } from './fixtures';
 // MNIST, ResNet-8 end-to-end: two epochs of 10 steps, so the kill lands inside epoch 2 with epoch 1 checkpointed.
 const CONFIG = { dataset: 'mnist', method: 'e2e', epochs: 2, batchSize: 16, trainLimit: 160, testLimit: 64, seed: 3, backend: 'wasm' };
 
-interface Series {
-  key: string;
-  steps: number[];
-  values: number[];
-}
-
 function readRun(dbPath: string, runId: number) {
   const db = new Database(dbPath, { readonly: true });
   try {

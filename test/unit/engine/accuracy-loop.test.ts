@@ -26,7 +26,7 @@ function indexedImages(labels: number[]): Dataset {
 }
 
 /** The images' bytes back from the normalised batch, one row of 3 per image. */
-const pixelBytes = (x: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => tf.round(tf.mul(tf.add(tf.reshape(x, [-1, 3]), 1), 127.5)));
+const pixelBytes = (x: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => tf.round(tf.mul(tf.add(tf.reshape(x, [-1, 3]), 1), 127.5)) as tf.Tensor2D);
 
 /** A classifier that answers `table[i]` for image i, read back from the normalised pixels. */
 function tableLogits(table: number[][], batchSizes: number[]) {
