@@ -1,7 +1,7 @@
 /** Data sets: the built-in MNIST and imported folders, the selected set's samples, and the import flow. */
 import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { DatasetInfo, DatasetPreview, DatasetSamples } from '../../../shared/api/schemas';
+import type { DatasetInfo, DatasetPreview, DatasetSamples, ImportAcceptance } from '../../../shared/api/schemas';
 import type { DatasetKind } from '../../../shared/ids';
 import { studioApi } from '../api/studio';
 
@@ -9,6 +9,13 @@ export interface FolderChoice {
   path: string;
   kind?: DatasetKind | undefined;
   imageSize?: number | undefined;
+}
+
+/** Images decoded so far by a running import. */
+export interface ImportProgress {
+  importId: string;
+  done: number;
+  total: number;
 }
 
 export const useDatasetsStore = defineStore('datasets', () => {
@@ -19,6 +26,9 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const samples = ref<DatasetSamples | null>(null);
   const samplesLoading = ref(false);
   const error = ref<string | null>(null);
+  /** The latest progress of the import this window started, while it decodes. */
+  const importProgress = ref<ImportProgress | null>(null);
+  let importing: string | null = null;
 
   const selected = computed(() => datasets.value.find((d) => d.id === selectedId.value) ?? null);
 
@@ -63,11 +73,25 @@ export const useDatasetsStore = defineStore('datasets', () => {
   /** Errors propagate to the import form, which shows them; nothing is registered on failure. */
   const inspect = (choice: FolderChoice): Promise<DatasetPreview> => studioApi.call('datasets:inspect', choice);
 
-  async function importFolder(choice: FolderChoice & { name: string }) {
-    const dataset = await studioApi.call('datasets:import', choice);
-    await load();
-    await select(dataset.id);
-    return dataset;
+  /** Decodes every image (progress in importProgress), then registers the set; `accept` says what the preview flagged and the user accepted. */
+  async function importFolder(choice: FolderChoice & { name: string; accept: ImportAcceptance[] }) {
+    const importId = `import-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    importing = importId;
+    importProgress.value = null;
+    try {
+      const dataset = await studioApi.call('datasets:import', { ...choice, importId });
+      await load();
+      await select(dataset.id);
+      return dataset;
+    } finally {
+      importing = null;
+      importProgress.value = null;
+    }
+  }
+
+  /** Stops this window's running import; its call then fails saying nothing was registered. */
+  async function cancelImport() {
+    if (importing) await studioApi.call('datasets:cancelImport', { importId: importing });
   }
 
   async function remove(id: string) {
@@ -84,10 +108,30 @@ export const useDatasetsStore = defineStore('datasets', () => {
   function listen() {
     return studioApi.subscribe((event) => {
       if (event.name === 'datasets:changed') void load();
+      else if (event.name === 'datasets:importProgress' && event.payload.importId === importing) importProgress.value = event.payload;
     });
   }
 
-  return { datasets, loaded, selectedId, selected, split, samples, samplesLoading, error, load, select, setSplit, inspect, importFolder, remove, pickFolder, listen };
+  return {
+    datasets,
+    loaded,
+    selectedId,
+    selected,
+    split,
+    samples,
+    samplesLoading,
+    error,
+    importProgress,
+    load,
+    select,
+    setSplit,
+    inspect,
+    importFolder,
+    cancelImport,
+    remove,
+    pickFolder,
+    listen,
+  };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useDatasetsStore, import.meta.hot));
