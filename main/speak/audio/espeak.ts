@@ -67,8 +67,8 @@ function voiceArgs(options: VoiceOptions): string[] {
 export function speak(text: string, options: VoiceOptions = {}): Speech {
   const clean = text.replace(/\s+/g, ' ').trim();
   if (!clean) throw new Error('Nothing to say: the sentence is empty.');
-  if (!espeakAvailable()) throw new EspeakMissingError();
   const args = voiceArgs(options);
+  if (!espeakAvailable()) throw new EspeakMissingError();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-espeak-'));
   try {
     const file = path.join(dir, 'speech.wav');

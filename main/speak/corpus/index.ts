@@ -11,7 +11,7 @@ export { EMOTIONS, isEmotion, type Emotion } from './emotions';
 export { buildFace, NEUTRAL_STATE, type Face3d, type FaceState } from './face-model';
 export { FRONTAL, type HeadPose, type Vec2, type Vec3 } from './geometry';
 export { HAIR_STYLES, makeIdentities, makeIdentity, type Identity, type Rgb } from './identity';
-export { MAX_SIZE, MIN_SIZE, renderFace, type RenderedFace, type RenderOptions } from './renderer';
+export { faceLandmarks, MAX_SIZE, MIN_SIZE, renderFace, type RenderedFace, type RenderOptions } from './renderer';
 export { CORPUS_FORMAT, LEVELS, writeCorpus, frameFile, type CorpusManifest, type CorpusOptions, type CorpusProgress, type ManifestClip } from './corpus-writer';
 export { planClip, levelIntensity, type ClipPlan, type ClipFrame } from './clip-plan';
 export { encodePng, decodePngRgb } from './png';

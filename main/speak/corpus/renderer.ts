@@ -86,6 +86,12 @@ export function renderFace(identity: Identity, state: FaceState, options: Render
   return { size, rgb: canvas.toRgb(), landmarks, pose: { ...state.pose } };
 }
 
+/** The 68 landmarks in pixels for a state, without painting (the same points renderFace returns). */
+export function faceLandmarks(identity: Identity, state: FaceState, size: number, framing: Framing = defaultFraming(size)): Vec2[] {
+  const m = rotationMatrix(state.pose);
+  return buildFace(identity, state).landmarks.map((p) => project(rotate(p, m), framing).xy);
+}
+
 function backgroundPaint(bg: Rgb, size: number): Paint {
   return (x, y, out) => {
     const t = y / size;
