@@ -20,7 +20,7 @@ export interface StarvedModules {
 const zero = (w: CutWeights) => w.ixx === 0 && w.ixy === 0;
 const fmt = (w: CutWeights) => `λx = ${+w.ixx.toFixed(4)}, λy = ${+w.ixy.toFixed(4)}`;
 const names = (modules: number[]) => `module${modules.length > 1 ? 's' : ''} ${modules.join(', ')}`;
-const nothing = (modules: number[]) => `${names(modules)} would get no gradient at all (${modules.length > 1 ? 'they never train' : 'it never trains'})`;
+const nothing = (modules: number[]) => `${names(modules)} would get no gradient at all and never train`;
 
 /** The modules `config` (already validated) leaves without gradient for this cut list; null when every module learns. */
 export function starvedModules(config: TrainConfig, cuts: readonly Cut[]): StarvedModules | null {
@@ -55,12 +55,12 @@ function starvedByMan(config: TrainConfig, cuts: readonly Cut[]): StarvedModules
   const modules = weights.flatMap((w, i) => (zero(w) ? [i + 1] : []));
   if (!modules.length) return null;
   const moduleIndexTrains = lambdaIndex === 'stage' && !at('module').some(zero);
-  const reading = lambdaIndex === 'stage' ? `the 'stage' λ index (r = the next block's stage / (K - 2), clamped to 1; K = ${k}) reaches the end weights (λx2, λy2) = (${lambdas.ixx2}, ${lambdas.ixy2})` : `the 'module' λ index (r = i / (K - 2); K = ${k}) gives them ${modules.map((m) => fmt(weights[m - 1]!)).join('; ')}`;
+  const reading = lambdaIndex === 'stage' ? `the 'stage' λ index (r = the next block's stage / (K - 2), clamped to 1; K = ${k}) reaches the end weights (λx2, λy2) = (${lambdas.ixx2}, ${lambdas.ixy2})` : `the 'module' λ index (r = i / (K - 2); K = ${k}) gives ${modules.map((m) => `module ${m} ${fmt(weights[m - 1]!)}`).join('; ')}`;
   return {
     modules,
     path: moduleIndexTrains ? ['man', 'lambdaIndex'] : ['man', 'lambdas'],
     message:
-      `InfoPro+MAN: both λx and λy are 0 for ${names(modules)}: ${reading}, so ${nothing(modules)} (MAN trains a module only through its own local loss). ` +
+      `InfoPro+MAN: both λx and λy are 0 for ${names(modules)}: ${reading}, so ${nothing(modules)}: MAN trains a module only through its own local loss. ` +
       (moduleIndexTrains ? `Use the 'module' λ index (man.lambdaIndex "module", --man-lambda module), or loss weights whose λx2 or λy2 is above 0.` : `Give loss weights with λx or λy above 0 at ${names(modules)} (e.g. λx2 or λy2 above 0).`),
   };
 }
@@ -90,8 +90,8 @@ function starvedByHpff(config: TrainConfig, cuts: readonly Cut[], infoproBase: b
     modules,
     path: ['hpff', 'lambdas'],
     message:
-      `${method}: both λx and λy are 0 for the cascade loss${zeroCuts.length > 1 ? 'es' : ''} at cut${zeroCuts.length > 1 ? 's' : ''} ${zeroCuts.join(', ')} (K = ${k}; λx1, λy1 at cut 1 run to λx2, λy2 at cut ${k - 2}), ` +
+      `${method}: both λx and λy are 0 for the cascade loss${zeroCuts.length > 1 ? 'es' : ''} at cut${zeroCuts.length > 1 ? 's' : ''} ${zeroCuts.join(', ')} (λ = λ1 (1 - r) + λ2 r with r = cut / (K - 2), K = ${k}), ` +
       `the only loss${modules.length > 1 ? 'es' : ''} reaching ${names(modules)}${wx === 0 ? ' with the independent weight w_x = 0' : ' (module 1 has no independent loss)'}, so ${nothing(modules)}. ` +
-      `Give loss weights with λx or λy above 0 there${wx === 0 ? ', set w_x (hpff.independentWeight) above 0,' : ''} or choose a split with more segments.`,
+      `Give loss weights with λx or λy above 0 there${wx === 0 ? ', set w_x (hpff.independentWeight) above 0,' : ','} or choose a split with more segments.`,
   };
 }
