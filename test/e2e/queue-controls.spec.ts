@@ -6,8 +6,8 @@
 import Database from 'better-sqlite3';
 import { callApi, expect, keepScreenshot, newExperiment, test } from './fixtures';
 
-// Long enough (200 steps) to still be training when the test acts; every run is cancelled before it ends.
-const LONG = { dataset: 'mnist', method: 'e2e', epochs: 1, batchSize: 16, trainLimit: 3200, testLimit: 16, backend: 'wasm' };
+// Long enough (5 epochs of 500 steps, minutes) to still be training when the test acts; every run is cancelled before it ends.
+const LONG = { dataset: 'mnist', method: 'e2e', epochs: 5, batchSize: 16, testLimit: 16, backend: 'wasm' };
 
 interface JobsStatus {
   concurrency: number;
