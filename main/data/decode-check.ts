@@ -60,16 +60,17 @@ export function startDecodeCheck(request: Omit<DecodeCheckRequest, 'progress'>, 
   const task = startWorkerTask('dataset-decode', { ...request, progress } satisfies DecodeCheckRequest);
   let cancelled = false;
   let reported = -1;
-  const timer = setInterval(() => {
+  const report = () => {
     const [done, total] = [Atomics.load(counts, 0), Atomics.load(counts, 1)];
     // total stays 0 until the worker has listed the images.
     if (!onProgress || total === 0 || done === reported) return;
     reported = done;
     onProgress(done, total);
-  }, PROGRESS_INTERVAL_MS);
+  };
+  const timer = setInterval(report, PROGRESS_INTERVAL_MS);
   const done = task.result
     .then(
-      () => undefined,
+      () => report(), // the last count, so a bar ends full even when the pass took less than one interval
       (error: unknown) => {
         throw cancelled ? new DecodeCheckCancelled() : error;
       },

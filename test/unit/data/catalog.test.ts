@@ -162,7 +162,8 @@ describe('data set catalog', () => {
     const dir = pets();
     // Large photos take a while to decode, so the cancel lands mid-way.
     const photo = jpegBytes(1600, 1200, (x, y) => [x & 255, y & 255, (x ^ y) & 255], 90);
-    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, 'train', 'dog', `photo${i}.jpg`), photo);
+    const photos = Array.from({ length: 30 }, (_, i) => path.join(dir, 'train', 'dog', `photo${i}.jpg`));
+    for (const file of photos) fs.writeFileSync(file, photo);
     const progress: { done: number; total: number }[] = [];
     const firstProgress = new Promise<void>((resolve) =>
       s.subscribe((event) => {
@@ -177,18 +178,18 @@ describe('data set catalog', () => {
     expect(await s.dispatch('datasets:cancelImport', { importId: 'imp-1' })).toEqual({ ok: true, result: { cancelled: true } });
     const message = failure(await importing);
     expect(message).toBe(`The import of ${dir} was cancelled: nothing was registered.`);
-    expect(progress[0]!.total).toBe(46);
-    expect(progress.every((p) => p.total === 46 && p.done < 46)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(40 * 1000);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p) => p.total === 36 && p.done < 36)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(30 * 1000);
     expect(s.store.datasets.list()).toEqual([]);
     expect(await s.dispatch('datasets:cancelImport', { importId: 'imp-1' })).toEqual({ ok: true, result: { cancelled: false } });
 
-    // The same folder imports in full afterwards, its progress ending at every image.
-    progress.length = 0;
-    s.subscribe((event) => event.name === 'datasets:importProgress' && progress.push(event.payload));
-    expect(await s.dispatch('datasets:import', { path: dir, name: 'pets', importId: 'imp-2' })).toMatchObject({ ok: true, result: { counts: { train: [2, 42] } } });
-    expect(progress.length).toBeGreaterThan(0);
-    expect(progress.every((p) => p.total === 46)).toBe(true);
+    // Without the photos the folder imports, its last progress event counting every image.
+    for (const file of photos) fs.rmSync(file);
+    const after: { done: number; total: number }[] = [];
+    s.subscribe((event) => event.name === 'datasets:importProgress' && event.payload.importId === 'imp-2' && after.push(event.payload));
+    expect(await s.dispatch('datasets:import', { path: dir, name: 'pets', importId: 'imp-2' })).toMatchObject({ ok: true, result: { counts: { train: [2, 2] } } });
+    expect(after.at(-1)).toEqual({ importId: 'imp-2', done: 6, total: 6 });
     s.close();
   }, 120_000);
 
