@@ -93,9 +93,9 @@ test('sorts, filters and compares real and bulk runs, and downloads CSV and LaTe
   // Only the settings that differ: the method (same split, data set and seed 0 in all three).
   const diff = panel.getByTestId('compare-diff');
   await expect(diff.locator('tbody tr')).toHaveCount(1);
-  await expect(diff.locator('tr[data-key="method"]')).toContainText('"e2e"');
-  await expect(diff.locator('tr[data-key="method"]')).toContainText('"infopro"');
-  await expect(diff.locator('tr[data-key="method"]')).toContainText('"dgl"');
+  await expect(diff.locator('tr[data-key="method"]')).toContainText('End-to-end');
+  await expect(diff.locator('tr[data-key="method"]')).toContainText('InfoPro');
+  await expect(diff.locator('tr[data-key="method"]')).toContainText('DGL');
   await keepScreenshot(page, 'compare');
 
   // Downloads: the runs CSV of the selection and the papers' LaTeX table.

@@ -118,7 +118,7 @@ export function wholeStepOption(rows: readonly MemoryRow[]) {
         name: 'whole step',
         type: 'bar',
         data: rows.map((r) => ({ value: (r.peakBytes ?? 0) / MiB, itemStyle: { color: r.colour } })),
-        label: { show: true, position: 'top', formatter: (p: { value: number; dataIndex: number }) => `${p.value.toFixed(1)}${rows[p.dataIndex]?.saving != null ? `\n${savingLabel(rows[p.dataIndex]!.saving!)}` : ''}` },
+        label: { show: true, position: 'top', lineHeight: 15, formatter: (p: { value: number; dataIndex: number }) => `${p.value.toFixed(1)}${rows[p.dataIndex]?.saving != null ? `\n${savingLabel(rows[p.dataIndex]!.saving!)}` : ''}` },
       },
     ],
   };
