@@ -96,7 +96,7 @@ export function makeIdentity(seed: number, index: number): Identity {
   const skin = jitter(rng, pick(rng, SKIN_TONES), 8);
   const hairBase = pick(rng, HAIR);
   const hair = jitter(rng, hairBase, 10);
-  const lipTint: Rgb = [skin[0] * 0.82 + 30, skin[1] * 0.55, skin[2] * 0.6];
+  const lipTint: Rgb = [skin[0] * 0.78 + 28, skin[1] * 0.6 + 4, skin[2] * 0.64 + 6];
   const lips = jitter(rng, lipTint.map((v) => Math.min(255, Math.round(v))) as Rgb, 8);
   // Brows a little darker than the hair, never lighter than the skin.
   const brows = hair.map((v, i) => Math.round(Math.min(v * 0.8, skin[i]! * 0.55))) as Rgb;

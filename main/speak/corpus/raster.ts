@@ -19,12 +19,21 @@ export class Canvas {
   readonly ss: number;
   private readonly rgb: Float32Array;
   private readonly scratch = new Float32Array(3);
+  // Mask buffers are reused from frame to frame (a frame needs about five): less garbage.
+  private readonly maskPool: Mask[] = [];
+  private masksUsed = 0;
 
   constructor(size: number, supersample: number, background: Paint) {
     this.ss = supersample;
     this.width = size * supersample;
     this.height = size * supersample;
     this.rgb = new Float32Array(this.width * this.height * 3);
+    this.fillSmooth(background);
+  }
+
+  /** Start a new picture on this canvas (same size): the background, and every mask handed out before is free again. */
+  reset(background: Paint): void {
+    this.masksUsed = 0;
     this.fillSmooth(background);
   }
 
@@ -102,8 +111,12 @@ export class Canvas {
     });
   }
 
+  /** Samples inside the polygon; valid until the next reset. */
   mask(polygon: readonly Vec2[]): Mask {
-    const m = new Uint8Array(this.width * this.height);
+    let m = this.maskPool[this.masksUsed];
+    if (m) m.fill(0);
+    else this.maskPool.push((m = new Uint8Array(this.width * this.height)));
+    this.masksUsed++;
     this.scan(polygon, (sx, sy) => {
       m[sy * this.width + sx] = 1;
     });
@@ -112,11 +125,11 @@ export class Canvas {
 
   /**
    * A soft elliptical Gaussian: alpha * exp(-d^2 / 2) with d the distance in units of the radii
-   * (rx along `angle`, ry across). Cut at 3 radii.
+   * (rx along `angle`, ry across). Cut at 2.6 radii.
    */
   blob(cx: number, cy: number, rx: number, ry: number, angle: number, colour: Rgb, alpha: number, clip?: Mask): void {
     const ss = this.ss;
-    const reach = 3 * Math.max(rx, ry);
+    const reach = 2.6 * Math.max(rx, ry);
     const x0 = Math.max(0, Math.floor((cx - reach) * ss)), x1 = Math.min(this.width - 1, Math.ceil((cx + reach) * ss));
     const y0 = Math.max(0, Math.floor((cy - reach) * ss)), y1 = Math.min(this.height - 1, Math.ceil((cy + reach) * ss));
     const ca = Math.cos(angle), sa = Math.sin(angle);
@@ -127,7 +140,7 @@ export class Canvas {
         const dx = (sx + 0.5) / ss - cx, dy = (sy + 0.5) / ss - cy;
         const u = (dx * ca + dy * sa) * irx, v = (-dx * sa + dy * ca) * iry;
         const d2 = u * u + v * v;
-        if (d2 > 9) continue;
+        if (d2 > 6.76) continue;
         this.blend(sx, sy, colour, alpha * Math.exp(-d2 / 2));
       }
     }

@@ -81,9 +81,23 @@ export function renderFace(identity: Identity, state: FaceState, options: Render
   if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE) throw new Error(`Face size must be an integer from ${MIN_SIZE} to ${MAX_SIZE} pixels (got ${size}).`);
   const framing = options.framing ?? defaultFraming(size);
   const face = buildFace(identity, state);
-  const canvas = new Canvas(size, options.supersample ?? 3, backgroundPaint(identity.colour.background, size));
+  const canvas = canvasFor(size, options.supersample ?? 3, backgroundPaint(identity.colour.background, size));
   const landmarks = drawFace(canvas, identity, state, face, framing);
   return { size, rgb: canvas.toRgb(), landmarks, pose: { ...state.pose } };
+}
+
+// One canvas per (size, supersample), reused: frames are rendered one after another.
+const canvases = new Map<string, Canvas>();
+function canvasFor(size: number, supersample: number, background: Paint): Canvas {
+  const key = `${size}x${supersample}`;
+  const existing = canvases.get(key);
+  if (existing) {
+    existing.reset(background);
+    return existing;
+  }
+  const canvas = new Canvas(size, supersample, background);
+  canvases.set(key, canvas);
+  return canvas;
 }
 
 /** The 68 landmarks in pixels for a state, without painting (the same points renderFace returns). */
@@ -119,8 +133,8 @@ function drawFace(canvas: Canvas, identity: Identity, state: FaceState, face: Fa
   const hb = bounds(hairHull.length ? hairHull : lm);
   const hairPaint = (shadow: number): Paint => (x, y, out) => {
     const angle = Math.atan2(y - hb.cy, x - hb.cx);
-    const strands = 0.5 + 0.5 * Math.sin(angle * 70 + 4 * noise(x * 0.15, y * 0.15));
-    const k = shadow * roundShade(hb.cx, hb.cy - hb.ry * 0.2, hb.rx, hb.ry, x, y, 0.45) * (0.82 + 0.22 * strands);
+    const strands = 0.5 + 0.5 * Math.sin(angle * 90 + 6 * noise(x * 0.12, y * 0.12));
+    const k = shadow * roundShade(hb.cx, hb.cy - hb.ry * 0.2, hb.rx, hb.ry, x, y, 0.45) * (0.86 + 0.1 * strands + 0.08 * noise(x * 0.7, y * 0.7));
     out[0] = hairColour[0] * k + 6;
     out[1] = hairColour[1] * k + 5;
     out[2] = hairColour[2] * k + 4;
@@ -188,11 +202,14 @@ function drawFace(canvas: Canvas, identity: Identity, state: FaceState, face: Fa
 
   // Beard shadow (before the mouth so the lips stay on top).
   if (identity.beard > 0) {
-    const region = smoothCurve([lm[3]!, lm[5]!, lm[8]!, lm[11]!, lm[13]!, mid(lm[35]!, lm[13]!, 0.4), lm[35]!, lm[33]!, lm[31]!, mid(lm[31]!, lm[3]!, 0.4)], true, 4);
-    canvas.fill(region, (x, y, out) => {
-      const k = 0.5 + 0.5 * noise(x * 4.1, y * 4.1);
-      out[0] = hairColour[0] * k; out[1] = hairColour[1] * k; out[2] = hairColour[2] * k;
-    }, identity.beard * 0.3, headMask);
+    // Stubble: soft dark patches along the lower jaw, the chin and above the upper lip.
+    const stubble = scale(hairColour, 0.8);
+    for (let i = 4; i <= 12; i++) {
+      const p = mid(lm[i]!, lm[i < 8 ? 48 : i > 8 ? 54 : 57]!, 0.3);
+      canvas.blob(p[0], p[1], 0.13 * unit, 0.11 * unit, 0, stubble, identity.beard * 0.35, headMask);
+    }
+    const lip = mid(lm[33]!, lm[51]!);
+    canvas.blob(lip[0], lip[1], 0.24 * unit, 0.05 * unit, 0, stubble, identity.beard * 0.45, headMask);
   }
 
   drawNose(canvas, lm, skin, unit, headMask);
@@ -222,10 +239,16 @@ function drawNose(canvas: Canvas, lm: Vec2[], skin: Rgb, unit: number, clip: Mas
   const len = Math.hypot(dx, dy) || 1;
   const nx = -dy / len, ny = dx / len; // points to the image-left for a vertical nose; flip to the right
   const side = (t: number, off: number): Vec2 => [top[0] + dx * t - nx * off * unit, top[1] + dy * t - ny * off * unit];
-  const shadowLine = [0.05, 0.3, 0.55, 0.8, 1].map((t) => side(t, 0.07 + 0.04 * t));
-  canvas.fill(strokePolygon(smoothCurve(shadowLine, false, 4), (t) => unit * (0.04 + 0.05 * t)), dark, 0.3, clip);
-  const lit = [0.1, 0.4, 0.7].map((t) => side(t, -0.05));
-  canvas.fill(strokePolygon(smoothCurve(lit, false, 4), () => unit * 0.03), scale(skin, 1.12), 0.25, clip);
+  // Soft blobs rather than lines: a nose has no outline, only shading.
+  const angle = Math.atan2(dy, dx);
+  for (const t of [0.15, 0.35, 0.55, 0.75, 0.92]) {
+    const c = side(t, 0.075 + 0.04 * t);
+    canvas.blob(c[0], c[1], 0.07 * unit, 0.035 * unit + 0.02 * unit * t, angle, dark, 0.16, clip);
+  }
+  for (const t of [0.2, 0.45, 0.7]) {
+    const c = side(t, -0.045);
+    canvas.blob(c[0], c[1], 0.06 * unit, 0.025 * unit, angle, scale(skin, 1.15), 0.14, clip);
+  }
   // Tip highlight, under-nose shadow, wings, nostrils.
   canvas.blob(tip[0] - 0.02 * unit, tip[1] + 0.02 * unit, 0.07 * unit, 0.06 * unit, 0, [255, 248, 240], 0.3, clip);
   const base = lm[33]!;
@@ -234,7 +257,7 @@ function drawNose(canvas: Canvas, lm: Vec2[], skin: Rgb, unit: number, clip: Mas
   for (const [wing, inner, sign] of [[31, 32, -1], [35, 34, 1]] as const) {
     const w = lm[wing]!, n = lm[inner]!;
     const crease = smoothCurve([[w[0] - sign * 0.01 * unit, w[1] - 0.1 * unit], [w[0] + sign * 0.03 * unit, w[1] - 0.03 * unit], [w[0] + sign * 0.01 * unit, w[1] + 0.03 * unit], mid(w, n, 0.6)], false, 4);
-    canvas.fill(strokePolygon(crease, () => 0.025 * unit), dark, 0.35, clip);
+    canvas.fill(strokePolygon(crease, (t) => 0.03 * unit * Math.sin(Math.PI * t)), dark, 0.25, clip);
     const nostril = mid(w, n, 0.55);
     canvas.fill(ellipsePolygon(nostril[0], nostril[1] - 0.005 * unit, 0.045 * unit, 0.022 * unit, ang + sign * 0.3, 20), scale(skin, 0.28), 0.85);
   }
