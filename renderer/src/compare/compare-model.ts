@@ -4,6 +4,7 @@
  * and the exports (CSV of runs and of metric series, Markdown and LaTeX tables laid out like the
  * papers': test error by method and K, with peak memory and its saving against end-to-end).
  */
+import { methodName } from '../../../shared/api/run-names';
 import type { MetricSeries, Run, RunComparison } from '../../../shared/api/schemas';
 
 export type CurveMode = 'epoch' | 'best' | 'at';
@@ -93,7 +94,7 @@ export function groupBySeeds(items: readonly RunComparison[], mode: CurveMode, a
     const peaks = members.map((m) => m.run.summary.peakBytes).filter((v): v is number => v !== null);
     return {
       key,
-      label: `${first.summary.method ?? '?'} K=${first.summary.modules ?? '?'}`,
+      label: `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
       method: first.summary.method ?? '?',
       modules: first.summary.modules ?? 1,
       runs: members.map((m) => m.run),
@@ -156,7 +157,6 @@ interface PaperRow {
 }
 
 const METHOD_ORDER = ['e2e', 'greedy', 'dgl', 'infopro', 'dgl+hpff', 'infopro+hpff', 'dgl+man', 'infopro+man'];
-const PAPER_NAMES: Record<string, string> = { e2e: 'End-to-end', greedy: 'Greedy SL', dgl: 'DGL', infopro: 'InfoPro', 'dgl+hpff': 'DGL+HPFF', 'infopro+hpff': 'InfoPro+HPFF', 'dgl+man': 'DGL+MAN', 'infopro+man': 'InfoPro+MAN' };
 
 function paperRows(groups: readonly SeedGroup[]): PaperRow[] {
   const e2e = groups.find((g) => g.method === 'e2e')?.peakBytes?.mean ?? null;
@@ -164,7 +164,7 @@ function paperRows(groups: readonly SeedGroup[]): PaperRow[] {
   return [...groups]
     .sort((a, b) => order(a.method) - order(b.method) || a.modules - b.modules)
     .map((g) => ({
-      method: PAPER_NAMES[g.method] ?? g.method,
+      method: methodName(g.method),
       modules: g.modules,
       error: g.accuracy ? `${(100 * (1 - g.accuracy.mean)).toFixed(2)} ± ${(100 * g.accuracy.std).toFixed(2)}` : '–',
       memory: g.peakBytes ? `${(g.peakBytes.mean / 2 ** 30).toFixed(2)} GB` : '–',
