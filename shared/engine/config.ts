@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_IDS } from '../ids';
-import { starvedModules } from './gradient-reach';
+import { starvedModules, withDefaultLambdas } from './gradient-reach';
 import { MAN_LAMBDA_INDEXES } from './loss-weights';
 import { RESNET_DEPTHS } from './resnet';
 import { SplitError, splitCuts } from './splits';
@@ -34,8 +34,6 @@ const cut = z.tuple([z.number().int(), z.number().int()]);
 export const AUX_CONFIGS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
 /** Loss weights lambda_x (reconstruction) and lambda_y (task) at the first and last cut. */
 const lambdas = z.object({ ixx1: z.number().min(0), ixy1: z.number().min(0), ixx2: z.number().min(0), ixy2: z.number().min(0) }).strict();
-/** HPFF and MAN's README weights: (5, 0.5) -> (0, 0). */
-const ADDON_LAMBDAS = { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 };
 
 /** Every field's own check; stored runs are read with this (../../main/engine/train/run-config.ts). */
 export const trainSettings = z
@@ -66,7 +64,8 @@ export const trainSettings = z
         independentWeight: z.number().min(0).default(0.001),
         cascadeWeight: z.number().min(0).default(0.999),
         auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
-        lambdas: lambdas.default(ADDON_LAMBDAS),
+        /** Default: the README's (5, 0.5) -> (0, 0) where it reaches every module (./gradient-reach.ts withDefaultLambdas). */
+        lambdas: lambdas.optional(),
       })
       .strict()
       .prefault({}),
@@ -81,7 +80,8 @@ export const trainSettings = z
         bias: z.enum(['block', 'vector', 'none']).default('block'),
         lambdaIndex: z.enum(MAN_LAMBDA_INDEXES).default('module'),
         auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
-        lambdas: lambdas.default(ADDON_LAMBDAS),
+        /** Default as HPFF's. */
+        lambdas: lambdas.optional(),
       })
       .strict()
       .prefault({}),
@@ -119,25 +119,24 @@ export const trainSettings = z
   .strict();
 
 /**
- * A new run's settings: every field, then the rule that each local module receives some
- * gradient (./gradient-reach.ts), so a run cannot silently leave a module untrained. The CLI,
- * the launcher and `runs:start` all check with this.
+ * A new run's settings: every field, HPFF's and MAN's default loss weights resolved for the split
+ * (so the stored config says which weights the run used), then the rule that each local module
+ * receives some gradient (./gradient-reach.ts), so a run cannot silently leave a module
+ * untrained. The CLI, the launcher and `runs:start` all check with this.
  */
-export const trainConfig = trainSettings.superRefine(
-  (config, ctx) => {
-    let cuts;
-    try {
-      cuts = config.method === 'e2e' ? [] : splitCuts(config.depth, config.split);
-    } catch (error) {
-      if (error instanceof SplitError) return; // the split's own check (resolveCuts) says what is wrong with it
-      throw error;
-    }
-    const starved = starvedModules(config, cuts);
-    if (starved) ctx.addIssue({ code: 'custom', path: starved.path, message: starved.message });
-  },
-  // Only settings whose every field passed: a field's own message comes first.
-  { when: (payload) => payload.issues.length === 0 },
-);
+export const trainConfig = trainSettings.transform((config, ctx) => {
+  let cuts;
+  try {
+    cuts = config.method === 'e2e' ? [] : splitCuts(config.depth, config.split);
+  } catch (error) {
+    if (error instanceof SplitError) return config; // the split's own check (resolveCuts) says what is wrong with it
+    throw error;
+  }
+  const resolved = withDefaultLambdas(config, cuts);
+  const starved = starvedModules(resolved, cuts);
+  if (starved) ctx.addIssue({ code: 'custom', path: starved.path, message: starved.message, input: config });
+  return resolved;
+});
 
 export type TrainConfig = z.output<typeof trainSettings>;
 export type TrainConfigInput = z.input<typeof trainSettings>;

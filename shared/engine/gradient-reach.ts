@@ -5,7 +5,7 @@
  * naming the modules and what to change.
  */
 import type { TrainConfig } from './config';
-import { type CutWeights, defaultInfoProLambdas, infoProWeights, manWeights, stageOfUnit, stemFusedNominalK } from './loss-weights';
+import { ADDON_README_LAMBDAS, type CutWeights, defaultInfoProLambdas, infoProWeights, manWeights, stageOfUnit, stemFusedNominalK } from './loss-weights';
 import { type Cut, segmentsFor } from './splits';
 
 export interface StarvedModules {
@@ -21,6 +21,22 @@ const zero = (w: CutWeights) => w.ixx === 0 && w.ixy === 0;
 const fmt = (w: CutWeights) => `λx = ${+w.ixx.toFixed(4)}, λy = ${+w.ixy.toFixed(4)}`;
 const names = (modules: number[]) => `module${modules.length > 1 ? 's' : ''} ${modules.join(', ')}`;
 const nothing = (modules: number[]) => `${names(modules)} would get no gradient at all and never train`;
+
+/**
+ * `config` with HPFF's and MAN's default loss weights made explicit for this split: the README's
+ * (5, 0.5) -> (0, 0) where they reach every module (the papers' one-module-per-block splits),
+ * else InfoPro's command values for the same K, which never end at (0, 0): on a stem-fused
+ * K = 4 split the README's end weights would leave MAN's last local module (and HPFF's first
+ * at K = 3) with no gradient. Weights the user gave are kept as given (and checked).
+ */
+export function withDefaultLambdas(config: TrainConfig, cuts: readonly Cut[]): TrainConfig {
+  const [, addon] = config.method.split('+') as [string, 'hpff' | 'man' | undefined];
+  if (!addon || config[addon].lambdas) return config;
+  const readme = { ...config, [addon]: { ...config[addon], lambdas: ADDON_README_LAMBDAS } };
+  if (!starvedModules(readme, cuts)) return readme;
+  const k = stemFusedNominalK(config.depth, segmentsFor(config.depth, cuts, 'stem-fused'));
+  return { ...config, [addon]: { ...config[addon], lambdas: defaultInfoProLambdas(k) } };
+}
 
 /** The modules `config` (already validated) leaves without gradient for this cut list; null when every module learns. */
 export function starvedModules(config: TrainConfig, cuts: readonly Cut[]): StarvedModules | null {
@@ -49,7 +65,7 @@ function starvedByMan(config: TrainConfig, cuts: readonly Cut[]): StarvedModules
   const segments = segmentsFor(config.depth, cuts, 'stem-fused');
   if (segments.length < 2) return null; // the trainer refuses such a split itself
   const k = stemFusedNominalK(config.depth, segments);
-  const { lambdas, lambdaIndex } = config.man;
+  const { lambdas = ADDON_README_LAMBDAS, lambdaIndex } = config.man;
   const at = (index: typeof lambdaIndex) => segments.slice(0, -1).map((_, i) => manWeights(lambdas, index, i, stageOfUnit(config.depth, segments[i + 1]!.first), k));
   const weights = at(lambdaIndex);
   const modules = weights.flatMap((w, i) => (zero(w) ? [i + 1] : []));
@@ -70,7 +86,7 @@ function starvedByHpff(config: TrainConfig, cuts: readonly Cut[], infoproBase: b
   if (segments.length < 2) return null;
   const last = segments.length - 1;
   const k = stemFusedNominalK(config.depth, segments);
-  const { independentWeight: wx, cascadeWeight: wy, lambdas } = config.hpff;
+  const { independentWeight: wx, cascadeWeight: wy, lambdas = ADDON_README_LAMBDAS } = config.hpff;
   // Cascade c = 1..K'-1 reaches segments c - 1 and c; its net's weights on an InfoPro base, the real head's CE (weight 1) for the last pair.
   const cascade = (c: number): CutWeights => (c === last || !infoproBase ? { ixx: 0, ixy: 1 } : infoProWeights(lambdas, c, k));
   const cascadeReaches = (c: number) => c >= 1 && c <= last && wy > 0 && !zero(cascade(c));

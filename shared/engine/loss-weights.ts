@@ -30,6 +30,9 @@ export function defaultInfoProLambdas(k: number): InfoProLambdas {
   return { ixx1: 5, ixy1: 0.05, ixx2: 0.2, ixy2: 0.5 };
 }
 
+/** HPFF's and MAN's README weights, from their one-module-per-block runs: (5, 0.5) -> (0, 0). */
+export const ADDON_README_LAMBDAS: InfoProLambdas = { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 };
+
 /** The weights at position r in [0, 1]: lambda = lambda_1 (1 - r) + lambda_2 r. */
 export function lambdasAt(lambdas: InfoProLambdas, r: number): CutWeights {
   return { ixx: lambdas.ixx1 * (1 - r) + lambdas.ixx2 * r, ixy: lambdas.ixy1 * (1 - r) + lambdas.ixy2 * r };

@@ -81,18 +81,28 @@ describe('every local module gets a gradient', () => {
     for (const split of splitPresets(8).map((p) => p.id)) for (const method of TRAINABLE_METHODS) expect(trainConfig.safeParse({ method, split }).error?.issues ?? []).toEqual([]);
     expect(trainConfig.parse({ method: 'man' }).man.lambdaIndex).toBe('module');
 
-    const stage = trainConfig.safeParse({ method: 'man', split: 'per-block', man: { lambdaIndex: 'stage' } });
+    // HPFF's and MAN's default weights are resolved for the split and stored: the README's where
+    // they reach every module, else InfoPro's command values for that K (never ending at (0, 0)).
+    const readme = { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 0 };
+    expect(trainConfig.parse({ depth: 32, method: 'man', split: 'per-block' }).man.lambdas).toEqual(readme);
+    expect(trainConfig.parse({ depth: 32, method: 'man', split: 'k4' }).man.lambdas).toEqual({ ixx1: 6, ixy1: 0, ixx2: 1, ixy2: 2 });
+    expect(trainConfig.parse({ depth: 14, method: 'hpff', split: 'k3' }).hpff.lambdas).toEqual({ ixx1: 6, ixy1: 0, ixx2: 1, ixy2: 2 });
+    expect(trainConfig.parse({ method: 'man', split: 'per-block', man: { lambdaIndex: 'stage' } }).man.lambdas).toEqual({ ixx1: 6, ixy1: 0, ixx2: 1, ixy2: 2 });
+
+    // Weights the user gives are kept and checked.
+    const stage = trainConfig.safeParse({ method: 'man', split: 'per-block', man: { lambdaIndex: 'stage', lambdas: readme } });
     expect(stage.success).toBe(false);
     expect(stage.error!.issues[0]!.path).toEqual(['man', 'lambdaIndex']);
     expect(stage.error!.issues[0]!.message).toMatch(/^InfoPro\+MAN: both λx and λy are 0 for modules 1, 2: .* Use the 'module' λ index \(man\.lambdaIndex "module", --man-lambda module\)/);
     // ResNet-32 K = 4 with the code's reading: the two modules whose next block is in stage 2 or 3.
     expect(trainConfig.safeParse({ depth: 32, method: 'man', split: 'k4', man: { lambdaIndex: 'stage', lambdas: { ixx1: 5, ixy1: 0.5, ixx2: 0, ixy2: 1 } } }).success).toBe(true);
-    expect(trainConfig.safeParse({ depth: 32, method: 'man', split: 'k4', man: { lambdaIndex: 'stage' } }).error!.issues[0]!.message).toContain('for modules 2, 3:');
+    expect(trainConfig.safeParse({ depth: 32, method: 'man', split: 'k4', man: { lambdaIndex: 'stage', lambdas: readme } }).error!.issues[0]!.message).toContain('for modules 2, 3:');
     expect(trainConfig.safeParse({ method: 'hpff', split: 'per-block', hpff: { cascadeWeight: 0 } }).error!.issues[0]).toMatchObject({ path: ['hpff', 'cascadeWeight'], message: expect.stringContaining('module 1 would get no gradient at all') });
     // A field's own error comes alone: the rule waits for valid fields.
     expect(trainConfig.safeParse({ depth: 9, method: 'man', man: { lambdaIndex: 'stage' } }).error!.issues.map((i) => i.path.join('.'))).toEqual(['depth']);
 
-    expect(() => parseCli(['train', '--method', 'man', '--split', 'per-block', '--man-lambda', 'stage'])).toThrow(/Invalid training settings: man\.lambdaIndex: InfoPro\+MAN: both λx and λy are 0 for modules 1, 2/);
+    // The CLI gives no loss weights: its settings resolve to weights that train, and say which.
+    expect(parseCli(['train', '--method', 'man', '--split', 'per-block', '--man-lambda', 'stage']).config.man).toMatchObject({ lambdaIndex: 'stage', lambdas: { ixx1: 6, ixy1: 0, ixx2: 1, ixy2: 2 } });
     expect(parseCli(['train', '--method', 'man', '--split', 'per-block']).config.man.lambdaIndex).toBe('module');
 
     const store = Store.open(':memory:');
