@@ -79,7 +79,7 @@ export function checkUserPath(input: string, use: PathUse): CheckedPath {
   const stat = walk.stat!;
   if (kind === 'folder' ? stat.isDirectory() : stat.isFile()) return { path: absolute, exists: true };
   const action = use.action ? `${use.action} ${absolute}` : `use ${absolute} as the ${what}`;
-  throw new UserPathError(`Cannot ${action}: it is ${describeKind(stat)}, not a ${kind}. Give the path of a ${kind}${kind === 'folder' ? ' (a new one is created)' : ''}.`);
+  throw new UserPathError(`Cannot ${action}: it is ${describeKind(stat)}, not a ${kind}. Give the path of a ${kind}.`);
 }
 
 /**

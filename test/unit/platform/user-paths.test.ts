@@ -71,7 +71,7 @@ describe('checkUserPath', () => {
     try {
       expect(refusal(() => checkUserPath(path.join(dir, 'dangling', 'model'), folder))).toBe(`${dir}/dangling is a symbolic link to ${dir}/gone, which does not exist: remove the link or point it at an existing folder.`);
       expect(refusal(() => checkUserPath(path.join(dir, 'a'), folder))).toMatch(new RegExp(`^${dir}/a is a symbolic link loop \\(following it leads back round to itself\\)`));
-      expect(refusal(() => checkUserPath(path.join(dir, 'fifo'), folder))).toBe(`Cannot export into ${dir}/fifo: it is a named pipe (FIFO), not a folder. Give the path of a folder (a new one is created).`);
+      expect(refusal(() => checkUserPath(path.join(dir, 'fifo'), folder))).toBe(`Cannot export into ${dir}/fifo: it is a named pipe (FIFO), not a folder. Give the path of a folder.`);
       expect(refusal(() => checkUserPath(path.join(dir, 'socket'), folder))).toMatch(/it is a socket, not a folder/);
       expect(refusal(() => checkUserPath(path.join(dir, 'fifo'), { kind: 'file', what: 'database file' }))).toMatch(/fifo as the database file: it is a named pipe \(FIFO\), not a file/);
       expect(refusal(() => checkUserPath(path.join(dir, 'file', 'model'), folder))).toBe(`${dir}/file is a file, not a folder, so ${dir}/file/model cannot be inside it: check the path of the export folder.`);
