@@ -1,6 +1,6 @@
 /** The launcher's remembered values: saved values over the defaults, bad ones ignored. */
 import { describe, expect, it } from 'vitest';
-import { launcherDefaults, restoreLauncher } from '../../../renderer/src/stores/launcher';
+import { launcherDefaults, restoreLauncher } from '../../../renderer/src/stores/launcher-memory';
 
 describe('launcher memory', () => {
   it('restores what was left, key by key, over the defaults', () => {
