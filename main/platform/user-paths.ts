@@ -119,7 +119,7 @@ export function describeFsError(error: unknown, file: string, action: string): U
     EROFS: `${where} is on a read-only file system: choose a folder on a writable disk`,
     ENOSPC: 'the disk is full: free some space or choose another disk',
     EDQUOT: 'your disk quota is used up: free some space or choose another disk',
-    ENOENT: `${where} does not exist or does not hold new files: choose an existing, writable folder`,
+    ENOENT: 'it or a folder above it does not exist, or this file system holds no new files there: check the path',
     ENOTDIR: `a part of the path is a file, not a folder: check the path`,
     EISDIR: `it is a folder: give a path that is free`,
     EEXIST: `${file} already exists as something that is not a folder: give a new path`,
@@ -136,7 +136,7 @@ export function describeFsError(error: unknown, file: string, action: string): U
 /** Empty, NUL bytes and lengths: what no file system accepts, checked before any system call. */
 function checkSpelling(input: string, what: string): string {
   if (input.trim() === '') throw new UserPathError(`The ${what} path is empty: give a full path.`);
-  if (input.includes('\0')) throw new UserPathError(`The ${what} path ${JSON.stringify(input)} contains a NUL character, which no file name can hold: retype the path.`);
+  if (input.includes('\0')) throw new UserPathError(`The ${what} path ${JSON.stringify(shorten(input))} contains a NUL character, which no file name can hold: retype the path.`);
   const absolute = path.resolve(input);
   const limit = MAX_PATH_BYTES[process.platform];
   const bytes = Buffer.byteLength(absolute);
