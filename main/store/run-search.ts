@@ -52,19 +52,22 @@ export function runSearchText(name: string, notes: string, tags: string | null, 
 }
 
 /**
- * The search as LIKE patterns over runSearchText, all to match: a word matches at a word's start
+ * The search as needles in runSearchText, all to be found: a word matches at a word's start
  * ("info" finds InfoPro); a name followed by a number is one term matched whole ("seed 1" is not
  * "seed 10" nor "epochs 1"), as is a number alone.
  */
-export function searchPatterns(query: string): string[] {
+export function searchNeedles(query: string): string[] {
   const words = foldWords(query).split(' ').filter(Boolean);
-  const terms: string[] = [];
+  const needles: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const next = words[i + 1];
     if (next !== undefined && /^[a-z]/.test(words[i]!) && /^[0-9.]+$/.test(next)) {
-      terms.push(`% ${words[i]} ${next} %`);
+      needles.push(` ${words[i]} ${next} `);
       i++;
-    } else terms.push(/^[0-9.]+$/.test(words[i]!) ? `% ${words[i]} %` : `% ${words[i]}%`);
+    } else needles.push(/^[0-9.]+$/.test(words[i]!) ? ` ${words[i]} ` : ` ${words[i]}`);
   }
-  return terms;
+  return needles;
 }
+
+/** Whether a run's search text holds every needle (one call per row, however many words). */
+export const matchesAll = (text: string, needles: readonly string[]): boolean => needles.every((n) => text.includes(n));

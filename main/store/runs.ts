@@ -4,7 +4,7 @@ import type { Run, RunEnvironment, RunSortKey } from '../../shared/api/schemas';
 import type { JobKind, RunStatus } from '../../shared/ids';
 import { type Db, prepare } from './database';
 import { type RunRow, toRun } from './rows';
-import { runSearchText, searchPatterns } from './run-search';
+import { matchesAll, runSearchText, searchNeedles } from './run-search';
 
 const RUN_SELECT = `
   SELECT r.*, (SELECT json_group_array(tag) FROM tags t WHERE t.run_id = r.id) AS tags
@@ -58,7 +58,12 @@ const SORT_SQL: Record<RunSortKey, string> = {
 
 export class RunRepository {
   constructor(private readonly db: Db) {
-    db.function('run_search_text', { deterministic: true }, (name, notes, tags, config) => runSearchText(String(name), String(notes), tags === null ? null : String(tags), String(config)));
+    // The needles are the same for every row of a query: parsed once.
+    let last: { json: string; needles: string[] } = { json: '[]', needles: [] };
+    db.function('run_matches', { deterministic: true }, (name, notes, tags, config, json) => {
+      if (json !== last.json) last = { json: String(json), needles: JSON.parse(String(json)) as string[] };
+      return matchesAll(runSearchText(String(name), String(notes), tags === null ? null : String(tags), String(config)), last.needles) ? 1 : 0;
+    });
   }
 
   create(input: NewRun, now = Date.now()): Run {
@@ -106,10 +111,11 @@ export class RunRepository {
       params[`tag${i}`] = tag;
     });
     // Words match the name, notes, tags and the settings the run's method uses (./run-search.ts).
-    searchPatterns(query.text ?? '').forEach((pattern, i) => {
-      where.push(`run_search_text(r.name, r.notes, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.run_id = r.id), r.config) LIKE $word${i}`);
-      params[`word${i}`] = pattern;
-    });
+    const needles = searchNeedles(query.text ?? '');
+    if (needles.length) {
+      where.push(`run_matches(r.name, r.notes, (SELECT group_concat(tag, ' ') FROM tags t WHERE t.run_id = r.id), r.config, $needles)`);
+      params.needles = JSON.stringify(needles);
+    }
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const { total } = prepare<[object], { total: number }>(this.db, `SELECT count(*) AS total FROM runs r ${filter}`).get(params)!;
     const sort = SORT_SQL[query.sort ?? 'created'];

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainConfig } from '../../../shared/engine/config';
 import { Store } from '../../../main/store';
-import { foldWords, searchPatterns, settingsText } from '../../../main/store/run-search';
+import { foldWords, matchesAll, searchNeedles, settingsText } from '../../../main/store/run-search';
 import { useTempDir } from '../../helpers/temp';
 
 describe('run search', () => {
@@ -42,8 +42,10 @@ describe('run search', () => {
 
   it('folds text to words and makes name-value pairs one term', () => {
     expect(foldWords('InfoPro+HPFF K=4 · lr 0.1.')).toBe('infopro hpff k 4 lr 0.1');
-    expect(searchPatterns('seed 1 infopro')).toEqual(['% seed 1 %', '% infopro%']);
-    expect(searchPatterns('50%_')).toEqual(['% 50 %']);
+    expect(searchNeedles('seed 1 infopro')).toEqual([' seed 1 ', ' infopro']);
+    expect(searchNeedles('50%_')).toEqual([' 50 ']);
+    expect(matchesAll(' infopro k 3 seed 10 ', searchNeedles('seed 1'))).toBe(false);
+    expect(matchesAll(' infopro k 3 seed 1 ', searchNeedles('Info seed 1'))).toBe(true);
     expect(settingsText({ method: 'e2e', depth: 8, seed: 2, infopro: { lossMode: 'contrast' } })).not.toContain('contrast');
   });
 });
