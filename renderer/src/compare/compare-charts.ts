@@ -111,7 +111,7 @@ export function wholeStepOption(rows: readonly MemoryRow[]) {
     animation: false,
     tooltip: { trigger: 'item', formatter: (p: { name: string; value: number; dataIndex: number }) => `${p.name}<br>whole step ${p.value.toFixed(1)} MiB${rows[p.dataIndex]?.saving != null ? `<br>${savingLabel(rows[p.dataIndex]!.saving!)}` : ''}` },
     grid: { ...GRID, bottom: 40, top: 24 },
-    xAxis: { type: 'category', data: rows.map((r) => r.label), axisLabel: { interval: 0, width: 110, overflow: 'truncate' } },
+    xAxis: { type: 'category', data: rows.map((r) => r.label), axisLabel: { interval: 0, width: 150, overflow: 'truncate' } },
     yAxis: valueAxis('peak memory (MiB)'),
     series: [
       {
