@@ -8,6 +8,7 @@ import { NODE_BUNDLE } from './node-bundle.mjs';
 export const WORKER_ENTRIES = {
   'job-worker': 'main/jobs/job-worker.ts',
   'stage-worker': 'main/engine/parallel/stage-worker.ts',
+  'face-mesh-worker': 'main/speak/instruments/face-mesh-worker.ts',
 };
 
 export async function buildWorkers(outdir = 'dist/main') {
