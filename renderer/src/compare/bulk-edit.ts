@@ -50,22 +50,27 @@ export function planEdit(runs: readonly Pick<Run, 'id' | 'name' | 'notes' | 'tag
 /** The plan that takes every run back to how it was. */
 export const reversePlan = (steps: readonly EditStep[]): EditStep[] => steps.map((s) => ({ id: s.id, before: s.after, after: s.before }));
 
-/** In words, before it happens: "Add the tags paper, seed to 2 runs (1 already has them all)". */
-export function describeEdit(edit: BulkEdit, ticked: number, changed: number): string {
+/**
+ * In words: before it happens ("Add the tags paper, k3 to 2 runs; their other tags stay.") or,
+ * with `done`, after ("Added the tags paper, k3 to 2 runs; their other tags stay.").
+ */
+export function describeEdit(edit: BulkEdit, ticked: number, changed: number, done = false): string {
   const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
   const unchanged = ticked - changed;
   const rest = unchanged > 0 ? ` (${runs(unchanged)} unchanged)` : '';
+  const verb = (now: string, past: string) => (done ? past : now);
+  const plural = (tags: string[]) => `tag${tags.length === 1 ? '' : 's'} ${tags.join(', ')}`;
   switch (edit.kind) {
     case 'add-tags':
-      return edit.tags.length ? `Add the tag${edit.tags.length === 1 ? '' : 's'} ${edit.tags.join(', ')} to ${runs(changed)}${rest}; their other tags stay.` : 'Type the tags to add.';
+      return edit.tags.length ? `${verb('Add', 'Added')} the ${plural(edit.tags)} to ${runs(changed)}${rest}; their other tags stay.` : 'Type the tags to add.';
     case 'remove-tags':
-      return edit.tags.length ? `Remove the tag${edit.tags.length === 1 ? '' : 's'} ${edit.tags.join(', ')} from ${runs(changed)}${rest}.` : 'Type the tags to remove.';
+      return edit.tags.length ? `${verb('Remove', 'Removed')} the ${plural(edit.tags)} from ${runs(changed)}${rest}.` : 'Type the tags to remove.';
     case 'replace-notes':
-      return `Replace the notes of ${runs(changed)}${rest}: what they say now is overwritten (Undo brings it back).`;
+      return `${verb('Replace', 'Replaced')} the notes of ${runs(changed)}${rest}: what they said is overwritten (Undo brings it back).`;
     case 'append-notes':
-      return `Add this text at the end of the notes of ${runs(changed)}${rest}; what they say now stays.`;
+      return `${verb('Add', 'Added')} this text at the end of the notes of ${runs(changed)}${rest}; what they said stays.`;
     case 'rename':
-      return changed ? 'Rename this run.' : 'The name is unchanged.';
+      return changed ? `${verb('Rename', 'Renamed')} this run.` : 'The name is unchanged.';
   }
 }
 

@@ -13,6 +13,7 @@ describe('bulk edit', () => {
     expect(steps.map((s) => s.after.tags)).toEqual([['k3', 'paper'], ['k3', 'paper']]);
     expect(steps.map((s) => s.after.name)).toEqual(['InfoPro K=3 seed 0', 'InfoPro K=3 seed 1']);
     expect(describeEdit({ kind: 'add-tags', tags: ['paper', 'k3'] }, 2, 2)).toBe('Add the tags paper, k3 to 2 runs; their other tags stay.');
+    expect(describeEdit({ kind: 'add-tags', tags: ['paper', 'k3'] }, 2, 2, true)).toBe('Added the tags paper, k3 to 2 runs; their other tags stay.');
     expect(stepCalls(steps[0]!)).toEqual([{ op: 'runs:tag', input: { id: 1, add: ['k3'], remove: [] } }]);
     expect(stepCalls(reversePlan(steps)[0]!)).toEqual([{ op: 'runs:tag', input: { id: 1, add: [], remove: ['k3'] } }]);
   });
