@@ -1,5 +1,6 @@
 /**
- * The split being edited: net, data set, batch, method and the cuts with their undo history.
+ * The split being edited: net, data set, batch, method, the cuts with their undo history and the
+ * last real measurement.
  * Kept here rather than in the view, so switching workspace and back finds the same split.
  */
 import { acceptHMRUpdate, defineStore } from 'pinia';
@@ -18,6 +19,8 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
   const cuts = computed<Cut[]>(() => (version.value, history.value.current));
   const canUndo = computed(() => (version.value, history.value.canUndo));
   const canRedo = computed(() => (version.value, history.value.canRedo));
+  /** The last real measurement, with what it measured (a changed split or batch makes it stale). */
+  const measured = ref<{ key: string; backend: string; peakBytes: number; modulePeakBytes: number[]; endToEndPeakBytes: number } | null>(null);
 
   function setCuts(next: Cut[]) {
     history.value.set(next);
@@ -35,7 +38,7 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
     if (history.value.redo()) version.value++;
   }
 
-  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, setCuts, resetCuts, undo, redo };
+  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, measured, setCuts, resetCuts, undo, redo };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSplitEditorStore, import.meta.hot));
