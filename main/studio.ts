@@ -12,12 +12,15 @@ import { APP_VERSION } from './platform/app-root';
 import { detectBackends, preferredBackend } from './platform/backends';
 import { isProcessAlive, THIS_PROCESS } from './platform/process-owner';
 import { JobManager } from './jobs/job-manager';
+import { RemoteService } from './remote/remote-service';
 import { Store } from './store';
 
 export interface Studio {
   readonly store: Store;
   readonly datasets: DatasetCatalog;
   readonly jobs: JobManager;
+  /** The remote queue (Redis + BullMQ workers), when one is set up. */
+  readonly remote: RemoteService;
   readonly dispatch: Dispatch;
   info(): AppInfo;
   /** Listen to every event the services push; returns the unsubscribe function. */
@@ -69,11 +72,14 @@ export function createStudio(options: StudioOptions): Studio {
     if (update.type === 'run') emit({ name: 'runs:changed', payload: { runId, experimentId } });
     else if (update.event.type === 'progress') emit({ name: 'runs:progress', payload: { runId, experimentId, progress: update.event.progress } });
   });
-  const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, jobs, emit, pickFolder: options.pickFolder }));
+  // Remote runs keep training while the studio is closed; this reads on from the last event it applied.
+  const remote = new RemoteService(store, jobs);
+  const dispatch = createDispatcher(createHandlers({ store, info: () => info, datasets, jobs, remote, emit, pickFolder: options.pickFolder }));
   return {
     store,
     datasets,
     jobs,
+    remote,
     dispatch,
     info: () => info,
     subscribe(listener) {
@@ -82,6 +88,7 @@ export function createStudio(options: StudioOptions): Studio {
     },
     async close() {
       listeners.clear();
+      await remote.close();
       await jobs.close();
       store.close();
     },

@@ -12,6 +12,7 @@ import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
 import { parseOrBadRequest } from './dispatch';
 import { runDir, savedConfig } from '../engine/train/run-config';
 import type { JobManager } from '../jobs/job-manager';
+import type { RemoteService } from '../remote/remote-service';
 import { THIS_PROCESS } from '../platform/process-owner';
 import type { Store } from '../store';
 import type { Handlers } from './dispatch';
@@ -22,13 +23,14 @@ export interface HandlerContext {
   info: () => AppInfo;
   datasets: DatasetCatalog;
   jobs: JobManager;
+  remote: RemoteService;
   /** Push an event to every connected renderer. */
   emit: (event: StudioEvent) => void;
   /** The host's native folder picker, where it has one (Electron). */
   pickFolder?: ((title: string) => Promise<string | null>) | undefined;
 }
 
-export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }: HandlerContext): Handlers {
+export function createHandlers({ store, info, datasets, jobs, remote, emit, pickFolder }: HandlerContext): Handlers {
   const runChanged = (runId: number, experimentId: number) => emit({ name: 'runs:changed', payload: { runId, experimentId } });
   return {
     'app:info': () => info(),
@@ -65,9 +67,12 @@ export function createHandlers({ store, info, datasets, jobs, emit, pickFolder }
       return run;
     },
     // The job manager announces every status change itself (see createStudio).
-    'runs:start': (job) => jobs.submit(job),
+    'runs:start': ({ target, ...job }) => jobs.submit(job, target),
     'runs:cancel': ({ id }) => jobs.cancel(id),
-    'runs:resume': ({ id }) => jobs.resume(id),
+    'runs:resume': ({ id, target }) => jobs.resume(id, target),
+    'remote:status': () => remote.status(),
+    'remote:test': ({ url }) => remote.test(url),
+    'remote:configure': ({ url }) => remote.configure(url),
     'runs:delete': ({ ids }) => {
       const experiments = ids.map((id) => store.runs.get(id).experimentId);
       jobs.releaseDeadOwners(); // a run whose process died is not running any more: it can go

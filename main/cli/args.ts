@@ -8,6 +8,8 @@ export const CLI_USAGE = `Usage: blockwise train [options]      train a network 
        blockwise export RUN --out DIR [--db PATH]   save a finished run's network as a TF.js model
                                         (model.json + weights + card.json) into a new or empty folder
        blockwise runs [--db PATH]       list the newest runs
+       blockwise worker --redis URL     train runs queued on a Redis queue by a studio
+                                        (blockwise worker help for its options)
        blockwise speak corpus --out DIR --identities N --seed S   render the talking-face corpus
                                         (blockwise speak help for its options)
 

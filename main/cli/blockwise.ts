@@ -16,6 +16,7 @@ import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
 import { Store } from '../store';
 import { CLI_USAGE, CliError, parseCli } from './args';
 import { runSpeak } from './speak';
+import { runWorker } from './worker';
 
 function findOrCreateExperiment(store: Store, projectName: string, experimentName: string): number {
   const project = store.projects.list().find((p) => p.name.toLowerCase() === projectName.toLowerCase()) ?? store.projects.create({ name: projectName });
@@ -48,6 +49,7 @@ function progressBar(stream: NodeJS.WriteStream): (p: JobProgress) => void {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'speak') return runSpeak(process.argv.slice(3));
+  if (process.argv[2] === 'worker') return runWorker(process.argv.slice(3));
   const cli = parseCli(process.argv.slice(2));
   if (cli.command === 'help') {
     console.log(CLI_USAGE);

@@ -13,7 +13,9 @@ export type JobEvent =
   /** Rows for the store, written in batched transactions; `commit` writes them (and all before) at once. */
   | { type: 'records'; metrics?: MetricPoint[]; memory?: MemorySample[]; commit?: boolean }
   | { type: 'progress'; progress: JobProgress }
-  | { type: 'artifact'; artifact: Omit<Artifact, 'id' | 'createdAt' | 'runId'> };
+  | { type: 'artifact'; artifact: Omit<Artifact, 'id' | 'createdAt' | 'runId'> }
+  /** The end-of-epoch checkpoint of this epoch is complete on disk (a remote worker ships it then). */
+  | { type: 'checkpoint'; epoch: number };
 
 export type EmitJobEvent = (event: JobEvent) => void;
 

@@ -14,6 +14,7 @@ import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
 import { type JobEvent, JobCancelled } from './events';
 import { type JobDeps, jobKind } from './kinds';
 import { RunLedger } from './run-ledger';
+import { REMOTE_OWNER_HOST, type RemoteSink, type RemoteTarget } from './remote-target';
 import { startWorkerTask, type WorkerTask } from './worker-task';
 
 /** To subscribers: the run's row changed (status, or an epoch's results committed), or the job sent an event. */
@@ -31,6 +32,9 @@ export interface NewJob {
   kind: JobKind;
   config: unknown;
 }
+
+/** Where a run trains: here, or on the remote queue (./remote-target.ts). */
+export type JobTarget = 'local' | 'remote';
 
 export interface JobManagerOptions extends JobDeps {
   /** How many jobs train at once; default 1. */
@@ -63,6 +67,7 @@ export class JobManager {
   private concurrencyLimit: number;
   private heapMiB: number | undefined;
   private closed = false;
+  private remote: RemoteTarget | null = null;
   private readonly ownerCheck: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -97,19 +102,52 @@ export class JobManager {
     this.heapMiB = checkHeapMiB(value);
   }
 
-  /** Validate the settings, create the run as `queued` and start it when a slot is free. Bad settings create nothing. */
-  submit(job: NewJob): Run {
+  /**
+   * Validate the settings, create the run as `queued` and start it when a slot is free (or hand
+   * it to the remote queue). Bad settings, or a remote queue that cannot take it, create nothing.
+   */
+  submit(job: NewJob, target: JobTarget = 'local'): Run {
     const config = jobKind(job.kind).configure(job.config, this.deps);
+    const remote = target === 'remote' ? this.remoteTarget() : null;
+    remote?.checkAvailable({ config });
     const { store } = this.deps;
     store.projects.getExperiment(job.experimentId);
     const seed = typeof config.seed === 'number' ? config.seed : null;
     const run = store.db.transaction(() => {
       const created = store.runs.create({ experimentId: job.experimentId, name: job.name, kind: job.kind, config, seed });
-      store.runs.claim(created.id, THIS_PROCESS);
+      if (!remote) store.runs.claim(created.id, THIS_PROCESS);
       return created;
     })();
+    if (remote) return this.announce(remote.enqueue(run, false));
     this.changed(run);
     this.schedule();
+    return run;
+  }
+
+  /** Send runs to a remote queue from now on (null: none); returns the sink the target records through. */
+  setRemote(create: ((sink: RemoteSink) => RemoteTarget) | null): RemoteTarget | null {
+    const sink: RemoteSink = {
+      ledger: this.ledger,
+      record: (runId, experimentId, event) => this.record(runId, experimentId, event),
+      changed: (run) => this.changed(run),
+      settle: (outcome) => this.settle(outcome.run.id, outcome),
+    };
+    this.remote = create ? create(sink) : null;
+    return this.remote;
+  }
+
+  /** Whether the remote queue owns this run (queued or trained there, or last was). */
+  isRemote(runId: number): boolean {
+    return this.deps.store.runs.owner(runId)?.host === REMOTE_OWNER_HOST;
+  }
+
+  private remoteTarget(): RemoteTarget {
+    if (!this.remote) throw new ApiError('conflict', 'No remote queue is set up: add its Redis URL under Settings > Remote workers, or train on this machine.');
+    return this.remote;
+  }
+
+  private announce(run: Run): Run {
+    this.changed(run);
     return run;
   }
 
@@ -133,13 +171,21 @@ export class JobManager {
     return interrupted;
   }
 
-  /** Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint. */
-  resume(runId: number): Run {
+  /**
+   * Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint;
+   * by default where it trained last (here or on the remote queue).
+   */
+  resume(runId: number, target?: JobTarget): Run {
     const { store } = this.deps;
     this.releaseDeadOwners();
     const run = store.runs.get(runId);
     if (run.status === 'running' && !this.active.has(runId)) throw new ApiError('conflict', `${this.elsewhere(runId)} Resume it after it stops.`);
     jobKind(run.kind).checkResumable(run, this.deps);
+    if ((target ?? (this.remote && this.isRemote(runId) ? 'remote' : 'local')) === 'remote') {
+      const remote = this.remoteTarget();
+      remote.checkAvailable(run);
+      return this.announce(remote.enqueue(run, true));
+    }
     store.runs.claim(runId, THIS_PROCESS);
     const queued = store.runs.setStatus(runId, 'queued');
     this.changed(queued);
@@ -156,6 +202,7 @@ export class JobManager {
   cancel(runId: number): Run {
     const { store } = this.deps;
     const job = this.active.get(runId);
+    if (!job && this.remote && this.isRemote(runId) && ['queued', 'running'].includes(store.runs.get(runId).status)) return this.remote.cancel(runId);
     if (job) {
       job.cancelRequested = true;
       Atomics.store(job.stop, 0, 1);
@@ -175,13 +222,15 @@ export class JobManager {
   /** Why this manager cannot act on a running run: another live process trains it. */
   private elsewhere(runId: number): string {
     const owner = this.deps.store.runs.owner(runId);
+    if (owner?.host === REMOTE_OWNER_HOST) return `Run ${runId} trains on a remote worker${this.remote ? '' : ', and no remote queue is set up here (Settings > Remote workers)'}.`;
     return `Run ${runId} is training in another process${owner ? ` (pid ${owner.pid} on ${owner.host === THIS_PROCESS.host ? 'this computer' : owner.host})` : ''}.`;
   }
 
   /** Resolves when the run reaches an end state (done, failed, cancelled, interrupted). */
   wait(runId: number): Promise<JobOutcome> {
     const run = this.deps.store.runs.get(runId);
-    if (!this.active.has(runId) && run.status !== 'queued') return Promise.resolve({ run });
+    const remoteRunning = run.status === 'running' && this.isRemote(runId);
+    if (!this.active.has(runId) && run.status !== 'queued' && !remoteRunning) return Promise.resolve({ run });
     return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]));
   }
 
@@ -236,18 +285,21 @@ export class JobManager {
     this.active.set(runId, job);
     run = this.ledger.begin(runId);
     this.changed(run);
-    const onEvent = (event: JobEvent) => {
-      this.ledger.apply(runId, event);
-      this.notify({ runId, experimentId: job.experimentId, type: 'event', event });
-      // The backend (started) and the first step's measured memory are shown at once, not at the epoch's end.
-      if (event.type === 'started' || (event.type === 'records' && (event.commit || event.memory?.length))) this.changed(store.runs.get(runId));
-    };
+    const onEvent = (event: JobEvent) => this.record(runId, job.experimentId, event);
     const task = startWorkerTask(run.kind, payload, { stop: job.stop, onEvent, heapMiB: this.heapMiB });
     job.worker = task;
     void task.result.then(
       (result) => this.end(runId, job, () => ({ run: this.ledger.finish(runId, filesDir), result })),
       (error: unknown) => this.end(runId, job, () => ({ run: this.ledger.fail(runId, job.cancelRequested ? new JobCancelled() : error) })),
     );
+  }
+
+  /** A job's event: to the store, to the subscribers. */
+  private record(runId: number, experimentId: number, event: JobEvent): void {
+    this.ledger.apply(runId, event);
+    this.notify({ runId, experimentId, type: 'event', event });
+    // The backend (started) and the first step's measured memory are shown at once, not at the epoch's end.
+    if (event.type === 'started' || (event.type === 'records' && (event.commit || event.memory?.length))) this.changed(this.deps.store.runs.get(runId));
   }
 
   /** Record how a job ended (unless close() already did), tell the waiters and start the next. */

@@ -38,6 +38,8 @@ export class RunLedger {
         break;
       case 'progress':
         break; // shown, not stored: the step losses already are
+      case 'checkpoint':
+        break; // the files are the record
     }
   }
 

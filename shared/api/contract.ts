@@ -12,6 +12,8 @@ import * as s from './schemas';
 
 const id = z.number().int().positive();
 const byId = z.object({ id }).strict();
+/** Where a run trains: this machine, or the remote queue (Settings > Remote workers). */
+export const JOB_TARGETS = ['local', 'remote'] as const;
 
 function operation<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, summary: string) {
   return { input, output, summary };
@@ -82,12 +84,18 @@ export const operations = {
   ),
 
   'runs:start': operation(
-    z.object({ experimentId: id, name: s.displayName, kind: z.enum(JOB_KINDS).default('local-learning'), config: z.record(z.string(), z.unknown()) }).strict(),
+    z
+      .object({ experimentId: id, name: s.displayName, kind: z.enum(JOB_KINDS).default('local-learning'), config: z.record(z.string(), z.unknown()), target: z.enum(JOB_TARGETS).default('local') })
+      .strict(),
     s.run,
-    'Queue a training run; its settings are checked first (nothing is created if they are wrong). It starts when a job slot is free.',
+    'Queue a training run on this machine or the remote queue; its settings are checked first (nothing is created if they are wrong). It starts when a job slot (or a remote worker) is free.',
   ),
   'runs:cancel': operation(byId, s.run, 'Stop a queued run, or a running one after its current step; it ends cancelled and can be resumed.'),
-  'runs:resume': operation(byId, s.run, 'Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint.'),
+  'runs:resume': operation(
+    z.object({ id, target: z.enum(JOB_TARGETS).optional() }).strict(),
+    s.run,
+    'Queue a stopped run (interrupted, cancelled, failed) to continue from its last checkpoint, where it trained last unless a target is given.',
+  ),
   'runs:delete': operation(
     z.object({ ids: z.array(id).min(1).max(10_000) }).strict(),
     z.object({ deleted: z.number().int() }),
@@ -118,6 +126,18 @@ export const operations = {
     z.object({ concurrency: z.number().int().min(1).max(16) }).strict(),
     z.object({ concurrency: z.number().int().positive() }),
     'Set how many runs train at once (each in its own worker).',
+  ),
+
+  'remote:status': operation(z.object({}).strict(), s.remoteStatus, 'The remote queue: its Redis URL (password hidden), whether it answers, and the workers heard from in the last minute.'),
+  'remote:test': operation(
+    z.object({ url: z.string().min(1).max(2000) }).strict(),
+    z.object({ version: z.string(), latencyMs: z.number() }),
+    'Connect once to a Redis URL and PING it; says why when it does not answer.',
+  ),
+  'remote:configure': operation(
+    z.object({ url: z.string().min(1).max(2000).nullable() }).strict(),
+    s.remoteStatus,
+    'Use this Redis as the remote queue (tested first; a URL that does not answer changes nothing), or none (null).',
   ),
 
   'splits:list': operation(z.object({}).strict(), z.array(s.savedSplit), 'Splits saved by name, by depth.'),

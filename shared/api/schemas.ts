@@ -74,6 +74,10 @@ export const runEnvironment = z.object({
   arch: z.string(),
   cpus: z.number().int().nonnegative(),
   gitCommit: z.string().nullable(),
+  /** Runs trained by a remote worker: its host, its name and its GPU (null: none found). */
+  host: z.string().optional(),
+  worker: z.string().optional(),
+  gpu: z.string().nullable().optional(),
 });
 export type RunEnvironment = z.infer<typeof runEnvironment>;
 
@@ -222,3 +226,30 @@ export const runComparison = z.object({
   memory: z.array(memorySample),
 });
 export type RunComparison = z.infer<typeof runComparison>;
+
+/** A remote worker as its heartbeat describes it. */
+export const remoteWorker = z.object({
+  name: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  backend: z.string(),
+  gpu: z.string().nullable(),
+  concurrency: z.number().int(),
+  /** Runs it trains now, as `studio/run`. */
+  running: z.array(z.string()),
+  busy: z.boolean(),
+  lastHeartbeat: timestamp,
+});
+export type RemoteWorker = z.infer<typeof remoteWorker>;
+
+/** The remote queue as the studio sees it: the URL (password hidden), whether Redis answers, the workers. */
+export const remoteStatus = z.object({
+  url: z.string().nullable(),
+  /** This studio's id on the queue (its event stream and file keys). */
+  studioId: z.string(),
+  connected: z.boolean(),
+  /** Why Redis cannot be reached now (null: it can, or none is set). */
+  problem: z.string().nullable(),
+  workers: z.array(remoteWorker),
+});
+export type RemoteStatus = z.infer<typeof remoteStatus>;

@@ -11,8 +11,8 @@ import type { MetricPoint } from '../../../shared/api/schemas';
 import type { TrainConfig } from '../../../shared/engine/config';
 import type { Cut } from '../../../shared/engine/splits';
 import { batchCount, type HostBatch, iterateBatches } from '../../data/batches';
-import { type DatasetSource, openDatasetSource } from '../../data/catalog';
-import { PREPROCESSING } from '../../data/preprocess';
+import type { DatasetSource } from '../../data/catalog';
+import { preprocessingOf } from '../../data/preprocess';
 import type { Dataset } from '../../data/types';
 import { type EmitJobEvent, JobCancelled } from '../../jobs/events';
 import { APP_ROOT } from '../../platform/app-root';
@@ -20,9 +20,11 @@ import { collectEnvironment } from '../../platform/environment';
 import { selectBackend } from '../backend/select';
 import { MEMORY_METHOD, type MemoryPeak, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
+import { DataParallelTrainer } from '../parallel/data-parallel-trainer';
 import { ModuleParallelTrainer } from '../parallel/module-parallel-trainer';
 import { hasCheckpoint, loadCheckpoint, type RunPosition, saveCheckpoint, type TrainingState } from './checkpoint';
 import { createTrainer } from './create-trainer';
+import { openRunDataset } from './run-input';
 import { cosineAt, learningRate } from './schedule';
 import { SgdNesterov } from './sgd';
 import { lossValues } from './trainer';
@@ -95,9 +97,11 @@ function batchTensors(batch: HostBatch): { x: tf.Tensor4D; y: tf.Tensor1D } {
 export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop: StopSignal = () => false): Promise<TrainingResult> {
   const { config } = job;
   const backend = await selectBackend(config.backend);
-  const dataset = await openDatasetSource(job.dataset);
+  const dataset = await openRunDataset(job.dataset, config);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
-  const trainer = createTrainer({ model, method: config.method, cuts: job.cuts, normalization: PREPROCESSING[dataset.kind].normalization, seed: config.seed, settings: config });
+  // Data-parallel workers build their own trainers from the same recipe.
+  const recipe = { method: config.method, cuts: job.cuts, normalization: preprocessingOf(dataset).normalization, seed: config.seed, settings: config };
+  const trainer = createTrainer({ model, ...recipe });
   const state: TrainingState = { model, trainer, sgd: new SgdNesterov({ lr: config.lr }) };
   try {
     const from = job.filesDir && hasCheckpoint(job.filesDir) ? loadCheckpoint(job.filesDir, state) : { epoch: 0, step: 0, best: 0, last: 0, peakBytes: 0 };
@@ -106,7 +110,14 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
       // Again, in case the process died between the checkpoint and the store's commit (rewriting a point is harmless).
       emit({ type: 'records', metrics: [{ scope: 'epoch', step: from.epoch, key: 'test_acc', value: from.last, at: Date.now() }], commit: true });
     }
-    const pipeline = config.stages > 1 ? await ModuleParallelTrainer.create(state, config, { stages: config.stages, backend: backend.id }) : null;
+    // Runs stored before data-parallel training have no workers field: they trained on one thread.
+    const workers = config.workers ?? 1;
+    const pipeline =
+      config.stages > 1
+        ? await ModuleParallelTrainer.create(state, config, { stages: config.stages, backend: backend.id })
+        : workers > 1
+          ? await DataParallelTrainer.create(state, recipe, { workers, backend: backend.id })
+          : null;
     let position: RunPosition;
     try {
       position = await trainEpochs(job, dataset, state, from, emit, shouldStop, pipeline);
@@ -126,7 +137,7 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
 }
 
 /** Train from the epoch after `from` to the end, emitting as it goes and checkpointing every epoch. */
-async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingState, from: RunPosition, emit: EmitJobEvent, shouldStop: StopSignal, pipeline: ModuleParallelTrainer | null): Promise<RunPosition> {
+async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingState, from: RunPosition, emit: EmitJobEvent, shouldStop: StopSignal, pipeline: ModuleParallelTrainer | DataParallelTrainer | null): Promise<RunPosition> {
   const { config } = job;
   const { model, trainer, sgd } = state;
   const trainLength = Math.min(dataset.splits.train.length, config.trainLimit ?? Infinity);
@@ -160,7 +171,7 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
       if (!first.done) stepDone(await measuredFirstStep(first.value, state, learningRateAt(0, epoch), emit, position), first.value.size);
     }
     if (pipeline) {
-      // The rest of the epoch on the stage workers; they hand the trained state back at its end.
+      // The rest of the epoch on the stage (or data-parallel) workers; they hand the trained state back at its end.
       const at = position.step;
       await pipeline.trainEpoch(batches, (i) => learningRateAt(at + i, epoch), (_, losses) => {
         if (shouldStop()) throw new JobCancelled();
@@ -189,7 +200,10 @@ async function trainEpochs(job: TrainingJob, dataset: Dataset, state: TrainingSt
       { scope: 'epoch', step: epoch, key: 'images_per_second', value: epochSpeed, at },
     ];
     emit({ type: 'records', metrics: epochPoints, commit: true });
-    if (job.filesDir) await saveCheckpoint(job.filesDir, state, position);
+    if (job.filesDir) {
+      await saveCheckpoint(job.filesDir, state, position);
+      emit({ type: 'checkpoint', epoch });
+    }
   }
   return position;
 }
