@@ -1,14 +1,21 @@
 /** Local-learning training runs as jobs: their settings, and what their worker is given. */
+import { availableParallelism } from 'node:os';
 import { ApiError } from '../../shared/api/errors';
-import { moduleParallelRefusal, trainConfig } from '../../shared/engine/config';
+import { moduleParallelRefusal, type TrainConfig, trainConfig } from '../../shared/engine/config';
 import { starvedModules } from '../../shared/engine/gradient-reach';
 import { parseOrBadRequest } from '../api/dispatch';
+import { MAX_DATA_WORKERS } from '../engine/parallel/data-parallel-trainer';
 import { hasCheckpoint } from '../engine/train/checkpoint';
 import { segmentsFor } from '../../shared/engine/splits';
 import { resolveCuts, runFilesDir, savedConfig } from '../engine/train/run-config';
 import type { TrainingJob } from '../engine/train/train-run';
 import type { JobKindHandler } from './kinds';
 import { errorMessage } from './run-ledger';
+
+/** Data-parallel workers when a run names none: every core, unless it trains module-parallel (the two do not combine). */
+export function defaultWorkers(config: Pick<TrainConfig, 'stages'>): number {
+  return config.stages > 1 ? 1 : Math.min(availableParallelism(), MAX_DATA_WORKERS);
+}
 
 export const localLearningJobs: JobKindHandler = {
   configure(input, { datasets }) {
@@ -30,7 +37,8 @@ export const localLearningJobs: JobKindHandler = {
     } catch (error) {
       throw new ApiError('bad_request', `${errorMessage(error)} Choose a data set from the Data sets workspace. Nothing was changed.`);
     }
-    return { ...config, cuts };
+    // The run records how many workers it trains on: a resumed run keeps them, whatever machine it resumes on.
+    return { ...config, workers: config.workers ?? defaultWorkers(config), cuts };
   },
 
   checkResumable(run, { store }) {

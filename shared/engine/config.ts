@@ -97,6 +97,13 @@ export const trainSettings = z
      * (sequential). Greedy, DGL and InfoPro only; at most one stage per module.
      */
     stages: z.number().int().min(1).max(16).default(1),
+    /**
+     * Data-parallel training: every batch is cut into this many shards, each trained on its own
+     * worker thread, their gradients summed in shared memory (main/engine/parallel/data-parallel-trainer.ts;
+     * BatchNorm statistics per shard, running statistics averaged). Absent: as many as the
+     * machine has cores (1 with stages > 1), resolved and stored when the run is created.
+     */
+    workers: z.number().int().min(1).max(64).optional(),
     epochs: z.number().int().min(1).max(1000).default(1),
     batchSize: z.number().int().min(2).max(4096).default(64),
     /** Peak learning rate lr0 of the schedule. */
@@ -124,7 +131,15 @@ export const trainSettings = z
  * receives some gradient (./gradient-reach.ts), so a run cannot silently leave a module
  * untrained. The CLI, the launcher and `runs:start` all check with this.
  */
+/** Why a run cannot use both kinds of parallel training, or null. */
+export function parallelModesRefusal(config: Pick<TrainConfig, 'stages' | 'workers'>): string | null {
+  if ((config.workers ?? 1) <= 1 || config.stages <= 1) return null;
+  return `Data-parallel workers (${config.workers}) and module-parallel stages (${config.stages}) cannot be combined yet: set workers to 1 to pipeline the modules, or stages to 1 to split each batch over the workers.`;
+}
+
 export const trainConfig = trainSettings.transform((config, ctx) => {
+  const parallel = parallelModesRefusal(config);
+  if (parallel) ctx.addIssue({ code: 'custom', path: ['workers'], message: parallel, input: config });
   let cuts;
   try {
     cuts = config.method === 'e2e' ? [] : splitCuts(config.depth, config.split);

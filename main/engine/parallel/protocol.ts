@@ -8,7 +8,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { BackendId } from '../../../shared/ids';
 import type { InputShape } from '../../../shared/engine/resnet';
+import type { CreateTrainerOptions } from '../train/create-trainer';
 import type { LocalTrainerSettings } from '../train/local-trainer';
+import type { AllReduceBuffers } from './data-parallel-allreduce';
 
 /** Test only: make one stage fail at one step, by throwing or by ending its thread. */
 export interface StageFault {
@@ -68,3 +70,37 @@ export interface Activation {
   shape: [number, number, number, number];
   h: Float32Array;
 }
+
+/**
+ * Data-parallel training (./data-parallel-trainer.ts): each worker holds the whole training
+ * state and trains on its shard of every batch; gradients meet in shared memory
+ * (./data-parallel-allreduce.ts), not in these messages. Workers are started from the stage
+ * worker's bundle, told apart by `role`.
+ */
+export const DATA_PARALLEL_ROLE = 'data-parallel';
+
+export interface DataWorkerInit {
+  role: typeof DATA_PARALLEL_ROLE;
+  rank: number;
+  backend: BackendId;
+  model: { depth: number; input: InputShape; classes: number; seed: number };
+  /** Everything createTrainer takes besides the model (../train/create-trainer.ts): plain data. */
+  trainer: Omit<CreateTrainerOptions, 'model'>;
+  sgd: { momentum: number; weightDecay: number; nesterov: boolean; dampening: number };
+  buffers: AllReduceBuffers;
+}
+
+export type ToDataWorker =
+  /** The whole training state (values in ./data-parallel-trainer.ts's variable order) to train the next epoch from. */
+  | ({ type: 'epoch' } & WireState)
+  /** This worker's shard of one batch (null arrays: an empty shard) and every worker's shard size. */
+  | { type: 'batch'; step: number; lr: number; sizes: number[]; shape: [number, number, number, number]; x: Float32Array | null; y: Int32Array | null }
+  /** The state's checksum, and with `values` the state itself. */
+  | { type: 'collect'; values: boolean };
+
+export type FromDataWorker =
+  | { type: 'ready' }
+  /** Step done: the shard's loss per module (empty for an empty shard) and the step's seconds. */
+  | { type: 'step'; step: number; losses: number[]; seconds: number }
+  | ({ type: 'state'; checksum: number } & Partial<WireState>)
+  | { type: 'error'; message: string; stack?: string };

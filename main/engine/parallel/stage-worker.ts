@@ -15,7 +15,8 @@ import { createResNet } from '../nets/resnet-model';
 import { LocalTrainer } from '../train/local-trainer';
 import { SgdNesterov } from '../train/sgd';
 import { lossValues } from '../train/trainer';
-import type { Activation, FromStage, StageInit, ToStage } from './protocol';
+import { runDataParallelWorker } from './data-parallel-worker';
+import { type Activation, DATA_PARALLEL_ROLE, type FromStage, type StageInit, type ToStage } from './protocol';
 import { buffersOf, ownedArray, readValues, sgdFromWire, sgdToWire, stageVariables, writeValues } from './stage-state';
 
 type BatchMessage = Extract<ToStage, { type: 'batch' }>;
@@ -192,4 +193,6 @@ async function main(): Promise<void> {
   post({ type: 'ready' });
 }
 
-main().catch(report);
+// The same bundle starts data-parallel workers (./data-parallel-worker.ts): one worker file, one backend setup.
+if ((workerData as { role?: string }).role === DATA_PARALLEL_ROLE) runDataParallelWorker();
+else main().catch(report);

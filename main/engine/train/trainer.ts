@@ -54,12 +54,21 @@ export abstract class Trainer {
   step(x: tf.Tensor4D, y: tf.Tensor1D, optimizer: SgdNesterov, onPhase?: PhaseHook): tf.Scalar[] {
     const { grads, losses } = this.computeGradients(x, y, onPhase);
     try {
-      this.beforeUpdate();
-      optimizer.step(grads);
+      this.applyGradients(grads, optimizer);
     } finally {
       tf.dispose([...grads.values()]);
     }
     return losses;
+  }
+
+  /**
+   * The update half of step(): what runs between the gradients and the optimiser, then the
+   * optimiser. Data-parallel workers (../parallel/data-parallel-worker.ts) call it with the
+   * gradients summed over every worker's shard. The caller keeps the gradients.
+   */
+  applyGradients(grads: Map<tf.Variable, tf.Tensor>, optimizer: SgdNesterov): void {
+    this.beforeUpdate();
+    optimizer.step(grads);
   }
 }
 
