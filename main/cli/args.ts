@@ -29,6 +29,8 @@ Training options (defaults in brackets):
   --execution E       reference (as the papers' code) or lean (same gradients, less memory) [reference]
   --stages N          module-parallel: train the modules on N worker threads, pipelined (greedy, dgl,
                       infopro; same result as 1) [1]
+  --workers N         data-parallel: cut every batch into N shards trained on N worker threads, gradients
+                      summed (any method; per-shard BatchNorm; not with --stages) [every core]
   --epochs N [1]  --batch N [64]  --lr X [0.1]  --schedule cosine-steps|cosine|step [cosine-steps]  --warmup N [0]
   --seed N [0]  --backend B (tensorflow-gpu, webgpu, tensorflow, wasm, cpu) [best present]
   --train-limit N / --test-limit N   use at most N images per epoch / for testing
@@ -59,6 +61,7 @@ const NUMBER_FLAGS: Record<string, string> = {
   '--train-limit': 'trainLimit',
   '--test-limit': 'testLimit',
   '--stages': 'stages',
+  '--workers': 'workers',
 };
 
 export function parseCli(argv: readonly string[]): CliCommand {
