@@ -21,6 +21,8 @@ export function launcherDefaults() {
     testLimit: null as number | null,
     execution: 'reference' as 'reference' | 'lean',
     stages: 1,
+    /** Data-parallel worker threads; blank: every core (the engine resolves and records it). */
+    workers: null as number | null,
     infopro: { auxConfig: '1c2f', lossMode: 'contrast' as 'contrast' | 'cross_entropy' },
     hpff: { pff: 'code' as 'code' | 'paper' | 'none', independentWeight: 0.001, cascadeWeight: 0.999, auxConfig: '2c2f' },
     man: { decay: 0.995, bias: 'block' as 'block' | 'vector' | 'none', lambdaIndex: 'module' as 'stage' | 'module', auxConfig: '2c2f' },
