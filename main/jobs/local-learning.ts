@@ -12,9 +12,16 @@ import type { TrainingJob } from '../engine/train/train-run';
 import type { JobKindHandler } from './kinds';
 import { errorMessage } from './run-ledger';
 
-/** Data-parallel workers when a run names none: every core, unless it trains module-parallel (the two do not combine). */
-export function defaultWorkers(config: Pick<TrainConfig, 'stages'>): number {
-  return config.stages > 1 ? 1 : Math.min(availableParallelism(), MAX_DATA_WORKERS);
+/** Backends that use every core (libtensorflow) or a GPU by themselves: one worker feeds them. */
+const SELF_PARALLEL_BACKENDS: readonly string[] = ['tensorflow-gpu', 'webgpu', 'tensorflow'];
+
+/**
+ * Data-parallel workers when a run names none: every core on the CPU backends, one with
+ * module-parallel stages (the two do not combine) or a backend named that parallelises itself.
+ */
+export function defaultWorkers(config: Pick<TrainConfig, 'stages' | 'backend'>): number {
+  if (config.stages > 1 || (config.backend && SELF_PARALLEL_BACKENDS.includes(config.backend))) return 1;
+  return Math.min(availableParallelism(), MAX_DATA_WORKERS);
 }
 
 export const localLearningJobs: JobKindHandler = {
