@@ -6,6 +6,7 @@
 import type { RgbImage } from '../../data/image-codec';
 import { loadFaceApi, type FaceApiResult } from './face-api-runtime';
 import { imageTensor } from './image-input';
+import { cropImage } from './image-warp';
 
 export type Point = [number, number];
 
@@ -41,6 +42,8 @@ export interface DetectOptions {
   maxFaces?: number;
   descriptor?: boolean;
   expressions?: boolean;
+  /** When nothing is found, look again with a grey border around the image (default true). */
+  padRetry?: boolean;
 }
 
 function toFace(result: FaceApiResult): DetectedFace {
@@ -57,6 +60,18 @@ function toFace(result: FaceApiResult): DetectedFace {
 
 /** Every face found, largest box first. */
 export async function detectFaces(image: RgbImage, options: DetectOptions = {}): Promise<DetectedFace[]> {
+  const found = await runDetection(image, options);
+  if (found.length > 0 || options.padRetry === false) return found;
+  // The SSD detector misses some faces that fill most of the picture (close-up crops, selfies):
+  // on a grey border of half the image's size they are found. Only tried when nothing was found.
+  const pad = Math.round(Math.max(image.width, image.height) / 2);
+  const padded = cropImage(image, -pad, -pad, image.width + 2 * pad, image.height + 2 * pad, [128, 128, 128]);
+  return (await runDetection(padded, options))
+    .map((face) => ({ ...face, box: { ...face.box, x: face.box.x - pad, y: face.box.y - pad }, landmarks: face.landmarks.map(([x, y]) => [x - pad, y - pad] as Point) }))
+    .filter(({ box }) => box.x + box.width / 2 >= 0 && box.x + box.width / 2 < image.width && box.y + box.height / 2 >= 0 && box.y + box.height / 2 < image.height);
+}
+
+async function runDetection(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
   const { api } = await loadFaceApi();
   const input = imageTensor(image);
   try {

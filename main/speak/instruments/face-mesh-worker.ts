@@ -74,6 +74,8 @@ function fileLoader(url: string | unknown) {
 
 async function startHuman(config: FaceMeshWorkerData): Promise<Human> {
   setWasmPaths(config.wasmDir);
+  // Human's bundle re-registers the same 4.22 kernels ours did; PROD mutes tfjs's warning for each.
+  tf.env().set('PROD', true);
   tf.env().set('IS_NODE', false);
   let mod: { Human: new (config: unknown) => Human };
   try {
