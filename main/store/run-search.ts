@@ -28,10 +28,11 @@ export function settingsText(config: Record<string, unknown>): string {
   const method = typeof config.method === 'string' ? config.method : '';
   const cuts = Array.isArray(config.cuts) ? config.cuts.length : Array.isArray(config.split) ? config.split.length : null;
   const parts = [method, METHOD_NAMES[method] ?? '', method === 'e2e' ? 'end to end k 1' : cuts === null ? '' : `k ${cuts + 1}`, `resnet${config.depth} resnet ${config.depth}`];
-  const add = (prefix: string, value: unknown) => {
+  // Nested settings are named by their path ("infopro.lossmode contrast", "datasplit.seed 7"): "seed 1" is the run's own seed.
+  const add = (name: string, value: unknown) => {
     if (value === null || value === undefined) return;
-    if (typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) add(k, v);
-    else if (!Array.isArray(value)) parts.push(`${prefix} ${String(value)}`);
+    if (typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) add(`${name}.${k}`, v);
+    else if (!Array.isArray(value)) parts.push(`${name} ${String(value)}`);
   };
   for (const [key, value] of Object.entries(config)) if (!HIDDEN.has(key)) add(key, value);
   if (typeof config.split === 'string') parts.push(`split ${config.split}`);
@@ -69,5 +70,9 @@ export function searchNeedles(query: string): string[] {
   return needles;
 }
 
-/** Whether a run's search text holds every needle (one call per row, however many words). */
-export const matchesAll = (text: string, needles: readonly string[]): boolean => needles.every((n) => text.includes(n));
+/**
+ * Whether a run's search text holds every needle (one call per row, however many words). A word
+ * also matches a setting path's part ("lossmode" in "infopro.lossmode"); a name-value term does not.
+ */
+export const matchesAll = (text: string, needles: readonly string[]): boolean =>
+  needles.every((n) => text.includes(n) || (!n.endsWith(' ') && text.includes(`.${n.slice(1)}`)));

@@ -177,12 +177,20 @@ export function scatterOption(points: readonly ScatterPoint[]) {
   };
 }
 
-/** A stored setting as a person reads it: method names, cut lists as [[1,0],[2,0]], text unquoted. */
+/** A record (a module's resolved settings...) as "key value, key value". */
+const compactRecord = (record: Record<string, unknown>): string =>
+  Object.entries(record)
+    .map(([k, v]) => `${k} ${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
+
+/** A stored setting as a person reads it: method names, cut lists as [[1,0],[2,0]], text unquoted, records as "key value". */
 export function displaySetting(key: string, json: string | undefined): string {
   if (json === undefined) return '–';
   const value: unknown = JSON.parse(json);
   if (key === 'method' && typeof value === 'string') return methodName(value);
   if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) return value.map((v) => compactRecord(v as Record<string, unknown>)).join(' | ');
+  if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'string')) return value.join(', ');
   return JSON.stringify(value);
 }
 
@@ -198,9 +206,26 @@ export function differingKeys(runs: readonly RunComparison[]): string[] {
   return keys.filter((k) => differs(k) && !(hasCuts && k === 'split'));
 }
 
-/** Parallel coordinates: the differing settings (seed aside, at most six), then accuracy and peak memory; one coloured line per run. */
+/** The settings people compare first; any other differing setting follows in name order. */
+const AXIS_ORDER = ['method', 'cuts', 'split', 'depth', 'dataset', 'batchSize', 'lr', 'epochs', 'schedule', 'execution'];
+
+/** Whether a stored value reads well as one axis value (a number, a word, a cut list; not a list of records). */
+function axisWorthy(runs: readonly ChartRun[], key: string): boolean {
+  return runs.every((r) => {
+    const json = flattenConfig(r.item.run.config)[key];
+    if (json === undefined) return true;
+    const value: unknown = JSON.parse(json);
+    return !(Array.isArray(value) && value.some((v) => v !== null && typeof v === 'object' && !Array.isArray(v)));
+  });
+}
+
+/** Parallel coordinates: the differing settings (seed aside, the main ones first, at most six), then accuracy and peak memory; one coloured line per run. */
 export function parallelOption(runs: readonly ChartRun[], mode: CurveMode, atEpoch: number) {
-  const keys = differingKeys(runs.map((r) => r.item)).filter((k) => k !== 'seed').slice(0, 6);
+  const rank = (k: string) => (AXIS_ORDER.includes(k) ? AXIS_ORDER.indexOf(k) : AXIS_ORDER.length);
+  const keys = differingKeys(runs.map((r) => r.item))
+    .filter((k) => k !== 'seed' && axisWorthy(runs, k))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .slice(0, 6);
   const value = (r: ChartRun, key: string) => displaySetting(key, flattenConfig(r.item.run.config)[key]);
   const axes = [
     ...keys.map((k) => ({ name: k === 'cuts' ? 'split (cuts)' : k, type: 'category', data: [...new Set(runs.map((r) => value(r, k)))] })),

@@ -112,12 +112,17 @@ describe('compare charts', () => {
     expect(displaySetting('cuts', '[[1,0],[2,0]]')).toBe('[[1,0],[2,0]]');
     expect(displaySetting('dataset', '"mnist"')).toBe('mnist');
     expect(displaySetting('lr', undefined)).toBe('–');
+    expect(displaySetting('modules', JSON.stringify([{ module: 1, aux: '1c2f' }, { module: 2, aux: 'head' }]))).toBe('module 1, aux 1c2f | module 2, aux head');
+    expect(displaySetting('notApplying', '["hpff","man"]')).toBe('hpff, man');
     expect(differingKeys([e2e, infopro])).toEqual(['cuts', 'method']);
     const option = parallelOption(chartRuns([e2e, infopro, infopro1]), 'epoch', 1);
-    expect(option.parallelAxis.map((a) => a.name)).toEqual(['split (cuts)', 'method', 'accuracy %', 'peak MiB']);
-    expect(option.parallelAxis[0]).toMatchObject({ data: ['[]', '[[0,0],[1,0]]'] });
-    expect(option.parallelAxis[1]).toMatchObject({ data: ['End-to-end', 'InfoPro'] });
+    expect(option.parallelAxis.map((a) => a.name)).toEqual(['method', 'split (cuts)', 'accuracy %', 'peak MiB']);
+    expect(option.parallelAxis[1]).toMatchObject({ data: ['[]', '[[0,0],[1,0]]'] });
+    expect(option.parallelAxis[0]).toMatchObject({ data: ['End-to-end', 'InfoPro'] });
     expect(option.series).toHaveLength(3);
-    expect(option.series[1]!.data[0]).toEqual(['[[0,0],[1,0]]', 'InfoPro', 70, 78.7]);
+    expect(option.series[1]!.data[0]).toEqual(['InfoPro', '[[0,0],[1,0]]', 70, 78.7]);
+    // The method comes first among many differing settings; lists of records are no axis.
+    const busy = [e2e, infopro].map((c) => ({ ...c, run: { ...c.run, config: { ...c.run.config, a: c.run.id, b: c.run.id, c: c.run.id, d: c.run.id, e: c.run.id, modules: [{ module: c.run.id }] } } }));
+    expect(parallelOption(chartRuns(busy), 'epoch', 1).parallelAxis.map((a) => a.name)).toEqual(['method', 'split (cuts)', 'a', 'b', 'c', 'd', 'accuracy %', 'peak MiB']);
   });
 });

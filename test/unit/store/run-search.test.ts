@@ -47,5 +47,11 @@ describe('run search', () => {
     expect(matchesAll(' infopro k 3 seed 10 ', searchNeedles('seed 1'))).toBe(false);
     expect(matchesAll(' infopro k 3 seed 1 ', searchNeedles('Info seed 1'))).toBe(true);
     expect(settingsText({ method: 'e2e', depth: 8, seed: 2, infopro: { lossMode: 'contrast' } })).not.toContain('contrast');
+    // A nested seed (the data split's) is named with its block: "seed 7" is the run's seed only.
+    const text = ` ${foldWords(settingsText({ method: 'dgl', depth: 8, seed: 2, dataSplit: { seed: 7 } }))} `;
+    expect(matchesAll(text, searchNeedles('seed 2'))).toBe(true);
+    expect(matchesAll(text, searchNeedles('seed 7'))).toBe(false);
+    expect(matchesAll(text, searchNeedles('datasplit'))).toBe(true);
+    expect(matchesAll(` ${foldWords(settingsText({ method: 'infopro', infopro: { lossMode: 'contrast' } }))} `, searchNeedles('lossmode contrast'))).toBe(true);
   });
 });
