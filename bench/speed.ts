@@ -8,7 +8,14 @@
  *     per kernel.
  * (2) wall-clock per epoch of end-to-end, sequential local and module-parallel local training
  *     (2 stage workers), InfoPro and DGL at K = 4, as ratios. --only-torch / --only-parallel.
+ * (3) data-parallel scaling: ResNet-8 and ResNet-20 img/s on 1 thread and on 2 data-parallel
+ *     workers, next to PyTorch CPU at 1 and 2 threads. --only-data-parallel, --dp-steps N
+ *     [30], --dp-rounds N [2], --dp-depths 8,20.
+ * The load average is printed first: figures taken with the cores busy (load above their
+ * count) say little about scaling.
  */
+import { availableParallelism, loadavg } from 'node:os';
+import { dataParallelScaling, formatScalingRows } from './speed/data-parallel';
 import { formatModuleParallelRows, moduleParallelWallClock } from './speed/module-parallel';
 import { formatProfile, formatRows, wasmVsTorch } from './speed/wasm-vs-torch';
 
@@ -44,9 +51,28 @@ async function moduleParallelSection(): Promise<void> {
   console.log(formatModuleParallelRows(rows));
 }
 
+async function dataParallelSection(): Promise<void> {
+  const steps = arg('--dp-steps');
+  const rounds = arg('--dp-rounds');
+  const rows = await dataParallelScaling({
+    depths: (arg('--dp-depths') ?? '8,20').split(',').map(Number),
+    ...(steps ? { steps: Number(steps) } : {}),
+    ...(rounds ? { rounds: Number(rounds) } : {}),
+    python: arg('--python'),
+    torch: !process.argv.includes('--no-torch'),
+    log: (line) => console.log(`[data-parallel] ${line}`),
+  });
+  console.log('\n(3) Data-parallel scaling, end-to-end on MNIST 28x28x1, batch 64, wasm: 1 thread vs 2 workers, PyTorch CPU at the same threads');
+  console.log(formatScalingRows(rows));
+}
+
 async function main(): Promise<void> {
-  if (!process.argv.includes('--only-parallel')) await wasmVsTorchSection();
-  if (!process.argv.includes('--only-torch')) await moduleParallelSection();
+  const load = loadavg()[0]!;
+  console.log(`load average ${load.toFixed(2)} on ${availableParallelism()} cores${load > availableParallelism() ? ': the cores are busy with other work, so these figures (scaling most of all) need a quiet machine' : ''}`);
+  const only = process.argv.includes('--only-data-parallel');
+  if (!only && !process.argv.includes('--only-parallel')) await wasmVsTorchSection();
+  if (!only && !process.argv.includes('--only-torch')) await moduleParallelSection();
+  if (only || !(process.argv.includes('--only-torch') || process.argv.includes('--only-parallel'))) await dataParallelSection();
   // Stage workers and wasm keep nothing alive once done, but say so explicitly.
   process.exit(0);
 }

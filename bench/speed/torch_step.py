@@ -67,6 +67,8 @@ def main():
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--classes', type=int, default=10)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--depth', type=int, default=8, help='ResNet depth 6n + 2 (8, 20, 32, ...)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--min-steps', type=int, default=20)
     parser.add_argument('--budget-ms', type=float, default=3000)
@@ -74,17 +76,23 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = ResNet(args.channels, args.classes).train()
+    if (args.depth - 2) % 6 != 0 or args.depth < 8:
+        raise SystemExit(f'--depth must be 6n + 2 (8, 20, 32, ...), got {args.depth}')
+    device = torch.device(args.device)
+    model = ResNet(args.channels, args.classes, (args.depth - 2) // 6).train().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)
-    x = torch.randn(args.batch, args.channels, args.height, args.width)
-    y = torch.randint(0, args.classes, (args.batch,))
+    x = torch.randn(args.batch, args.channels, args.height, args.width, device=device)
+    y = torch.randint(0, args.classes, (args.batch,), device=device)
+    # A GPU step is timed once it has finished, not when it was queued.
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
 
     def step():
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        sync()
+        return loss
 
     for _ in range(args.warmup):
         step()
@@ -105,6 +113,8 @@ def main():
         'steps': len(times),
         'threads': torch.get_num_threads(),
         'torch': torch.__version__,
+        'device': str(device),
+        'depth': args.depth,
     }))
 
 
