@@ -188,6 +188,24 @@ describe('data-parallel training', () => {
     }, 240_000);
   }
 
+  for (const method of ['infopro', 'infopro+hpff', 'dgl+man'] as const) {
+    it(`${method}: 2 workers end a step at the single-thread state of the same shards (every replica equal)`, async () => {
+      const reference = build(method);
+      const parallelState = build(method);
+      states.push(reference, parallelState);
+      const batches = await hostBatches(2, 0);
+      const parallel = await DataParallelTrainer.create(parallelState, recipe(method), { workers: 2, backend: 'wasm' });
+      open.push(parallel);
+      for (const [i, b] of batches.entries()) await referenceStep(reference, b, lrAt(i), 2);
+      // trainEpoch also checks that both workers hold the same state at its end.
+      await parallel.trainEpoch(copies(batches), lrAt, () => {});
+      const after = stateDifference(parallelState, reference);
+      console.info(`data-parallel ${method}, 2 workers, 2 steps: max |state - reference| ${after.state.toExponential(2)}, momentum ${after.momentum.toExponential(2)}`);
+      expect(after.state).toBeLessThanOrEqual(1e-5);
+      expect(after.momentum).toBeLessThanOrEqual(1e-5);
+    }, 240_000);
+  }
+
   it('two runs with the same seed end at the same weights, bit for bit', async () => {
     const batches = await hostBatches(2, 0);
     const finals: Float32Array[] = [];
