@@ -16,7 +16,7 @@ export const WORKER_USAGE = `Usage: blockwise worker --redis URL [--concurrency 
   --backend B        train every run on this backend: ${BACKEND_IDS.join(', ')} [the best present]
   --name NAME        the name the studio's workers list shows [HOST-PID]
   --stall-ms N       BullMQ lock duration: a worker silent this long (killed, network lost) has its
-                     run marked interrupted within about 1.5 x N [10000]`;
+                     run marked interrupted within about 2 x N [10000]`;
 
 export interface WorkerCli {
   url: string;

@@ -5,7 +5,7 @@
  * workers ship (checkpoints, weights) into the run's folder, stops runs on request, and turns a
  * run whose worker died (BullMQ's stalled check failed its job) into `interrupted`.
  */
-import { Queue } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
@@ -13,7 +13,7 @@ import { hasCheckpoint } from '../engine/train/checkpoint';
 import { runFilesDir } from '../engine/train/run-config';
 import { REMOTE_OWNER_HOST, remoteOwner, type RemoteSink, type RemoteTarget } from '../jobs/remote-target';
 import type { Store } from '../store';
-import { getFiles, putFiles, readFileSet, removeFiles } from './artifacts';
+import { fileManifest, getFiles, putFiles, readFileSet, removeFiles } from './artifacts';
 import { lastRedisError, openRedis } from './connection';
 import { readEntries, type StreamRecord, type WorkerIdentity } from './event-stream';
 import { cancelKey, eventStreamKey, QUEUE_NAME, remoteJobId, runFilesKey } from './keys';
@@ -191,7 +191,11 @@ export class RemoteRuns implements RemoteTarget {
       case 'event': {
         if (run.status === 'queued') sink.changed(store.runs.setStatus(runId, 'running'));
         let event = entry.event;
-        if (event.type === 'checkpoint' && entry.files && dir) await getFiles(this.redis, runFilesKey(this.studio, runId, 'checkpoint'), entry.files, dir);
+        if (event.type === 'checkpoint' && entry.files && dir) {
+          const key = runFilesKey(this.studio, runId, 'checkpoint');
+          // Catching up after a restart, a later epoch's checkpoint may have replaced this one: that entry brings it.
+          if ((await fileManifest(this.redis, key))?.version === entry.files.version) await getFiles(this.redis, key, entry.files, dir);
+        }
         if (event.type === 'artifact' && event.artifact.kind === 'weights') {
           if (!entry.files || !dir) return;
           await getFiles(this.redis, runFilesKey(this.studio, runId, 'weights'), entry.files, dir);
@@ -225,7 +229,7 @@ export class RemoteRuns implements RemoteTarget {
       const job = await this.queue.getJob(remoteJobId(this.studio, id, attempt));
       let reason: string | null = null;
       if (!job) reason = 'Its job is gone from the remote queue (was Redis emptied?)';
-      else if ((await job.getState()) === 'failed' && /stalled/i.test(job.failedReason ?? '')) {
+      else if (await isStalled(job)) {
         const worker = this.trainedBy.get(id);
         reason = `The worker training it${worker ? ` (${worker.name} on ${worker.host})` : ''} stopped answering: its queue lock expired (killed, or its network was lost)`;
       }
@@ -246,4 +250,15 @@ export class RemoteRuns implements RemoteTarget {
     this.options.sink.settle(result === undefined ? { run } : { run, result });
     return run;
   }
+}
+
+/**
+ * BullMQ's stalled check found the job without its lock. With maxStalledCount 0 it marks the job
+ * to fail and puts it back in the wait list, where it is failed when a worker next fetches it; a
+ * busy queue can keep it waiting, so the mark (stalledCounter) is what counts, not the state.
+ */
+async function isStalled(job: Job): Promise<boolean> {
+  const state = await job.getState();
+  if (state === 'failed') return /stalled/i.test(job.failedReason ?? '');
+  return state !== 'active' && state !== 'completed' && ((job as Job & { stalledCounter?: number }).stalledCounter ?? 0) > 0;
 }

@@ -6,8 +6,9 @@
  *
  * Liveness is BullMQ's: the worker holds a lock on each job it trains and renews it every
  * lockDuration / 2; a worker that dies (kill -9, lost network) stops renewing, and the stalled
- * check of any other worker finds the job without its lock within about lockDuration +
- * stalledInterval and fails it ("stalled"), which the studio turns into `interrupted`.
+ * check of any other worker finds the job without its lock within about twice the lock duration
+ * and fails it ("stalled"), which the studio turns into `interrupted`. With no other worker
+ * running, the check waits for the next worker to start.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -67,7 +68,9 @@ export class RemoteWorker {
       connection: openRedis(options.url, { name: `blockwise-worker-${identity.name}-bullmq` }),
       concurrency,
       lockDuration: stallMs,
-      stalledInterval: Math.max(500, Math.round(stallMs / 2)),
+      // BullMQ skips a check that comes before the last one's marker expires, so checks land up to two intervals apart:
+      // a quarter of the lock keeps a dead worker's run found within about twice the lock duration.
+      stalledInterval: Math.max(250, Math.round(stallMs / 4)),
       // A stalled run is not retried behind the studio's back: it becomes interrupted, and resuming it is the user's call.
       maxStalledCount: 0,
       autorun: false,

@@ -82,9 +82,24 @@ function expectEveryStep(studio: Studio, id: number, steps: number, modules: num
   for (const s of series) expect(s.steps).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
 }
 
+/** Two live workers (started once, replaced when a test killed one). */
+let nextWorker = 1;
+function twoWorkers(): WorkerProcess[] {
+  const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  while (alive.length < 2) alive.push(worker(`w${nextWorker++}`));
+  return alive;
+}
+
+async function remoteStudio(file: string): Promise<Studio> {
+  const studio = await openStudio(path.join(root, file));
+  await call(studio, 'remote:configure', { url: redis.url });
+  await until('two workers to report', async () => (await call<{ workers: unknown[] }>(studio, 'remote:status', {})).workers.length >= 2, 30_000);
+  return studio;
+}
+
 describe('remote workers through Redis and BullMQ', () => {
   it('spreads four runs queued from the studio API over two workers, with every event in SQLite', async () => {
-    const [w1, w2] = [worker('w1'), worker('w2')];
+    const [w1, w2] = twoWorkers() as [WorkerProcess, WorkerProcess];
     const studio = await openStudio(path.join(root, 'spread.sqlite'));
     const status = (await call<unknown>(studio, 'remote:configure', { url: redis.url })) as { connected: boolean; url: string };
     expect(status.url).toBe(redis.url);
@@ -97,6 +112,8 @@ describe('remote workers through Redis and BullMQ', () => {
     });
     const runs = await Promise.all([1, 2, 3, 4].map((i) => start(studio, experimentId, `remote ${i}`, { ...TINY, seed: i })));
     expect(runs.map((r) => r.status)).toEqual(['queued', 'queued', 'queued', 'queued']);
+    // The same job code: the first remote run must reach what the same run reaches on this machine (trained meanwhile).
+    const local = await start(studio, experimentId, 'local twin', { ...TINY, seed: 1 }, 'local');
     await until('four remote runs to finish', () => runs.every((r) => ['done', 'failed'].includes(runOf(studio, r.id).status)), 120_000, 200);
     for (const { id } of runs) {
       const run = runOf(studio, id);
@@ -114,8 +131,6 @@ describe('remote workers through Redis and BullMQ', () => {
     }
     const trainedBy = new Set(runs.map(({ id }) => runOf(studio, id).environment?.worker));
     expect(trainedBy).toEqual(new Set(['w1', 'w2']));
-    // The same job code: a remote run reaches what the same run reaches on this machine.
-    const local = await start(studio, experimentId, 'local twin', { ...TINY, seed: 1 }, 'local');
     await studio.jobs.wait(local.id);
     expect(testAccuracy(studio, runs[0]!.id)).toEqual(testAccuracy(studio, local.id));
     latencies.sort((a, b) => a - b);
@@ -123,5 +138,77 @@ describe('remote workers through Redis and BullMQ', () => {
     expect(latencies[latencies.length >> 1]).toBeLessThan(2000);
     await closeStudio(studio);
     expect(w1.output() + w2.output()).toContain('finished');
+  }, 180_000);
+});
+
+describe('remote faults', () => {
+  it('a worker killed with SIGKILL mid-run leaves its run interrupted; the other worker resumes it to the uninterrupted accuracy', async () => {
+    const pool = twoWorkers();
+    const studio = await remoteStudio('kill.sqlite');
+    const experimentId = await experimentIn(studio);
+    const config = { ...TINY, epochs: 2, trainLimit: 160, seed: 7 };
+    const victim = await start(studio, experimentId, 'killed', config);
+    const victimWorker = await until('a worker to take the run', () => runOf(studio, victim.id).environment?.worker);
+    const reference = await start(studio, experimentId, 'uninterrupted', config);
+    // Killed once its first epoch's checkpoint is in the studio's run folder, before the run ends.
+    const checkpoint = path.join(root, 'runs', String(victim.id), 'checkpoint.json');
+    await until('the first checkpoint to arrive', () => fs.existsSync(checkpoint) || runOf(studio, victim.id).status === 'done', 60_000, 20);
+    expect(runOf(studio, victim.id).status).toBe('running');
+    const killed = pool.find((w) => w.name === victimWorker)!;
+    killed.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await killed.exited;
+    const interrupted = await until('the run to be marked interrupted', () => runOf(studio, victim.id).status === 'interrupted' && runOf(studio, victim.id), 30_000, 50);
+    const detectMs = Date.now() - killedAt;
+    console.log(`[remote test] SIGKILL of ${victimWorker} -> run interrupted in ${detectMs} ms (lock 3000 ms)`);
+    expect(interrupted.error).toMatch(/stopped answering/);
+    expect(detectMs).toBeLessThan(15_000);
+    await until('the reference run to finish', () => runOf(studio, reference.id).status === 'done', 90_000, 100);
+
+    const resumed = await call<Run>(studio, 'runs:resume', { id: victim.id });
+    expect(resumed.status).toBe('queued');
+    await until('the resumed run to end', () => !['queued', 'running'].includes(runOf(studio, victim.id).status), 90_000, 100);
+    const done = runOf(studio, victim.id);
+    expect(done.status, done.error ?? '').toBe('done');
+    expect(done.environment?.worker).not.toBe(victimWorker);
+    expect(testAccuracy(studio, victim.id)).toHaveLength(2);
+    expect(testAccuracy(studio, victim.id)).toEqual(testAccuracy(studio, reference.id));
+    // Every step's losses, the ones written before the kill and after the resume, as the uninterrupted run's.
+    expect(stepPoints(studio, victim.id)).toEqual(stepPoints(studio, reference.id));
+    await closeStudio(studio);
+  }, 180_000);
+
+  it('a studio closed mid-sweep catches up on every event when it opens again', async () => {
+    twoWorkers();
+    const dbPath = 'reopen.sqlite';
+    let studio = await remoteStudio(dbPath);
+    const experimentId = await experimentIn(studio);
+    const config = { ...TINY, epochs: 2, trainLimit: 64 };
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE_NAME, { connection });
+    const completedBefore = (await queue.getJobCounts('completed')).completed!;
+    const runs = await Promise.all([1, 2, 3].map((seed) => start(studio, experimentId, `sweep seed ${seed}`, { ...config, seed })));
+    await until('the sweep to start training', () => stepPoints(studio, runs[0]!.id).length > 0, 60_000, 20);
+    expect(runs.filter((r) => runOf(studio, r.id).status !== 'done').length).toBe(3);
+    await closeStudio(studio);
+    try {
+      await until('the workers to finish the sweep without the studio', async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'completed');
+        return counts.waiting === 0 && counts.active === 0 && counts.completed === completedBefore + 3;
+      }, 90_000, 200);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    const reopenedAt = Date.now();
+    studio = await openStudio(path.join(root, dbPath));
+    await until('the reopened studio to catch up', () => runs.every((r) => runOf(studio, r.id).status === 'done'), 30_000, 20);
+    console.log(`[remote test] reopened studio caught up with three finished runs in ${Date.now() - reopenedAt} ms`);
+    for (const { id } of runs) {
+      expectEveryStep(studio, id, 4, 2);
+      expect(testAccuracy(studio, id)).toHaveLength(2);
+      expect(studio.store.metrics.artifacts(id).filter((a) => a.kind === 'weights')).toHaveLength(1);
+    }
+    await closeStudio(studio);
   }, 180_000);
 });
