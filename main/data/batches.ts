@@ -4,7 +4,7 @@
  * normalisation, as float32 NHWC plus int32 labels. tensors.ts turns them into TF.js tensors.
  */
 import { createRng, mixSeed, permutation } from './random';
-import { PREPROCESSING, type Preprocessing, preprocessInto } from './preprocess';
+import { type Preprocessing, preprocessingOf, preprocessInto } from './preprocess';
 import type { Dataset, ImageShape, SplitName } from './types';
 
 export interface BatchOptions {
@@ -42,7 +42,7 @@ export async function* iterateBatches(dataset: Dataset, split: SplitName, option
   const source = dataset.splits[split];
   const length = Math.min(source.length, options.limit ?? source.length);
   const order = options.shuffle ? permutation(source.length, createRng(mixSeed(options.seed, options.epoch, 1))) : undefined;
-  const base = options.preprocessing ?? PREPROCESSING[dataset.kind];
+  const base = options.preprocessing ?? preprocessingOf(dataset);
   const preprocessing: Preprocessing = split === 'train' && options.augment ? base : { ...base, augmentation: null };
   const augmentRng = createRng(mixSeed(options.seed, options.epoch, 2));
   const { height, width, channels } = dataset.shape;

@@ -15,7 +15,7 @@ import type { Store } from '../store';
 import type { DatasetRecord } from '../store/datasets';
 import { type DecodeCheck, DecodeCheckCancelled, startDecodeCheck } from './decode-check';
 import { detectFormat, FORMAT_HINTS, FORMATS, type FolderKind } from './formats';
-import { openMnist, summarizeMnist } from './mnist';
+import { type MnistSplit, openMnist, summarizeMnist } from './mnist';
 import { type Dataset, DatasetError, type DatasetSummary, type OpenOptions, type SplitName } from './types';
 
 export const BUILTIN_MNIST_ID = 'mnist';
@@ -37,11 +37,13 @@ export interface DatasetSource {
   /** null for the built-in MNIST. */
   path: string | null;
   imageSize?: number | undefined;
+  /** The built-in MNIST's train/test split a run chose (the default split when absent). */
+  split?: MnistSplit | undefined;
 }
 
 /** Open a set from its source; a reader's error becomes a bad_request naming the set. */
 export async function openDatasetSource(source: DatasetSource, options: OpenOptions = {}): Promise<Dataset> {
-  if (source.kind === 'mnist') return openMnist();
+  if (source.kind === 'mnist') return openMnist(source.split);
   try {
     return await FORMATS[source.kind].open(source.path!, { ...options, ...sizeOption(source.imageSize) });
   } catch (error) {

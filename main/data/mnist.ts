@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { BUILTIN_MNIST_SPLIT } from '../../shared/engine/resolve-settings';
 import { createRng, permutation } from './random';
 import { type Dataset, DatasetError, type DatasetSummary, type ImageShape, type SplitName } from './types';
 import { countClasses, memorySplit } from './memory-split';
@@ -12,11 +13,17 @@ import { countClasses, memorySplit } from './memory-split';
 const SHAPE: ImageShape = { height: 28, width: 28, channels: 1 };
 const PIXELS = SHAPE.height * SHAPE.width;
 const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-/** Fixed forever: changing it would change every built-in MNIST result. */
-const SPLIT_SEED = 20_261_129;
-export const MNIST_TEST_FRACTION = 0.2;
+/** Fixed forever: changing them would change every built-in MNIST result a run does not choose its split for. */
+export const MNIST_TEST_FRACTION = BUILTIN_MNIST_SPLIT.testFraction;
 
-let cached: Dataset | undefined;
+/** A run's choice of split: the shuffle's seed and the test images per class (or fraction of each class). */
+export interface MnistSplit {
+  seed?: number | undefined;
+  testPerClass?: number | undefined;
+  testFraction?: number | undefined;
+}
+
+const cached = new Map<string, Dataset>();
 
 function digitsDir(): string {
   return path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
@@ -41,16 +48,20 @@ function readDigits(digit: number): Uint8Array {
   return bytes;
 }
 
-/** The built-in MNIST, decoded once per process. */
-export function openMnist(): Dataset {
-  if (cached) return cached;
+/** The built-in MNIST split as `choice` says (default: the fixed 80/20 split), decoded once per process and split. */
+export function openMnist(choice: MnistSplit = {}): Dataset {
+  const seed = choice.seed ?? BUILTIN_MNIST_SPLIT.seed;
+  const key = `${seed}/${choice.testPerClass ?? ''}/${choice.testFraction ?? ''}`;
+  const known = cached.get(key);
+  if (known) return known;
   const parts: Record<SplitName, { pixels: Uint8Array[]; labels: number[] }> = { train: { pixels: [], labels: [] }, test: { pixels: [], labels: [] } };
-  const rng = createRng(SPLIT_SEED);
+  const rng = createRng(seed);
   for (let digit = 0; digit < 10; digit++) {
     const pixels = readDigits(digit);
     const count = pixels.length / PIXELS;
     const order = permutation(count, rng);
-    const testCount = Math.round(count * MNIST_TEST_FRACTION);
+    const testCount = choice.testPerClass ?? Math.round(count * (choice.testFraction ?? MNIST_TEST_FRACTION));
+    if (testCount >= count) throw new DatasetError('MNIST', `digit ${digit} has ${count} images, so it cannot keep ${testCount} for testing`, 'Choose fewer test images per class');
     order.forEach((sample, rank) => {
       const split = rank < testCount ? parts.test : parts.train;
       split.pixels.push(pixels.subarray(sample * PIXELS, (sample + 1) * PIXELS));
@@ -63,8 +74,9 @@ export function openMnist(): Dataset {
     pixels.forEach((p, i) => all.set(p, i * PIXELS));
     return memorySplit(all, Uint8Array.from(labels), PIXELS);
   };
-  cached = { kind: 'mnist', name: 'MNIST (built in)', classes: CLASSES, shape: SHAPE, splits: { train: split('train'), test: split('test') } };
-  return cached;
+  const dataset: Dataset = { kind: 'mnist', name: 'MNIST (built in)', classes: CLASSES, shape: SHAPE, splits: { train: split('train'), test: split('test') } };
+  cached.set(key, dataset);
+  return dataset;
 }
 
 export function summarizeMnist(): DatasetSummary {

@@ -10,7 +10,7 @@
  */
 import type { DatasetKind } from '../../shared/ids';
 import { randomInt } from './random';
-import type { ImageShape } from './types';
+import type { Dataset, ImageShape, SplitSource } from './types';
 
 export interface Normalization {
   /** Per channel, on the 0..1 scale. */
@@ -43,6 +43,53 @@ export const PREPROCESSING: Readonly<Record<DatasetKind, Preprocessing>> = {
   mnist: { normalization: { mean: [0.1307], std: [0.3081] }, augmentation: null },
   imagefolder: { normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, augmentation: { pad: 4, padMode: 'zero', flip: true } },
 };
+
+/** The preprocessing a set is fed with: a run's own (withInput), else its kind's. */
+export const preprocessingOf = (dataset: Dataset): Preprocessing => dataset.preprocessing ?? PREPROCESSING[dataset.kind];
+
+/** What a run feeds the network: zero pixels added on every side, then this normalisation. */
+export interface InputSettings {
+  pad: number;
+  normalization: Normalization;
+}
+
+/**
+ * `dataset` as a run sees it: every image zero-padded by `pad` on every side (as torchvision's
+ * Pad before ToTensor, so the border is black before normalisation), normalised with the run's
+ * values; the kind's augmentation then acts on the padded images.
+ */
+export function withInput(dataset: Dataset, { pad, normalization }: InputSettings): Dataset {
+  const { height, width, channels } = dataset.shape;
+  if (normalization.mean.length !== channels || normalization.std.length !== channels) {
+    throw new RangeError(`normalisation needs ${channels} value${channels === 1 ? '' : 's'} per mean and std (the images have ${channels} channel${channels === 1 ? '' : 's'})`);
+  }
+  const shape: ImageShape = { height: height + 2 * pad, width: width + 2 * pad, channels };
+  const padded = (source: SplitSource): SplitSource => ({
+    length: source.length,
+    labels: source.labels,
+    read: async (indices) => {
+      const pixels = await source.read(indices);
+      if (!pad) return pixels;
+      const out = new Uint8Array(indices.length * shape.height * shape.width * channels);
+      const row = width * channels;
+      for (let n = 0; n < indices.length; n++) {
+        for (let y = 0; y < height; y++) {
+          const from = (n * height + y) * row;
+          out.set(pixels.subarray(from, from + row), ((n * shape.height + y + pad) * shape.width + pad) * channels);
+        }
+      }
+      return out;
+    },
+  });
+  return {
+    kind: dataset.kind,
+    name: dataset.name,
+    classes: dataset.classes,
+    shape,
+    splits: { train: padded(dataset.splits.train), test: padded(dataset.splits.test) },
+    preprocessing: { ...PREPROCESSING[dataset.kind], normalization },
+  };
+}
 
 /** Reflect without repeating the edge, as torch.nn.functional.pad(mode='reflect'): -1 -> 1, n -> n-2. */
 function reflect(i: number, n: number): number {

@@ -4,6 +4,7 @@
  * tensors are shared by all readers (batches.ts), so every data set is fed the same way.
  */
 import type { DatasetKind } from '../../shared/ids';
+import type { Preprocessing } from './preprocess';
 
 export interface ImageShape {
   height: number;
@@ -35,6 +36,8 @@ export interface Dataset {
   /** Shape of every image as fed to the network (after any resize). */
   readonly shape: ImageShape;
   readonly splits: Readonly<Record<SplitName, SplitSource>>;
+  /** A run's own normalisation (and augmentation) over its kind's (./preprocess.ts withInput). */
+  readonly preprocessing?: Preprocessing;
 }
 
 /**

@@ -7,6 +7,8 @@ import { parseOrBadRequest } from '../api/dispatch';
 import { MAX_DATA_WORKERS } from '../engine/parallel/data-parallel-trainer';
 import { hasCheckpoint } from '../engine/train/checkpoint';
 import { segmentsFor } from '../../shared/engine/splits';
+import { runRecord } from '../../shared/engine/resolve-settings';
+import { resolvedInput } from '../engine/train/run-input';
 import { resolveCuts, runFilesDir, savedConfig } from '../engine/train/run-config';
 import type { TrainingJob } from '../engine/train/train-run';
 import type { JobKindHandler } from './kinds';
@@ -39,13 +41,22 @@ export const localLearningJobs: JobKindHandler = {
       const modules = segmentsFor(config.depth, cuts, 'infopro').length;
       if (config.stages > modules) throw new ApiError('bad_request', `This split has ${modules} modules, so at most ${modules} stages can train in parallel (got ${config.stages}). Nothing was changed.`);
     }
+    let dataset;
     try {
-      datasets.source(config.dataset);
+      const source = datasets.source(config.dataset);
+      // The built-in MNIST's shape is known without decoding it.
+      dataset = source.kind === 'mnist' ? { kind: source.kind, name: source.name, shape: { channels: 1 } } : datasets.get(config.dataset);
     } catch (error) {
       throw new ApiError('bad_request', `${errorMessage(error)} Choose a data set from the Data sets workspace. Nothing was changed.`);
     }
+    // The record keeps every default resolved: the data set's normalisation, no padding, MNIST's split.
+    const fed = resolvedInput(config, dataset.kind);
+    const { channels } = dataset.shape;
+    if (fed.normalization.mean.length !== channels) {
+      throw new ApiError('bad_request', `Invalid training settings: input.normalization: ${dataset.name} has ${channels} channel${channels === 1 ? '' : 's'}, so mean and std need ${channels} value${channels === 1 ? '' : 's'} each (got ${fed.normalization.mean.length}). Nothing was changed.`);
+    }
     // The run records how many workers it trains on: a resumed run keeps them, whatever machine it resumes on.
-    return { ...config, workers: config.workers ?? defaultWorkers(config), cuts };
+    return { ...runRecord(config, cuts), input: fed, workers: config.workers ?? defaultWorkers(config) };
   },
 
   checkResumable(run, { store }) {

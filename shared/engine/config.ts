@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { BACKEND_IDS } from '../ids';
-import { starvedModules, withDefaultLambdas } from './gradient-reach';
+import { starvedModules } from './gradient-reach';
+import { resolveSettings, settingsNotApplying } from './resolve-settings';
 import { MAN_LAMBDA_INDEXES } from './loss-weights';
 import { RESNET_DEPTHS } from './resnet';
 import { SplitError, splitCuts } from './splits';
@@ -34,6 +35,9 @@ const cut = z.tuple([z.number().int(), z.number().int()]);
 export const AUX_CONFIGS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
 /** Loss weights lambda_x (reconstruction) and lambda_y (task) at the first and last cut. */
 const lambdas = z.object({ ixx1: z.number().min(0), ixy1: z.number().min(0), ixx2: z.number().min(0), ixy2: z.number().min(0) }).strict();
+/** HPFF's and MAN's code fuse the stem into the first segment; 'apart' trains it as its own module when the cut list cuts after it ([0, 0]). */
+export const STEM_READINGS = ['fused', 'apart'] as const;
+const perChannel = z.array(z.number().finite()).min(1).max(4);
 
 /** Every field's own check; stored runs are read with this (../../main/engine/train/run-config.ts). */
 export const trainSettings = z
@@ -66,6 +70,7 @@ export const trainSettings = z
         auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
         /** Default: the README's (5, 0.5) -> (0, 0) where it reaches every module (./gradient-reach.ts withDefaultLambdas). */
         lambdas: lambdas.optional(),
+        stem: z.enum(STEM_READINGS).default('fused'),
       })
       .strict()
       .prefault({}),
@@ -82,6 +87,7 @@ export const trainSettings = z
         auxConfig: z.enum(AUX_CONFIGS).default('2c2f'),
         /** Default as HPFF's. */
         lambdas: lambdas.optional(),
+        stem: z.enum(STEM_READINGS).default('fused'),
       })
       .strict()
       .prefault({}),
@@ -122,15 +128,52 @@ export const trainSettings = z
     trainLimit: z.number().int().positive().optional(),
     testLimit: z.number().int().positive().optional(),
     augment: z.boolean().default(true),
+    /**
+     * What the network is fed: `pad` zero pixels added on every side of every image before
+     * augmentation (MNIST 28 -> 32 with 2, as most local-learning code pads it); `normalization`
+     * per channel on the 0..1 scale (default: the data set's, main/data/preprocess.ts). The
+     * stored run records both resolved.
+     */
+    input: z
+      .object({
+        pad: z.number().int().min(0).max(64).optional(),
+        normalization: z
+          .object({ mean: perChannel, std: perChannel.refine((v) => v.every((x) => x > 0), 'every std must be above 0') })
+          .strict()
+          .refine((n) => n.mean.length === n.std.length, 'mean and std need one value per channel each')
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The built-in MNIST's train/test split: the shuffle's seed and how many test images each class
+     * keeps (the rest train), or the fraction of each class (default 20%). Other data sets' splits
+     * come from their files, so this is refused for them.
+     */
+    dataSplit: z
+      .object({
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+        testPerClass: z.number().int().min(1).max(800).optional(),
+        testFraction: z.number().gt(0).lt(1).optional(),
+      })
+      .strict()
+      .refine((d) => d.testPerClass === undefined || d.testFraction === undefined, 'give testPerClass or testFraction, not both')
+      .prefault({}),
   })
   .strict();
 
 /**
- * A new run's settings: every field, HPFF's and MAN's default loss weights resolved for the split
- * (so the stored config says which weights the run used), then the rule that each local module
+ * A new run's settings: every field, a setting the method does not read refused when it is not
+ * its default (./resolve-settings.ts), the defaults that depend on the method and split resolved
+ * (InfoPro's and HPFF's/MAN's loss weights, DGL+HPFF's PFF reading), so the stored config says
+ * which values the run used, then the rule that each local module
  * receives some gradient (./gradient-reach.ts), so a run cannot silently leave a module
  * untrained. The CLI, the launcher and `runs:start` all check with this.
  */
+let defaults: TrainConfig | undefined;
+/** Every setting's default, to tell a setting someone changed from one left alone. */
+export const defaultSettings = (): TrainConfig => (defaults ??= trainSettings.parse({}));
+
 /** Why a run cannot use both kinds of parallel training, or null. */
 export function parallelModesRefusal(config: Pick<TrainConfig, 'stages' | 'workers'>): string | null {
   if ((config.workers ?? 1) <= 1 || config.stages <= 1) return null;
@@ -140,6 +183,7 @@ export function parallelModesRefusal(config: Pick<TrainConfig, 'stages' | 'worke
 export const trainConfig = trainSettings.transform((config, ctx) => {
   const parallel = parallelModesRefusal(config);
   if (parallel) ctx.addIssue({ code: 'custom', path: ['workers'], message: parallel, input: config });
+  for (const issue of settingsNotApplying(config, { defaults: defaultSettings() })) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: config });
   let cuts;
   try {
     cuts = config.method === 'e2e' ? [] : splitCuts(config.depth, config.split);
@@ -147,7 +191,7 @@ export const trainConfig = trainSettings.transform((config, ctx) => {
     if (error instanceof SplitError) return config; // the split's own check (resolveCuts) says what is wrong with it
     throw error;
   }
-  const resolved = withDefaultLambdas(config, cuts);
+  const resolved = resolveSettings(config, cuts);
   const starved = starvedModules(resolved, cuts);
   if (starved) ctx.addIssue({ code: 'custom', path: starved.path, message: starved.message, input: config });
   return resolved;

@@ -34,7 +34,7 @@ export function withDefaultLambdas(config: TrainConfig, cuts: readonly Cut[]): T
   if (!addon || config[addon].lambdas) return config;
   const readme = { ...config, [addon]: { ...config[addon], lambdas: ADDON_README_LAMBDAS } };
   if (!starvedModules(readme, cuts)) return readme;
-  const k = stemFusedNominalK(config.depth, segmentsFor(config.depth, cuts, 'stem-fused'));
+  const k = stemFusedNominalK(config.depth, addonSegments(config, addon, cuts));
   return { ...config, [addon]: { ...config[addon], lambdas: defaultInfoProLambdas(k) } };
 }
 
@@ -61,8 +61,13 @@ function starvedByInfoPro(config: TrainConfig, cuts: readonly Cut[]): StarvedMod
   };
 }
 
+/** HPFF's or MAN's segments: the stem fused into the first (their code) unless the run trains it apart. */
+export function addonSegments(config: TrainConfig, addon: 'hpff' | 'man', cuts: readonly Cut[]) {
+  return segmentsFor(config.depth, cuts, config[addon].stem === 'apart' ? 'infopro' : 'stem-fused');
+}
+
 function starvedByMan(config: TrainConfig, cuts: readonly Cut[]): StarvedModules | null {
-  const segments = segmentsFor(config.depth, cuts, 'stem-fused');
+  const segments = addonSegments(config, 'man', cuts);
   if (segments.length < 2) return null; // the trainer refuses such a split itself
   const k = stemFusedNominalK(config.depth, segments);
   const { lambdas = ADDON_README_LAMBDAS, lambdaIndex } = config.man;
@@ -82,7 +87,7 @@ function starvedByMan(config: TrainConfig, cuts: readonly Cut[]): StarvedModules
 }
 
 function starvedByHpff(config: TrainConfig, cuts: readonly Cut[], infoproBase: boolean): StarvedModules | null {
-  const segments = segmentsFor(config.depth, cuts, 'stem-fused');
+  const segments = addonSegments(config, 'hpff', cuts);
   if (segments.length < 2) return null;
   const last = segments.length - 1;
   const k = stemFusedNominalK(config.depth, segments);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Cut } from '../../../shared/engine/splits';
 import type { DatasetCatalog } from '../../data/catalog';
-import { type Normalization, PREPROCESSING } from '../../data/preprocess';
+import { type Normalization, preprocessingOf } from '../../data/preprocess';
 import { APP_VERSION } from '../../platform/app-root';
 import { checkUserPath, describeFsError, makeFolders } from '../../platform/user-paths';
 import type { Store } from '../../store';
@@ -207,7 +207,8 @@ export async function exportRun(deps: { store: Store; datasets: DatasetCatalog }
       // The name the set was registered under (what the studio shows), not the format's.
       dataset: { id: config.dataset, name: deps.datasets.get(config.dataset).name },
       classNames: [...dataset.classes],
-      normalization: PREPROCESSING[dataset.kind].normalization,
+      // The run's own (its padding is in inputShape: the exported net takes the padded image).
+      normalization: preprocessingOf(dataset).normalization,
       testAccuracy: accuracies.at(-1) ?? null,
       bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : null,
       testImages: Math.min(config.testLimit ?? Infinity, dataset.splits.test.length),

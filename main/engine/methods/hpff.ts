@@ -66,7 +66,7 @@ export interface HpffTrainerOptions {
   normalization: Normalization;
   seed: number;
   execution?: Execution;
-  hpff: Partial<HpffOptions> & { base: AddonBase };
+  hpff: Partial<HpffOptions> & { base: AddonBase; stem?: 'fused' | 'apart' };
 }
 
 interface HeadSpec {
@@ -126,7 +126,7 @@ export class HpffTrainer extends StemFusedTrainer {
 
   constructor(options: HpffTrainerOptions) {
     const { model } = options;
-    super(model, options.cuts, `${options.hpff.base}+hpff`);
+    super(model, options.cuts, `${options.hpff.base}+hpff`, options.hpff.stem);
     this.options = { ...HPFF_DEFAULTS, ...options.hpff };
     this.execution = options.execution ?? 'reference';
     this.independent = [];

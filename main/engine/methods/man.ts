@@ -62,7 +62,7 @@ export interface ManTrainerOptions {
   normalization: Normalization;
   seed: number;
   execution?: Execution;
-  man: Partial<ManOptions> & { base: AddonBase };
+  man: Partial<ManOptions> & { base: AddonBase; stem?: 'fused' | 'apart' };
 }
 
 /** The momentum auxiliary net at one cut: EMA copy of the next block, learnable bias, heads on u. */
@@ -83,7 +83,7 @@ export class ManTrainer extends StemFusedTrainer {
 
   constructor(options: ManTrainerOptions) {
     const { model } = options;
-    super(model, options.cuts, `${options.man.base}+man`);
+    super(model, options.cuts, `${options.man.base}+man`, options.man.stem);
     this.options = { ...MAN_DEFAULTS, ...options.man };
     const { decay } = this.options;
     if (!(decay >= 0 && decay <= 1)) throw new RangeError(`MAN's EMA decay m must be in [0, 1], got ${decay}`);

@@ -19,8 +19,9 @@ export interface StemFusedSplit {
   nominalK: number;
 }
 
-export function stemFusedSplit(model: ResNetModel, cuts: readonly Cut[], method: string): StemFusedSplit {
-  const ranges = segmentsFor(model.depth, cuts, 'stem-fused');
+/** `stem` 'apart' keeps the stem as its own segment when the list cuts after it (a run setting; the code fuses it). */
+export function stemFusedSplit(model: ResNetModel, cuts: readonly Cut[], method: string, stem: 'fused' | 'apart' = 'fused'): StemFusedSplit {
+  const ranges = segmentsFor(model.depth, cuts, stem === 'apart' ? 'infopro' : 'stem-fused');
   if (ranges.length < 2) {
     throw new Error(`${method} trains pairs of segments, so it needs a split with at least one cut after a block (e.g. k2 or per-block); this split leaves ${ranges.length} segment.`);
   }
@@ -38,9 +39,9 @@ export abstract class StemFusedTrainer extends Trainer {
   protected readonly trunk: UnitModel[][];
   protected readonly head: UnitModel;
 
-  constructor(model: ResNetModel, cuts: readonly Cut[], method: string) {
+  constructor(model: ResNetModel, cuts: readonly Cut[], method: string, stem: 'fused' | 'apart' = 'fused') {
     super();
-    const split = stemFusedSplit(model, cuts, method);
+    const split = stemFusedSplit(model, cuts, method, stem);
     this.trunk = split.trunk;
     this.head = split.head;
     this.nominalK = split.nominalK;

@@ -1,6 +1,7 @@
 /** A run's settings as the store keeps them: the validated config plus the cuts it resolved to. */
 import path from 'node:path';
 import { type TrainConfig, trainSettings } from '../../../shared/engine/config';
+import { RECORD_ONLY_KEYS } from '../../../shared/engine/resolve-settings';
 import { type Cut, splitCuts, validateCuts } from '../../../shared/engine/splits';
 
 export function resolveCuts(config: TrainConfig): Cut[] {
@@ -13,7 +14,7 @@ export function resolveCuts(config: TrainConfig): Cut[] {
  * opens, evaluates and exports.
  */
 export function savedConfig(stored: Record<string, unknown>): { config: TrainConfig; cuts: Cut[] } {
-  const config = trainSettings.parse(Object.fromEntries(Object.entries(stored).filter(([key]) => key !== 'cuts')));
+  const config = trainSettings.parse(Object.fromEntries(Object.entries(stored).filter(([key]) => !(RECORD_ONLY_KEYS as readonly string[]).includes(key))));
   return { config, cuts: Array.isArray(stored.cuts) ? validateCuts(config.depth, stored.cuts as number[][]) : resolveCuts(config) };
 }
 

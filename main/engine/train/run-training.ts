@@ -16,6 +16,7 @@ import type { Artifact } from '../../store/metrics';
 import { selectBackend } from '../backend/select';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { savedConfig } from './run-config';
+import { openRunDataset } from './run-input';
 import { accuracyOf, type TrainingJob, type TrainingResult, trainRun } from './train-run';
 import { loadWeights } from './weights';
 
@@ -69,7 +70,7 @@ export async function loadRunModel(deps: { store: Store; datasets: DatasetCatalo
   const run = deps.store.runs.get(runId);
   const { config } = savedConfig(run.config);
   await selectBackend(config.backend);
-  const dataset = await deps.datasets.open(config.dataset);
+  const dataset = await openRunDataset(deps.datasets.source(config.dataset), config);
   const model = createResNet(config.depth, dataset.shape, dataset.classes.length, config.seed);
   try {
     loadWeights(model, weights.path);

@@ -87,7 +87,7 @@ describe('blockwise CLI', () => {
     const addon = parseCli(['train', '--method', 'MAN', '--split', '4', '--aux', '1c2f', '--ema-decay', '0.99', '--man-bias', 'vector', '--execution', 'lean']).config;
     expect(addon).toMatchObject({ method: 'infopro+man', split: 'k4', execution: 'lean', man: { decay: 0.99, bias: 'vector', lambdaIndex: 'module', auxConfig: '1c2f' } });
     expect(parseCli(['train', '--method', 'dgl+hpff', '--pff', 'paper']).config).toMatchObject({ method: 'dgl+hpff', hpff: { pff: 'paper', independentWeight: 0.001, cascadeWeight: 0.999 } });
-    expect(() => parseCli(['train', '--pff', 'quadrants'])).toThrow('hpff.pff: Invalid option');
+    expect(() => parseCli(['train', '--pff', 'quadrants'])).toThrow('--pff (hpff.pff): Invalid option');
     expect(() => parseCli(['train', '--ema-decay', '1.5'])).toThrow('man.decay');
   });
 
