@@ -54,7 +54,12 @@ interface Net {
 
 export interface FaceApi {
   version: string;
-  nets: { ssdMobilenetv1: Net; faceLandmark68Net: Net; faceRecognitionNet: Net; faceExpressionNet: Net };
+  nets: {
+    ssdMobilenetv1: Net;
+    faceLandmark68Net: Net & { detectLandmarks(face: tf.Tensor3D): Promise<unknown> };
+    faceRecognitionNet: Net & { computeFaceDescriptor(face: tf.Tensor3D): Promise<Float32Array> };
+    faceExpressionNet: Net & { predictExpressions(face: tf.Tensor3D): Promise<unknown> };
+  };
   SsdMobilenetv1Options: new (options: { minConfidence?: number; maxResults?: number }) => unknown;
   detectAllFaces(input: tf.Tensor3D, options: unknown): DetectTask;
 }
