@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../main/data/image-codec';
 import { detectFaces, eyeCentres, type DetectedFace } from '../../../main/speak/instruments/detect-faces';
@@ -136,7 +137,9 @@ describe.skipIf(!DEMO)(`face instruments on real photos${DEMO ? '' : ' (skipped:
     // photos the 0.6 threshold takes 4 of 31 pairs of different, similar-looking people for one;
     // every same-person distance, at most 0.38, is still below every different-person one.)
     const image = fullSample6;
+    const tensorsBefore = tf.memory().numTensors;
     const original = await detectFaces(image, { descriptor: true });
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing left behind on the engine
     const moved = await detectFaces(transformImage(image, { scale: 0.9, dx: 15, dy: -10 }), { descriptor: true });
     expect(original).toHaveLength(4);
     expect(moved).toHaveLength(original.length);
