@@ -148,6 +148,7 @@ test('compare: measured memory, one colour per run, honest search, bulk edit wit
   await expect(page.locator('.n-dropdown-option-body', { hasText: 'Rename' })).toHaveClass(/n-dropdown-option-body--disabled/);
   await page.locator('.n-dropdown-option', { hasText: 'Tags of 2 runs' }).click();
   const dialog = page.getByTestId('runs-edit-dialog');
+  await expect(dialog.getByTestId('runs-edit-current')).toHaveText('Their tags now: none');
   await dialog.getByTestId('runs-edit-value').locator('input').fill('paper k3');
   await expect(dialog.getByTestId('runs-edit-summary')).toHaveText('Add the tags paper, k3 to 2 runs; their other tags stay.');
   await dialog.getByTestId('runs-edit-save').click();
