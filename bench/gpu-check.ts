@@ -91,7 +91,7 @@ async function trainEpoch(): Promise<{ imagesPerSecond: number; steps: number; l
     const y = tf.tensor1d(batch.y, 'int32');
     const started = performance.now();
     // Reading the loss waits for the GPU: the step is timed done, not queued.
-    [lastLoss] = await lossValues(trainer.step(x, y, sgd));
+    lastLoss = (await lossValues(trainer.step(x, y, sgd)))[0]!;
     // The first step compiles kernels (WebGPU pipelines, cuDNN plans): left out of the rate.
     if (steps > 0) {
       seconds += (performance.now() - started) / 1000;
@@ -103,7 +103,7 @@ async function trainEpoch(): Promise<{ imagesPerSecond: number; steps: number; l
   sgd.dispose();
   trainer.dispose();
   model.dispose();
-  return { imagesPerSecond: images / seconds, steps, lastLoss: lastLoss! };
+  return { imagesPerSecond: images / seconds, steps, lastLoss };
 }
 
 /** PyTorch CUDA's img/s on the same net and batch, or why there is none. */
