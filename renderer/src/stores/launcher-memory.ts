@@ -26,6 +26,12 @@ export function launcherDefaults() {
     infopro: { auxConfig: '1c2f', lossMode: 'contrast' as 'contrast' | 'cross_entropy' },
     hpff: { pff: 'code' as 'code' | 'paper' | 'none', independentWeight: 0.001, cascadeWeight: 0.999, auxConfig: '2c2f' },
     man: { decay: 0.995, bias: 'block' as 'block' | 'vector' | 'none', lambdaIndex: 'module' as 'stage' | 'module', auxConfig: '2c2f' },
+    /** HPFF's and MAN's stem: fused into the first segment (their code) or its own module. */
+    stem: 'fused' as 'fused' | 'apart',
+    /** Zero pixels on every side, and per-channel normalisation as comma lists ('' keeps the data set's). */
+    input: { pad: 0, mean: '', std: '' },
+    /** The built-in MNIST's split (blank: the fixed default). */
+    dataSplit: { seed: null as number | null, testPerClass: null as number | null },
     /** λ schedule override; all four blank keeps the method's default. */
     lambdas: { ixx1: null as number | null, ixy1: null as number | null, ixx2: null as number | null, ixy2: null as number | null },
     withBaseline: true,
