@@ -90,9 +90,12 @@ test('sorts, filters and compares real and bulk runs, and downloads CSV and LaTe
     expect(point.front).toBe(!dominated);
   }
 
-  // Only the settings that differ: the method (same split, data set and seed 0 in all three).
+  // Only the settings that differ, the method first: the method and the resolved settings only InfoPro has
+  // (same split, data set and seed 0 in all three).
   const diff = panel.getByTestId('compare-diff');
-  await expect(diff.locator('tbody tr')).toHaveCount(1);
+  await expect(diff.locator('tbody tr').first()).toHaveAttribute('data-key', 'method');
+  const differing = await diff.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')!));
+  expect(differing.filter((key) => !key.startsWith('infopro.') && key !== 'modules')).toEqual(['method']);
   await expect(diff.locator('tr[data-key="method"]')).toContainText('End-to-end');
   await expect(diff.locator('tr[data-key="method"]')).toContainText('InfoPro');
   await expect(diff.locator('tr[data-key="method"]')).toContainText('DGL');

@@ -194,20 +194,23 @@ export function displaySetting(key: string, json: string | undefined): string {
   return JSON.stringify(value);
 }
 
+/** The settings people compare first; any other differing setting follows in name order. */
+const KEY_ORDER = ['method', 'cuts', 'split', 'depth', 'dataset', 'batchSize', 'lr', 'epochs', 'schedule', 'execution'];
+const keyRank = (k: string) => (KEY_ORDER.includes(k) ? KEY_ORDER.indexOf(k) : KEY_ORDER.length);
+/** Stored facts that follow from other settings: the list of option blocks a method does not read follows from the method. */
+const DERIVED = new Set(['notApplying']);
+
 /**
- * The settings that differ, once each: the resolved cut list stands for the split it came from
- * (a preset name or the same list), and the seed is its own axis in the seed groups.
+ * The settings that differ, once each, the main ones first: the resolved cut list stands for the
+ * split it came from (a preset name or the same list); what follows from the method is left out.
  */
 export function differingKeys(runs: readonly RunComparison[]): string[] {
   const flats = runs.map((c) => flattenConfig(c.run.config));
-  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
+  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))];
   const differs = (key: string) => new Set(flats.map((f) => f[key])).size > 1;
   const hasCuts = flats.some((f) => 'cuts' in f);
-  return keys.filter((k) => differs(k) && !(hasCuts && k === 'split'));
+  return keys.filter((k) => differs(k) && !DERIVED.has(k) && !(hasCuts && k === 'split')).sort((a, b) => keyRank(a) - keyRank(b) || a.localeCompare(b));
 }
-
-/** The settings people compare first; any other differing setting follows in name order. */
-const AXIS_ORDER = ['method', 'cuts', 'split', 'depth', 'dataset', 'batchSize', 'lr', 'epochs', 'schedule', 'execution'];
 
 /** Whether a stored value reads well as one axis value (a number, a word, a cut list; not a list of records). */
 function axisWorthy(runs: readonly ChartRun[], key: string): boolean {
@@ -221,10 +224,8 @@ function axisWorthy(runs: readonly ChartRun[], key: string): boolean {
 
 /** Parallel coordinates: the differing settings (seed aside, the main ones first, at most six), then accuracy and peak memory; one coloured line per run. */
 export function parallelOption(runs: readonly ChartRun[], mode: CurveMode, atEpoch: number) {
-  const rank = (k: string) => (AXIS_ORDER.includes(k) ? AXIS_ORDER.indexOf(k) : AXIS_ORDER.length);
   const keys = differingKeys(runs.map((r) => r.item))
     .filter((k) => k !== 'seed' && axisWorthy(runs, k))
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
     .slice(0, 6);
   const value = (r: ChartRun, key: string) => displaySetting(key, flattenConfig(r.item.run.config)[key]);
   const axes = [

@@ -114,7 +114,10 @@ describe('compare charts', () => {
     expect(displaySetting('lr', undefined)).toBe('–');
     expect(displaySetting('modules', JSON.stringify([{ module: 1, aux: '1c2f' }, { module: 2, aux: 'head' }]))).toBe('module 1, aux 1c2f | module 2, aux head');
     expect(displaySetting('notApplying', '["hpff","man"]')).toBe('hpff, man');
-    expect(differingKeys([e2e, infopro])).toEqual(['cuts', 'method']);
+    expect(differingKeys([e2e, infopro])).toEqual(['method', 'cuts']);
+    // What follows from the method (the blocks it does not read) is no setting of its own.
+    const recorded = [e2e, infopro].map((c) => ({ ...c, run: { ...c.run, config: { ...c.run.config, notApplying: c.run.id === 1 ? ['infopro'] : [] } } }));
+    expect(differingKeys(recorded)).toEqual(['method', 'cuts']);
     const option = parallelOption(chartRuns([e2e, infopro, infopro1]), 'epoch', 1);
     expect(option.parallelAxis.map((a) => a.name)).toEqual(['method', 'split (cuts)', 'accuracy %', 'peak MiB']);
     expect(option.parallelAxis[1]).toMatchObject({ data: ['[]', '[[0,0],[1,0]]'] });
