@@ -93,7 +93,8 @@ describe('job manager', () => {
   it('trains a run module-parallel (stage workers inside the job worker) to the sequential run\'s weights', async () => {
     const { store, jobs, submit } = setUp(tmp());
     const config = { ...TINY, method: 'infopro', epochs: 2, trainLimit: 96 };
-    const sequential = submit('sequential', config);
+    // One thread: by default a run trains data-parallel on every core, which normalises per shard.
+    const sequential = submit('sequential', { ...config, workers: 1 });
     const parallel = submit('two stages', { ...config, stages: 2 });
     const [a, b] = [await jobs.wait(sequential), await jobs.wait(parallel)];
     expect([a.run.status, b.run.status, b.run.error]).toEqual(['done', 'done', null]);
