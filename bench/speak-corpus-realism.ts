@@ -153,6 +153,14 @@ async function main(): Promise<void> {
       const sign = (b: typeof rows) => posed(b).filter((r) => Math.abs(r.frame.pose[axis]) >= 5);
       console.log(`| ${axis} error, mean / median degrees | ${bins.map((b) => `${f2(mean(err(b)))} / ${f2(median(err(b)))}`).join(' | ')} |`);
       console.log(`| ${axis} sign agrees (true \\|${axis}\\| >= 5) | ${bins.map((b) => pct(sign(b).filter((r) => Math.sign(r.pose![axis]) === Math.sign(r.frame.pose[axis])).length, sign(b).length)).join(' | ')} |`);
+      // Least-squares slope of measured on true: below 1 means the mesh under-reads large angles.
+      const slope = (b: typeof rows) => {
+        const pts = posed(b).map((r) => [r.frame.pose[axis], r.pose![axis]] as const);
+        const mx = mean(pts.map((p) => p[0]));
+        const my = mean(pts.map((p) => p[1]));
+        return pts.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / pts.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+      };
+      console.log(`| ${axis} slope, measured on true | ${bins.map((b) => f2(slope(b))).join(' | ')} |`);
     }
     console.log('\n| rendered emotion (intensity >= 0.7) | face-api expression agrees | most frequent reading |\n|---|---|---|');
     for (const emotion of EMOTIONS) {
