@@ -61,7 +61,9 @@ export interface ConnectionTest {
 export async function testRedis(url: string, timeoutMs = 3000): Promise<ConnectionTest> {
   checkRedisUrl(url);
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false, connectionName: 'blockwise-test' });
-  redis.on('error', () => undefined);
+  // A refused password arrives as an error event; connect() itself only says the connection closed.
+  let cause: string | undefined;
+  redis.on('error', (error: Error) => (cause ??= error.message));
   try {
     await redis.connect();
     const started = performance.now();
@@ -71,7 +73,7 @@ export async function testRedis(url: string, timeoutMs = 3000): Promise<Connecti
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
     return { version, latencyMs };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (cause ?? (error instanceof Error ? error.message : String(error))).replace(/\.+$/, '');
     throw new ApiError('bad_request', `Redis at ${maskRedisUrl(url)} did not answer: ${message}. Check that redis-server runs there, the port, the password (redis://:PASSWORD@HOST:PORT) and TLS (rediss://).`);
   } finally {
     redis.disconnect();

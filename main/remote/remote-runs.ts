@@ -39,6 +39,7 @@ export class RemoteRuns implements RemoteTarget {
   /** XREAD BLOCK holds its connection: a second one for that alone. */
   private readonly reader: Redis;
   private readonly queue: Queue;
+  private readonly queueConnection: Redis;
   private readonly studio: string;
   private readonly stream: string;
   private lastId: string;
@@ -57,14 +58,22 @@ export class RemoteRuns implements RemoteTarget {
     this.studio = studioId;
     this.stream = eventStreamKey(studioId);
     this.lastId = lastEventId;
-    this.redis = openRedis(options.url, { name: `blockwise-studio-${studioId}` });
+    // Short calls give up while Redis is away (the loop retries; the status says why) instead of queueing forever.
+    this.redis = openRedis(options.url, { name: `blockwise-studio-${studioId}`, maxRetriesPerRequest: 1 });
     this.reader = openRedis(options.url, { name: `blockwise-studio-${studioId}-events` });
+    this.queueConnection = openRedis(options.url, { name: `blockwise-studio-${studioId}-queue` });
     this.queue = new Queue(QUEUE_NAME, {
-      connection: openRedis(options.url, { name: `blockwise-studio-${studioId}-queue` }),
+      connection: this.queueConnection,
       defaultJobOptions: { attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     });
     this.queue.on('error', () => undefined); // the status says so (connected: false)
     this.loop = this.pump();
+  }
+
+  /** Resolves once the connections are up, or after `timeoutMs` (then `connected` says false). */
+  async ready(timeoutMs = 3000): Promise<void> {
+    const up = (redis: Redis) => (redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve())));
+    await Promise.race([Promise.all([up(this.redis), up(this.reader)]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
   get connected(): boolean {
@@ -127,11 +136,15 @@ export class RemoteRuns implements RemoteTarget {
     return this.ended(runId);
   }
 
+  /** Stops reading (remote runs go on training; the next start reads on from here). Never waits on a Redis that is gone. */
   async close(): Promise<void> {
     this.closed = true;
     this.reader.disconnect();
-    await this.loop;
-    await this.queue.close().catch(() => undefined);
+    // With Redis away, BullMQ's calls wait for it (they retry forever): give each a second, then drop the connections.
+    const aSecond = () => new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    await Promise.race([this.loop, aSecond()]);
+    await Promise.race([this.queue.close().catch(() => undefined), aSecond()]);
+    this.queueConnection.disconnect();
     this.redis.disconnect();
   }
 

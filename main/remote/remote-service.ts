@@ -34,7 +34,7 @@ export class RemoteService {
     if (checked) await testRedis(checked);
     await this.disconnect();
     this.settings.update({ url: checked });
-    if (checked) this.connect(checked);
+    if (checked) await this.connect(checked).ready();
     return this.status();
   }
 
@@ -45,7 +45,8 @@ export class RemoteService {
     let workers: RemoteStatus['workers'] = [];
     if (runs.connected) {
       try {
-        workers = (await runs.workers()).map((w) => ({ ...w, busy: w.running.length > 0 }));
+        const listed = await Promise.race([runs.workers(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+        workers = listed.map((w) => ({ ...w, busy: w.running.length > 0 }));
       } catch {
         // Redis went away between the check and the call: reported below.
       }
@@ -57,8 +58,8 @@ export class RemoteService {
     await this.disconnect();
   }
 
-  private connect(url: string): void {
-    this.runs = this.jobs.setRemote((sink) => new RemoteRuns({ store: this.store, url, settings: this.settings, sink })) as RemoteRuns;
+  private connect(url: string): RemoteRuns {
+    return (this.runs = this.jobs.setRemote((sink) => new RemoteRuns({ store: this.store, url, settings: this.settings, sink })) as RemoteRuns);
   }
 
   private async disconnect(): Promise<void> {
