@@ -6,6 +6,9 @@ import type { DatasetCatalog } from '../data/catalog';
 import fs from 'node:fs';
 import { exportRun } from '../engine/export/tfjs-export';
 import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe-split';
+import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
+import { savedWeights } from '../engine/train/run-training';
+import { runDetails } from './run-details';
 import { startWorkerTask } from '../jobs/worker-task';
 import { trainConfig } from '../../shared/engine/config';
 import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
@@ -55,6 +58,13 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
     'runs:memory': ({ id }) => {
       store.runs.get(id);
       return store.metrics.memory(id);
+    },
+    'runs:details': ({ id }) => runDetails(store, id),
+    'runs:evaluate': async ({ id, samples }) => {
+      const weights = savedWeights(store, id, 'evaluated');
+      const { config } = savedConfig(store.runs.get(id).config);
+      const request: RunEvaluationRequest = { config, dataset: datasets.source(config.dataset), weightsPath: weights.path, samples };
+      return (await startWorkerTask('run-evaluate', request).result) as RunEvaluation;
     },
     'runs:update': ({ id, ...patch }) => {
       const run = store.runs.update(id, patch);

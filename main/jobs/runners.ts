@@ -7,15 +7,17 @@ import type { JobKind } from '../../shared/ids';
 import { type DecodeCheckRequest, runDecodeCheck } from '../data/decode-check';
 import { probeSplitMemory, type SplitProbeRequest } from '../engine/memory/probe-split';
 import { type TrainingJob, trainRun } from '../engine/train/train-run';
+import { evaluateRunInWorker, type RunEvaluationRequest } from '../engine/train/evaluate-run';
 import type { EmitJobEvent } from './events';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
 /** A run's kind, or a short task that records nothing (run with ./worker-task.ts). */
-export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode';
+export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-evaluate';
 
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
+  'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),
 };

@@ -70,6 +70,12 @@ export const operations = {
     'Every metric series of a run.',
   ),
   'runs:memory': operation(byId, z.array(s.memorySample), 'Measured peak memory of a run: the whole step and each module.'),
+  'runs:details': operation(byId, s.runDetails, 'One run for its page: the run, its files (checkpoint, weights, exports), time queued apart from training, and its event log.'),
+  'runs:evaluate': operation(
+    z.object({ id, samples: z.number().int().min(0).max(48).default(12) }).strict(),
+    s.runEvaluation,
+    "A finished run's saved network on its test images (in a worker): confusion matrix, accuracy per class, and predictions right and wrong as images.",
+  ),
   'runs:update': operation(
     z.object({ id, name: s.displayName.optional(), notes: s.noteText.optional() }).strict(),
     s.run,

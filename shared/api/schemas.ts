@@ -251,5 +251,37 @@ export const remoteStatus = z.object({
   /** Why Redis cannot be reached now (null: it can, or none is set). */
   problem: z.string().nullable(),
   workers: z.array(remoteWorker),
+  /** This studio's runs on the queue now: waiting, or training on the named worker. */
+  runs: z.array(z.object({ id: z.number().int().positive(), status: z.enum(RUN_STATUSES), worker: z.string().nullable() })),
 });
 export type RemoteStatus = z.infer<typeof remoteStatus>;
+
+/** A file a run produced: its checkpoint, saved weights, exports. */
+export const runArtifact = z.object({ kind: z.string(), path: z.string(), bytes: z.number().nullable(), createdAt: timestamp, meta: z.record(z.string(), z.unknown()) });
+
+/** What the run page shows besides the metrics: files, the time spent queued apart from training, and what happened when. */
+export const runDetails = z.object({
+  run,
+  artifacts: z.array(runArtifact),
+  /** From creation to the first start (null while still queued). */
+  queuedMs: z.number().nullable(),
+  /** Training time (queued time excluded). */
+  trainingMs: z.number().nullable(),
+  events: z.array(z.object({ at: timestamp, kind: z.string(), text: z.string() })),
+});
+export type RunDetails = z.infer<typeof runDetails>;
+
+const prediction = z.object({ image: z.string().describe('PNG data URL'), label: z.number().int(), predicted: z.number().int(), confidence: z.number() });
+
+/** A finished run's network on its test images: confusion matrix (rows: true class), accuracy per class, predictions right and wrong. */
+export const runEvaluation = z.object({
+  backend: z.string(),
+  classes: z.array(z.string()),
+  images: z.number().int().nonnegative(),
+  accuracy: z.number(),
+  confusion: z.array(z.array(z.number().int().nonnegative())),
+  perClass: z.array(z.number().nullable()),
+  right: z.array(prediction),
+  wrong: z.array(prediction),
+});
+export type RunEvaluation = z.infer<typeof runEvaluation>;
