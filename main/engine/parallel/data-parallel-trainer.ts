@@ -41,6 +41,8 @@ export interface DataParallelOptions {
   backend?: BackendId;
   /** Batches sent to the workers and not yet trained: the memory bound. Default 2. */
   maxInFlight?: number;
+  /** Test only: make one worker throw at one step (the others are then waiting for it). */
+  fault?: { rank: number; step: number };
 }
 
 export interface DataEpochReport {
@@ -103,6 +105,7 @@ export class DataParallelTrainer {
         trainer: recipe,
         sgd: { momentum: sgd.momentum, weightDecay: sgd.weightDecay, nesterov: sgd.nesterov, dampening: sgd.dampening },
         buffers: this.buffers,
+        ...(options.fault?.rank === rank ? { faultAtStep: options.fault.step } : {}),
       };
       const worker = new Worker(file, { workerData: init });
       const handle: WorkerHandle = { worker, alive: true, reply: null, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };

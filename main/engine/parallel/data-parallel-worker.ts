@@ -28,9 +28,11 @@ class DataWorker {
     private readonly state: TrainingState,
     private readonly layout: DataParallelLayout,
     private readonly reduce: AllReduce,
+    private readonly faultAtStep?: number,
   ) {}
 
   async step(batch: BatchMessage): Promise<{ losses: number[]; seconds: number }> {
+    if (batch.step === this.faultAtStep) throw new Error(`injected fault at step ${batch.step} (test only)`);
     const started = performance.now();
     const { trainer, sgd } = this.state;
     const { trainable, synced, gradientOffsets, syncedOffsets } = this.layout;
@@ -117,7 +119,7 @@ export function runDataParallelWorker(): void {
     const state: TrainingState = { model, trainer, sgd: new SgdNesterov({ lr: 0, ...init.sgd }) };
     const layout = dataParallelLayout(state);
     if (layout.length !== init.buffers.length) throw new Error(`worker ${init.rank} lays out ${layout.length} values per step; the coordinator ${init.buffers.length}: they built different trainers`);
-    return new DataWorker(state, layout, new AllReduce(init.buffers, init.rank));
+    return new DataWorker(state, layout, new AllReduce(init.buffers, init.rank), init.faultAtStep);
   };
   let failed = false;
   let queue: Promise<unknown> = start().then((worker) => {

@@ -88,6 +88,8 @@ export interface DataWorkerInit {
   trainer: Omit<CreateTrainerOptions, 'model'>;
   sgd: { momentum: number; weightDecay: number; nesterov: boolean; dampening: number };
   buffers: AllReduceBuffers;
+  /** Test only: make this worker throw at one step, before the all-reduce (the others wait there). */
+  faultAtStep?: number;
 }
 
 export type ToDataWorker =

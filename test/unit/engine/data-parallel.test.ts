@@ -222,6 +222,23 @@ describe('data-parallel training', () => {
     expect(Buffer.from(finals[0]!.buffer).equals(Buffer.from(finals[1]!.buffer))).toBe(true);
   }, 240_000);
 
+  it('a worker that fails mid-epoch rejects with its message, frees the one waiting for it at the all-reduce, and leaves no worker running', async () => {
+    const state = build('e2e');
+    states.push(state);
+    const parallel = await DataParallelTrainer.create(state, recipe('e2e'), { workers: 2, backend: 'wasm', fault: { rank: 1, step: 1 } });
+    open.push(parallel);
+    await expect(parallel.trainEpoch(copies(await hostBatches(3, 0)), lrAt, () => {})).rejects.toThrow('data-parallel worker 1: injected fault at step 1 (test only)');
+    expect(parallel.liveWorkers).toBe(0);
+    await expect(parallel.trainEpoch(copies([]), lrAt, () => {})).rejects.toThrow('data-parallel training is closed');
+  }, 120_000);
+
+  it('refuses workers that would build another trainer than the run\'s, saying so', async () => {
+    const state = build('dgl');
+    states.push(state);
+    await expect(DataParallelTrainer.create(state, recipe('e2e'), { workers: 2, backend: 'wasm' })).rejects.toThrow(/lays out \d+ values per step; the coordinator \d+: they built different trainers/);
+    await expect(DataParallelTrainer.create(state, recipe('dgl'), { workers: 0 })).rejects.toThrow('data-parallel training needs 1 to 64 workers, got 0');
+  }, 120_000);
+
   it('refuses data-parallel workers together with module-parallel stages, saying what to set', () => {
     const refused = trainConfig.safeParse({ method: 'dgl', split: 'k2', stages: 2, workers: 2 });
     expect(refused.success).toBe(false);
