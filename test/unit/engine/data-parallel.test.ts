@@ -206,6 +206,21 @@ describe('data-parallel training', () => {
     }, 240_000);
   }
 
+  it('3 workers on uneven shards (6 + 5 + 5 images) weight each shard by its size', async () => {
+    const reference = build('e2e');
+    const parallelState = build('e2e');
+    states.push(reference, parallelState);
+    const batches = await hostBatches(2, 3);
+    const parallel = await DataParallelTrainer.create(parallelState, recipe('e2e'), { workers: 3, backend: 'wasm' });
+    open.push(parallel);
+    expect(shardSizes(BATCH, 3)).toEqual([6, 5, 5]);
+    for (const [i, b] of batches.entries()) await referenceStep(reference, b, lrAt(i), 3);
+    await parallel.trainEpoch(copies(batches), lrAt, () => {});
+    const after = stateDifference(parallelState, reference);
+    expect(after.state).toBeLessThanOrEqual(1e-5);
+    expect(after.momentum).toBeLessThanOrEqual(1e-5);
+  }, 240_000);
+
   it('two runs with the same seed end at the same weights, bit for bit', async () => {
     const batches = await hostBatches(2, 0);
     const finals: Float32Array[] = [];
