@@ -59,7 +59,10 @@ const STARTERS: Record<BackendId, Starter> = {
   // tfjs-node(-gpu) registers the 'tensorflow' backend when loaded; it needs libtensorflow (and CUDA for -gpu).
   'tensorflow-gpu': async () => {
     load('@tensorflow/tfjs-node-gpu', 'npm install @tensorflow/tfjs-node-gpu; needs CUDA and a download of libtensorflow');
-    return activate('tensorflow');
+    const name = await activate('tensorflow');
+    // libtensorflow's GPU build runs on the CPU when it finds no CUDA device: that is the native CPU backend, not this one.
+    if ((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === false) throw new Error('libtensorflow (GPU build) loaded but found no CUDA device');
+    return name;
   },
   webgpu: async (explicit) => {
     // The probe runs in a child process: Dawn is loaded here only for an adapter worth using.
