@@ -57,7 +57,7 @@ export interface Identity {
 // Skin tones from light to deep, roughly the Fitzpatrick range as sRGB.
 const SKIN_TONES: Rgb[] = [
   [245, 214, 190], [236, 198, 170], [228, 184, 152], [214, 170, 135], [198, 150, 112],
-  [176, 128, 92], [150, 104, 72], [122, 82, 56], [96, 64, 44], [236, 190, 160],
+  [176, 128, 92], [156, 110, 78], [134, 92, 64], [114, 78, 54], [236, 190, 160],
 ];
 const IRIS: Rgb[] = [[70, 45, 25], [95, 60, 30], [50, 32, 20], [110, 90, 50], [70, 110, 70], [70, 110, 160], [110, 130, 150], [40, 28, 18]];
 const HAIR: Rgb[] = [[22, 18, 16], [45, 32, 24], [75, 50, 32], [110, 74, 45], [150, 105, 60], [200, 165, 110], [125, 55, 30], [150, 150, 150], [60, 45, 38]];
@@ -95,7 +95,10 @@ export function makeIdentity(seed: number, index: number): Identity {
   };
   const skin = jitter(rng, pick(rng, SKIN_TONES), 8);
   const hairBase = pick(rng, HAIR);
-  const hair = jitter(rng, hairBase, 10);
+  let hair = jitter(rng, hairBase, 10);
+  // Hair about as bright as the skin hides the face's outline: make it clearly darker.
+  const lum = (c: Rgb) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+  if (Math.abs(lum(hair) - lum(skin)) < 40) hair = hair.map((v) => Math.round(v * 0.45)) as Rgb;
   const lipTint: Rgb = [skin[0] * 0.78 + 28, skin[1] * 0.6 + 4, skin[2] * 0.64 + 6];
   const lips = jitter(rng, lipTint.map((v) => Math.min(255, Math.round(v))) as Rgb, 8);
   // Brows a little darker than the hair, never lighter than the skin.

@@ -173,9 +173,11 @@ function drawFace(canvas: Canvas, identity: Identity, state: FaceState, face: Fa
   const headHull = convexHull([...face.head.map(P), ...lm.slice(0, 17)]);
   const head = bounds(headHull);
   const headMask = canvas.mask(headHull);
+  // Darker skin is shaded less deeply (as a photographer would expose for it).
+  const darkness = 1 - (0.299 * skin[0] + 0.587 * skin[1] + 0.114 * skin[2]) / 255;
   const warm: Rgb = [skin[0] * 0.9 + 6, skin[1] * 0.78, skin[2] * 0.74];
   const skinPaint: Paint = (x, y, out) => {
-    const k = roundShade(head.cx, head.cy + head.ry * 0.1, head.rx * 1.05, head.ry * 1.05, x, y, 0.42);
+    const k = roundShade(head.cx, head.cy + head.ry * 0.1, head.rx * 1.05, head.ry * 1.05, x, y, 0.5 + 0.15 * darkness);
     const t = 0.6 * Math.min(1, Math.max(0, 1 - k));
     const g = k * (0.985 + 0.03 * noise(x * 0.9, y * 0.9));
     out[0] = (skin[0] + (warm[0] - skin[0]) * t) * g;
@@ -188,6 +190,20 @@ function drawFace(canvas: Canvas, identity: Identity, state: FaceState, face: Fa
   canvas.fill(strokePolygon(jaw, (t) => unit * (0.06 + 0.05 * Math.sin(Math.PI * t))), scale(skin, 0.7), 0.25, headMask);
 
   const skinDark = scale(skin, 0.55);
+  // Sheen: skin reflects a little light on the forehead, nose, cheekbones and chin; it shows
+  // most on darker skin, and gives the detector the highlights real photos have.
+  const sheen = 0.08 + 0.4 * darkness;
+  const sheenColour: Rgb = [255, 244, 232];
+  const bridge = mid(lm[27]!, lm[30]!, 0.55);
+  canvas.blob(bridge[0] - 0.02 * unit, bridge[1], 0.035 * unit, 0.16 * unit, Math.atan2(lm[30]![1] - lm[27]![1], lm[30]![0] - lm[27]![0]) - Math.PI / 2, sheenColour, sheen, headMask);
+  canvas.blob(lm[30]![0] - 0.02 * unit, lm[30]![1] - 0.01 * unit, 0.05 * unit, 0.04 * unit, 0, sheenColour, sheen * 1.2, headMask);
+  const brow = mid(lm[19]!, lm[24]!);
+  canvas.blob(brow[0] - 0.12 * unit, brow[1] - 0.28 * unit, 0.3 * unit, 0.12 * unit, 0, sheenColour, sheen * 0.8, headMask);
+  for (const [a, b] of [[41, 2], [46, 14]] as const) {
+    const c = mid(lm[a]!, lm[b]!, 0.35);
+    canvas.blob(c[0], c[1] + 0.04 * unit, 0.12 * unit, 0.05 * unit, -0.3, sheenColour, sheen * (a === 41 ? 0.8 : 0.4), headMask);
+  }
+  canvas.blob(lm[8]![0] - 0.03 * unit, lm[8]![1] - 0.12 * unit, 0.1 * unit, 0.05 * unit, 0, sheenColour, sheen * 0.6, headMask);
   const eyeCentres: Vec2[] = [mid(lm[36]!, lm[39]!), mid(lm[42]!, lm[45]!)];
   // Forehead and cheekbone highlights, eye sockets, cheeks.
   const browMid = mid(lm[21]!, lm[22]!);
