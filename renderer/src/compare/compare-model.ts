@@ -56,7 +56,8 @@ export function flattenConfig(config: Record<string, unknown>, prefix = ''): Rec
 
 /** The settings whose values are not the same in every run (a missing setting counts as a value). */
 export function configDiff(runs: readonly Run[]): { key: string; values: (string | undefined)[] }[] {
-  const flats = runs.map((r) => flattenConfig(r.config));
+  // What each module trains with and what does not apply follow from the settings: not settings of their own.
+  const flats = runs.map(({ config: { modules: _modules, notApplying: _notApplying, ...settings } }) => flattenConfig(settings));
   const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
   return keys.map((key) => ({ key, values: flats.map((f) => f[key]) })).filter(({ values }) => new Set(values).size > 1);
 }
