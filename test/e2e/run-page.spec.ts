@@ -12,7 +12,7 @@ import type { Page } from '@playwright/test';
 import { callApi, expect, test } from './fixtures';
 
 function train(db: string, args: string[]): Promise<void> {
-  const child = spawn(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', db, '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '100', '--backend', 'wasm', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', db, '--epochs', '1', '--batch', '32', '--train-limit', '320', '--test-limit', '100', '--backend', 'wasm', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`blockwise train failed: ${stderr}`)))));
