@@ -229,15 +229,26 @@ export class RemoteRuns implements RemoteTarget {
     }
   }
 
+  /** This studio's runs on the queue now (queued or running), oldest first, with the worker training each. */
+  activeRuns(): { id: number; status: Run['status']; worker: string | null }[] {
+    return this.activeRows().map(({ id }) => {
+      const run = this.store.runs.get(id);
+      return { id, status: run.status, worker: this.trainedBy.get(id)?.name ?? run.environment?.worker ?? null };
+    });
+  }
+
+  private activeRows(): { id: number; owner_pid: number }[] {
+    return this.store.db
+      .prepare<[string], { id: number; owner_pid: number }>(`SELECT id, owner_pid FROM runs WHERE owner_host = ? AND status IN ('queued', 'running') ORDER BY id`)
+      .all(REMOTE_OWNER_HOST);
+  }
+
   /**
    * Remote runs whose job BullMQ failed as stalled (its worker stopped renewing the lock: killed,
    * cut off) become `interrupted`, after the stream's last entries from that worker are applied.
    */
   private async findStalled(): Promise<void> {
-    const rows = this.store.db
-      .prepare<[string], { id: number; owner_pid: number }>(`SELECT id, owner_pid FROM runs WHERE owner_host = ? AND status IN ('queued', 'running')`)
-      .all(REMOTE_OWNER_HOST);
-    for (const { id, owner_pid: attempt } of rows) {
+    for (const { id, owner_pid: attempt } of this.activeRows()) {
       if (this.adding.has(id)) continue;
       const job = await this.queue.getJob(remoteJobId(this.studio, id, attempt));
       let reason: string | null = null;

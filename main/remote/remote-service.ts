@@ -41,7 +41,7 @@ export class RemoteService {
   async status(): Promise<RemoteStatus> {
     const { url, studioId } = this.settings.get();
     const runs = this.runs;
-    if (!url || !runs) return { url: null, studioId, connected: false, problem: null, workers: [] };
+    if (!url || !runs) return { url: null, studioId, connected: false, problem: null, workers: [], runs: [] };
     let workers: RemoteStatus['workers'] = [];
     if (runs.connected) {
       try {
@@ -51,7 +51,7 @@ export class RemoteService {
         // Redis went away between the check and the call: reported below.
       }
     }
-    return { url: maskRedisUrl(url), studioId, connected: runs.connected, problem: runs.problem, workers };
+    return { url: maskRedisUrl(url), studioId, connected: runs.connected, problem: runs.problem, workers, runs: runs.activeRuns() };
   }
 
   async close(): Promise<void> {

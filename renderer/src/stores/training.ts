@@ -13,6 +13,8 @@ export interface NewRunRequest {
   experimentId: number;
   name: string;
   config: Record<string, unknown>;
+  /** This machine (default) or the remote queue. */
+  target?: 'local' | 'remote';
 }
 
 export const useTrainingStore = defineStore('training', () => {
@@ -49,7 +51,7 @@ export const useTrainingStore = defineStore('training', () => {
   async function start(requests: readonly NewRunRequest[]): Promise<Run[]> {
     const started: Run[] = [];
     for (const request of requests) {
-      const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: 'local-learning', config: request.config });
+      const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: 'local-learning', config: request.config, ...(request.target ? { target: request.target } : {}) });
       runs.value[run.id] = run;
       started.push(run);
     }
