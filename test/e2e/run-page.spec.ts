@@ -107,6 +107,15 @@ test('run page: resolved settings, environment, confusion matrix and predictions
   await page.goto(`${studio.origin}/#/training?run=1`);
   await page.getByTestId('dashboard-run-page').click();
   await expect(page.getByTestId('run-page-title')).toBeVisible();
+  // A click on the run's bar in Compare's memory chart opens its page too.
+  await page.goto(`${studio.origin}/#/compare`);
+  await page.getByTestId('runs-table').locator('tbody tr', { hasText: 'InfoPro K=3 seed 2' }).locator('.n-checkbox').click();
+  const bars = page.getByTestId('compare-chart-memory').locator('.echart');
+  await bars.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500); // the bars grow in (animation)
+  const box = (await bars.boundingBox())!;
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height * 0.6);
+  await expect(page).toHaveURL(/#\/runs\/1$/);
   await page.goto(`${studio.origin}/#/runs/999`);
   await expect(page.getByTestId('run-page-error')).toContainText('Run 999 does not exist');
   expect(consoleErrors).toEqual([]);
