@@ -127,6 +127,7 @@ describe('remote workers through Redis and BullMQ', () => {
       const weights = studio.store.metrics.artifacts(id).filter((a) => a.kind === 'weights');
       expect(weights).toHaveLength(1);
       expect(fs.statSync(path.join(weights[0]!.path, 'weights.bin')).size).toBe(weights[0]!.bytes);
+      if (id === runs[0]!.id) console.log(`[remote test] ResNet-8 weights through Redis: ${weights[0]!.bytes} bytes`);
       expect(fs.existsSync(path.join(weights[0]!.path, 'checkpoint.json'))).toBe(false);
     }
     const trainedBy = new Set(runs.map(({ id }) => runOf(studio, id).environment?.worker));
@@ -177,6 +178,28 @@ describe('remote faults', () => {
     expect(stepPoints(studio, victim.id)).toEqual(stepPoints(studio, reference.id));
     await closeStudio(studio);
   }, 180_000);
+
+  it('cancels a remote run while it trains (the worker stops after its step) and one still waiting', async () => {
+    twoWorkers();
+    const studio = await remoteStudio('cancel.sqlite');
+    const experimentId = await experimentIn(studio);
+    const long = { ...TINY, epochs: 5, trainLimit: 640 };
+    const training = await start(studio, experimentId, 'long', long);
+    await until('the run to train', () => stepPoints(studio, training.id).length > 0, 60_000, 20);
+    const asked = Date.now();
+    expect((await call<Run>(studio, 'runs:cancel', { id: training.id })).status).toBe('running');
+    const cancelled = await until('the worker to stop it', () => runOf(studio, training.id).status !== 'running' && runOf(studio, training.id), 30_000, 20);
+    console.log(`[remote test] remote cancel took ${Date.now() - asked} ms`);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.error).toBeNull();
+    // A run no worker took yet is cancelled at once and never trains.
+    const waiting = await start(studio, experimentId, 'waiting', { ...long, dataset: 'mnist' });
+    expect((await call<Run>(studio, 'runs:cancel', { id: waiting.id })).status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(runOf(studio, waiting.id).status).toBe('cancelled');
+    expect(stepPoints(studio, waiting.id)).toEqual([]);
+    await closeStudio(studio);
+  }, 90_000);
 
   it('a studio closed mid-sweep catches up on every event when it opens again', async () => {
     twoWorkers();
