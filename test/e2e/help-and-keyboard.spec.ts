@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Page } from '@playwright/test';
+import { GLOSSARY } from '../../renderer/src/help/glossary';
 import { expect, test } from './fixtures';
 
 /** The focused element's ring: outline or box-shadow, as the browser draws it. */
@@ -163,5 +164,36 @@ test('at 1024x700 the runs table keeps accuracy, memory and duration on screen; 
   await screenshotBoth(page, 'compare-1024');
   await page.setViewportSize({ width: 1440, height: 900 });
   await screenshotBoth(page, 'compare-1440');
+  expect(consoleErrors).toEqual([]);
+});
+
+test('help tips beside the method words explain K, module and InfoPro, by mouse and by keyboard', async ({ page, studio, consoleErrors }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`${studio.url.replace(/#.*$/, '')}#/split`);
+  const editor = page.getByTestId('workspace-split');
+  // K: clicked, the glossary's words appear, and Escape closes them.
+  await editor.getByTestId('help-k').click();
+  const popover = page.locator('.n-popover');
+  await expect(popover.filter({ hasText: GLOSSARY.k.text })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(popover.filter({ hasText: GLOSSARY.k.text })).toHaveCount(0);
+  // Module: reached with the keyboard (focus opens it), then left (blur closes it).
+  await editor.getByTestId('help-module').focus();
+  await expect(popover.filter({ hasText: GLOSSARY.module.text })).toBeVisible();
+  await expect(editor.getByTestId('help-module')).toHaveAccessibleName('What is Module?');
+  await page.keyboard.press('Tab');
+  await expect(popover.filter({ hasText: GLOSSARY.module.text })).toHaveCount(0);
+
+  // InfoPro in the launcher, beside the method it explains; λx/λy and the others in Method parameters.
+  await editor.getByTestId('split-train').click();
+  const launch = page.getByTestId('launch-dialog');
+  await launch.getByTestId('launch-method').click();
+  await page.locator('.n-base-select-option', { hasText: /^InfoPro$/ }).click();
+  await launch.getByTestId('help-infopro').hover();
+  await expect(popover.filter({ hasText: GLOSSARY.infopro.text })).toBeVisible();
+  await expect(popover.filter({ hasText: GLOSSARY.infopro.text })).toContainText('InfoPro');
+  await page.screenshot({ path: test.info().outputPath('help-infopro-1440.png') });
+  await launch.locator('.n-collapse-item__header', { hasText: 'Method parameters' }).click();
+  for (const term of ['execution', 'moduleParallel', 'dataParallel', 'aux', 'contrast', 'lambdas'] as const) await expect(launch.getByTestId(`help-${term}`)).toHaveCount(1);
   expect(consoleErrors).toEqual([]);
 });
