@@ -35,7 +35,7 @@ async function screenshots(page: Page, name: string, top: string): Promise<void>
 }
 
 test('run page: resolved settings, environment, confusion matrix and predictions of a real run', async ({ page, studio, consoleErrors }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(150_000); // a real run, trained and evaluated on shared cores
   await train(studio.dbPath, ['--method', 'infopro', '--split', 'k3', '--seed', '2']);
   await callApi(studio, 'runs:tag', { id: 1, add: ['protocol-a'] });
   await callApi(studio, 'runs:update', { id: 1, notes: 'first look at the page' });
@@ -53,7 +53,7 @@ test('run page: resolved settings, environment, confusion matrix and predictions
   await expect(page.getByTestId('run-page-status')).toHaveText('done');
 
   // Settings with every default resolved: InfoPro's λ for K = 3, normalisation, padding, the MNIST split.
-  const setting = (key: string) => page.getByTestId(`setting-${key}`).locator('td');
+  const setting = (key: string) => page.getByTestId(`setting-${key}`).locator('.value');
   await expect(setting('infopro.lambdas.ixx1')).toHaveText('6');
   await expect(setting('infopro.lambdas.ixy1')).toHaveText('0');
   await expect(setting('infopro.lossMode')).toHaveText('contrast');
@@ -104,8 +104,10 @@ test('run page: resolved settings, environment, confusion matrix and predictions
   await page.getByText('CLI runs').first().click();
   await page.getByTestId('experiment-run-link-1').click();
   await expect(page).toHaveURL(/#\/runs\/1$/);
-  await page.goto(`${studio.origin}/#/training?run=1`);
-  await page.getByTestId('dashboard-run-page').click();
+  await page.keyboard.press('Alt+4');
+  await page.getByTestId('recent-1').click();
+  await page.getByTestId('run-dashboard-1').getByTestId('dashboard-run-page').click();
+  await expect(page).toHaveURL(/#\/runs\/1$/);
   await expect(page.getByTestId('run-page-title')).toBeVisible();
   // A click on the run's bar in Compare's memory chart opens its page too.
   await page.goto(`${studio.origin}/#/compare`);
