@@ -20,6 +20,7 @@ export function launcherDefaults() {
     trainLimit: null as number | null,
     testLimit: null as number | null,
     execution: 'reference' as 'reference' | 'lean',
+    augment: true,
     stages: 1,
     /** Data-parallel worker threads; blank: every core (the engine resolves and records it). */
     workers: null as number | null,
