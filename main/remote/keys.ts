@@ -12,8 +12,11 @@ const ROOT = 'blockwise';
 /** Everything one studio's runs produce, in order: the worker's lifecycle entries and every job event. */
 export const eventStreamKey = (studio: string) => `${ROOT}:studio:${studio}:events`;
 
-/** A run's files (checkpoint, weights) as chunks plus a manifest. */
-export const runFilesKey = (studio: string, runId: number, set: 'checkpoint' | 'weights') => `${ROOT}:studio:${studio}:run:${runId}:${set}`;
+/**
+ * A run attempt's files (checkpoint, weights) as chunks plus a manifest. Per attempt: a worker
+ * thought dead that lives on cannot overwrite what a resumed attempt starts from or ships.
+ */
+export const runFilesKey = (studio: string, runId: number, attempt: number, set: 'checkpoint' | 'weights') => `${ROOT}:studio:${studio}:run:${runId}:${attempt}:${set}`;
 
 /** Set while the studio wants a run attempt stopped; its worker polls it. */
 export const cancelKey = (studio: string, runId: number, attempt: number) => `${ROOT}:studio:${studio}:run:${runId}:cancel:${attempt}`;

@@ -19,12 +19,12 @@ export const remoteJobData = z
     /** The studio that queued it: its event stream and file keys. */
     studio: z.string().regex(/^[a-z0-9]{8,32}$/),
     runId: z.number().int().positive(),
-    /** 1 for the first try, +1 for each resume: entries of an older attempt are ignored. */
+    /** A new, larger number for each try (a resume is a new try): entries and files of an older attempt are ignored. */
     attempt: z.number().int().positive(),
     kind: z.literal('local-learning'),
     /** The run's stored config (settings + resolved cuts), checked again by the worker. */
     config: z.record(z.string(), z.unknown()),
-    /** Continue from the checkpoint stored in Redis (uploaded by the studio or the last worker). */
+    /** Continue from the checkpoint the studio stored in Redis for this attempt (its copy of the last one shipped). */
     resume: z.boolean(),
   })
   .strict();

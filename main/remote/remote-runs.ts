@@ -113,7 +113,8 @@ export class RemoteRuns implements RemoteTarget {
     this.adding.add(run.id);
     void (async () => {
       // The checkpoint a resume starts from goes up first (trained here or fetched from the last worker).
-      if (resume && dir && hasCheckpoint(dir)) await putFiles(this.redis, runFilesKey(this.studio, run.id, 'checkpoint'), readFileSet(dir, CHECKPOINT_FILES));
+      if (resume && dir && hasCheckpoint(dir)) await putFiles(this.redis, runFilesKey(this.studio, run.id, attempt, 'checkpoint'), readFileSet(dir, CHECKPOINT_FILES));
+      if (previous?.host === REMOTE_OWNER_HOST) await this.removeAttemptFiles(run.id, previous.pid);
       await this.queue.add('train', data, { jobId: remoteJobId(this.studio, run.id, attempt) });
     })()
       .catch((error: unknown) => {
@@ -205,13 +206,13 @@ export class RemoteRuns implements RemoteTarget {
         if (run.status === 'queued') sink.changed(store.runs.setStatus(runId, 'running'));
         let event = entry.event;
         if (event.type === 'checkpoint' && entry.files && dir) {
-          const key = runFilesKey(this.studio, runId, 'checkpoint');
+          const key = runFilesKey(this.studio, runId, attempt, 'checkpoint');
           // Catching up after a restart, a later epoch's checkpoint may have replaced this one: that entry brings it.
           if ((await fileManifest(this.redis, key))?.version === entry.files.version) await getFiles(this.redis, key, entry.files, dir);
         }
         if (event.type === 'artifact' && event.artifact.kind === 'weights') {
           if (!entry.files || !dir) return;
-          await getFiles(this.redis, runFilesKey(this.studio, runId, 'weights'), entry.files, dir);
+          await getFiles(this.redis, runFilesKey(this.studio, runId, attempt, 'weights'), entry.files, dir);
           event = { ...event, artifact: { ...event.artifact, path: dir } };
         }
         sink.record(runId, run.experimentId, event);
@@ -220,7 +221,7 @@ export class RemoteRuns implements RemoteTarget {
       case 'finished':
         sink.ledger.finish(runId, dir);
         this.ended(runId, entry.result);
-        void Promise.all([removeFiles(this.redis, runFilesKey(this.studio, runId, 'checkpoint')), removeFiles(this.redis, runFilesKey(this.studio, runId, 'weights'))]).catch(() => undefined);
+        void this.removeAttemptFiles(runId, attempt).catch(() => undefined);
         return;
       case 'failed':
         sink.ledger.fail(runId, Object.assign(new Error(entry.message), { name: entry.name }));
@@ -265,6 +266,11 @@ export class RemoteRuns implements RemoteTarget {
       this.store.runs.setStatus(id, 'interrupted', `${reason}; resume it from its last checkpoint on any worker.`);
       this.ended(id);
     }
+  }
+
+  /** An attempt's files in Redis, once the studio has them (finished) or a newer attempt starts from its own copy. */
+  private async removeAttemptFiles(runId: number, attempt: number): Promise<void> {
+    await Promise.all([removeFiles(this.redis, runFilesKey(this.studio, runId, attempt, 'checkpoint')), removeFiles(this.redis, runFilesKey(this.studio, runId, attempt, 'weights'))]);
   }
 
   private ended(runId: number, result?: unknown): Run {

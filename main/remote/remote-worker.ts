@@ -123,7 +123,7 @@ export class RemoteWorker {
     }, CANCEL_POLL_MS);
     try {
       if (spec.resume) {
-        const key = runFilesKey(spec.studio, spec.runId, 'checkpoint');
+        const key = runFilesKey(spec.studio, spec.runId, spec.attempt, 'checkpoint');
         const manifest = await fileManifest(this.redis, key);
         if (manifest) await getFiles(this.redis, key, manifest, dir);
       }
@@ -132,7 +132,7 @@ export class RemoteWorker {
       // Entries go out in the order the job sent them; files are read the moment their event arrives (a snapshot).
       let chain: Promise<unknown> = Promise.resolve();
       const forward = (event: JobEvent) => {
-        const step = this.forwarder(spec.studio, spec.runId, dir, event);
+        const step = this.forwarder(spec.studio, spec.runId, spec.attempt, dir, event);
         chain = chain.then(async () => append(await step()));
       };
       const task = startWorkerTask('local-learning', payload, { stop, onEvent: forward });
@@ -158,7 +158,7 @@ export class RemoteWorker {
   }
 
   /** What to append for an event; checkpoint and weights files are read now and stored before their entry goes out. */
-  private forwarder(studio: string, runId: number, dir: string, event: JobEvent): () => Promise<StreamEntry> {
+  private forwarder(studio: string, runId: number, attempt: number, dir: string, event: JobEvent): () => Promise<StreamEntry> {
     if (event.type === 'started') {
       const environment = { ...event.environment, host: this.identity.host, worker: this.identity.name, gpu: this.identity.gpu };
       return async () => ({ type: 'event', event: { ...event, environment } });
@@ -168,11 +168,11 @@ export class RemoteWorker {
       const state = JSON.parse(files.get('checkpoint.json')!.toString('utf8')) as { epoch: number; bytes: number };
       // The job already moved on if these disagree (a later epoch's files): that epoch ships its own.
       if (state.epoch !== event.epoch || state.bytes !== files.get('checkpoint.bin')!.length) return async () => ({ type: 'event', event });
-      return async () => ({ type: 'event', event, files: await putFiles(this.redis, runFilesKey(studio, runId, 'checkpoint'), files) });
+      return async () => ({ type: 'event', event, files: await putFiles(this.redis, runFilesKey(studio, runId, attempt, 'checkpoint'), files) });
     }
     if (event.type === 'artifact' && event.artifact.kind === 'weights') {
       const files = readFileSet(dir, WEIGHTS_FILES);
-      return async () => ({ type: 'event', event, files: await putFiles(this.redis, runFilesKey(studio, runId, 'weights'), files) });
+      return async () => ({ type: 'event', event, files: await putFiles(this.redis, runFilesKey(studio, runId, attempt, 'weights'), files) });
     }
     return async () => ({ type: 'event', event });
   }

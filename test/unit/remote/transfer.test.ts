@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileManifest, getFiles, putFiles } from '../../../main/remote/artifacts';
 import { checkRedisUrl, maskRedisUrl, testRedis } from '../../../main/remote/connection';
 import { trainingJobFrom } from '../../../main/remote/remote-job';
+import { parseWorkerCli } from '../../../main/cli/worker';
 import { createStudio } from '../../../main/studio';
 import { freePort, type RedisServer, startRedis, until } from './fixtures';
 
@@ -133,4 +134,18 @@ describe('a studio whose Redis goes away', () => {
       await studio.close();
     }
   }, 60_000);
+});
+
+describe('blockwise worker options', () => {
+  it('reads the URL from --redis or BLOCKWISE_REDIS_URL and refuses bad values, saying what to give', () => {
+    expect(parseWorkerCli(['--redis', 'redis://h:1', '--concurrency', '2', '--backend', 'wasm', '--name', 'gpu-1', '--stall-ms', '5000'], {})).toEqual({ url: 'redis://h:1', concurrency: 2, backend: 'wasm', name: 'gpu-1', stallMs: 5000 });
+    expect(parseWorkerCli([], { BLOCKWISE_REDIS_URL: 'rediss://:pw@h:6380' })).toMatchObject({ url: 'rediss://:pw@h:6380', concurrency: 1, stallMs: 10_000 });
+    expect(() => parseWorkerCli([], {})).toThrow(/needs the Redis URL: --redis redis:\/\/HOST:PORT/);
+    expect(() => parseWorkerCli(['--redis', 'h:1'], {})).toThrow(/redis:\/\/HOST:PORT/);
+    expect(() => parseWorkerCli(['--redis', 'redis://h:1', '--concurrency', '0'], {})).toThrow(/--concurrency needs a whole number from 1 to 64, got "0"/);
+    expect(() => parseWorkerCli(['--redis', 'redis://h:1', '--backend', 'cuda'], {})).toThrow(/--backend must be one of/);
+    expect(() => parseWorkerCli(['--redis', 'redis://h:1', '--name', 'a b'], {})).toThrow(/--name takes/);
+    expect(() => parseWorkerCli(['--redis', 'redis://h:1', '--eval', 'x'], {})).toThrow(/Unknown option "--eval"/);
+    expect(parseWorkerCli(['help'], {})).toBe('help');
+  });
 });
