@@ -175,7 +175,9 @@ export function buildFace(identity: Identity, state: FaceState): Face3d {
   }
 
   // Speech and emotion open the jaw; lips pressed (p, b, m) close it.
-  const open = Math.max(0, Math.min(1, Math.max(state.mouthOpen, emo.open) + 0.5 * Math.min(state.mouthOpen, emo.open))) * (1 - state.lipsPressed);
+  // Combined like probabilities, so speech still moves a mouth an emotion holds open.
+  const speech = Math.max(0, Math.min(1, state.mouthOpen));
+  const open = (1 - (1 - speech) * (1 - emo.open)) * (1 - state.lipsPressed);
   const drop = 0.3 * open;
   const lowerJawWeight: Record<number, number> = { 4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 1, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15 };
   for (const [k, w] of Object.entries(lowerJawWeight)) p2[Number(k)]![1] += drop * w;

@@ -88,11 +88,13 @@ export function mouthTrack(spans: readonly PhonemeSpan[], loudness: ArrayLike<nu
     // Silence fills whatever the phonemes do not cover.
     const total = Math.max(weight, window * 0.5);
     const level = Math.max(0, Math.min(1, loudness[f]!));
+    const press = Math.min(1, pressed / total);
     out.push({
       viseme,
-      open: (open / total) * level ** 0.8,
+      // The jaw follows the loudness; the viseme sets how far, and closed-lip visemes (p, b, m) shut it.
+      open: (0.3 + 0.7 * (open / total)) * level ** 0.8 * (1 - press),
       spread: (spread / total) * Math.min(1, level * 2),
-      pressed: Math.min(1, pressed / total),
+      pressed: press,
     });
   }
   return out;
