@@ -94,6 +94,10 @@ test('run page: resolved settings, environment, confusion matrix and predictions
   expect(sizes.length).toBeGreaterThan(0);
   expect(sizes.every((w) => w === 28)).toBe(true);
 
+  // The page follows the run as it changes on the host (here a tag added by a script).
+  await callApi(studio, 'runs:tag', { id: 1, add: ['seen-live'] });
+  await expect(page.getByTestId('run-tags')).toContainText('seen-live');
+
   await screenshots(page, 'run-page', 'run-page');
   await page.getByTestId('run-evaluation').evaluate((e) => e.scrollIntoView());
   await screenshots(page, 'run-page-test-set', 'run-evaluation');

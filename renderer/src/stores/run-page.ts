@@ -36,6 +36,16 @@ export const useRunPageStore = defineStore('run-page', () => {
     if (details.value.artifacts.some((a) => a.kind === 'weights')) await evaluate(id);
   }
 
+  /** The run changed on the host (it ended, was tagged, exported): details again, and its evaluation once its weights exist. */
+  async function refresh() {
+    const id = runId.value;
+    if (id === null || !details.value) return;
+    const loaded = await studioApi.call('runs:details', { id }).catch(() => null);
+    if (!loaded || runId.value !== id) return;
+    details.value = loaded;
+    if (!evaluation.value && !evaluating.value && loaded.artifacts.some((a) => a.kind === 'weights')) await evaluate(id);
+  }
+
   async function evaluate(id: number) {
     evaluating.value = true;
     evaluationError.value = null;
@@ -49,7 +59,7 @@ export const useRunPageStore = defineStore('run-page', () => {
     }
   }
 
-  return { runId, details, evaluation, evaluating, error, evaluationError, load, evaluate };
+  return { runId, details, evaluation, evaluating, error, evaluationError, load, refresh, evaluate };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useRunPageStore, import.meta.hot));
