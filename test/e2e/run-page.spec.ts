@@ -86,6 +86,13 @@ test('run page: resolved settings, environment, confusion matrix and predictions
   const diagonal = cells.filter((c) => /^cell-(\d+)-\1$/.test(c.id)).reduce((n, c) => n + c.count, 0);
   expect(diagonal).toBe(Math.round(stored.accuracy * 100));
   await expect(page.getByTestId('run-evaluation-summary')).toContainText(`accuracy ${(stored.accuracy * 100).toFixed(2)}%`);
+  // Accuracy per class: each row's diagonal over the row.
+  for (let t = 0; t < 10; t++) {
+    const row = cells.filter((c) => c.id.startsWith(`cell-${t}-`));
+    const total = row.reduce((n, c) => n + c.count, 0);
+    const hit = row.find((c) => c.id === `cell-${t}-${t}`)!.count;
+    await expect(page.getByTestId(`class-accuracy-${t}`)).toHaveText(total ? `${((100 * hit) / total).toFixed(2)}%` : '–');
+  }
 
   // Predictions as images, right and wrong, as many as the matrix allows (12 of each at most).
   await expect(page.getByTestId('prediction-right')).toHaveCount(Math.min(12, diagonal));
