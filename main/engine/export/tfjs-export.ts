@@ -41,6 +41,8 @@ export interface TrainingFacts {
   classNames: string[] | null;
   /** What the inputs must be normalised with ((pixel / 255 - mean) / std per channel). */
   normalization: Normalization | null;
+  /** Zero pixels the run added on every side of each image before normalising (inputShape is the padded size); absent when unknown. */
+  padding?: number;
   /** Last and best epoch test accuracy the run recorded, and on how many test images. */
   testAccuracy: number | null;
   bestTestAccuracy: number | null;
@@ -209,6 +211,7 @@ export async function exportRun(deps: { store: Store; datasets: DatasetCatalog }
       classNames: [...dataset.classes],
       // The run's own (its padding is in inputShape: the exported net takes the padded image).
       normalization: preprocessingOf(dataset).normalization,
+      padding: config.input.pad ?? 0,
       testAccuracy: accuracies.at(-1) ?? null,
       bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : null,
       testImages: Math.min(config.testLimit ?? Infinity, dataset.splits.test.length),

@@ -64,8 +64,9 @@ describe('settings: reachable and recorded', () => {
     expect(evaluated.stdout).toContain('on 100 test images'); // 10 per class
     const exported = spawnSync(process.execPath, [cli, 'export', '1', '--db', db, '--out', path.join(dir, 'model')], { env, encoding: 'utf8' });
     expect(exported.status).toBe(0);
-    const card = JSON.parse(fs.readFileSync(path.join(dir, 'model', 'card.json'), 'utf8')) as { inputShape: number[]; normalization: unknown };
+    const card = JSON.parse(fs.readFileSync(path.join(dir, 'model', 'card.json'), 'utf8')) as { inputShape: number[]; normalization: unknown; padding: number };
     expect(card.inputShape).toEqual([32, 32, 1]); // 28 + 2 x 2
+    expect(card.padding).toBe(2);
     expect(card.normalization).toEqual({ mean: [0.5], std: [0.5] });
   }, 120_000);
 
