@@ -16,7 +16,7 @@ export function runDetails(store: Store, id: number): RunDetails {
   const artifacts = store.metrics.artifacts(id).map(({ kind, path, bytes, createdAt, meta }) => ({ kind, path, bytes, createdAt, meta }));
   // A stopped run's last end-of-epoch checkpoint (a finished run's is dropped once its weights are saved).
   const dir = runFilesDir(store.path, id);
-  if (dir && hasCheckpoint(dir)) artifacts.unshift({ kind: 'checkpoint', path: dir, bytes: null, createdAt: fs.statSync(dir).mtimeMs | 0, meta: { resumable: true } });
+  if (dir && hasCheckpoint(dir)) artifacts.unshift({ kind: 'checkpoint', path: dir, bytes: null, createdAt: Math.floor(fs.statSync(dir).mtimeMs), meta: { resumable: true } });
 
   const events: RunDetails['events'] = [{ at: run.createdAt, kind: 'queued', text: 'Created and queued' }];
   if (run.startedAt !== null) events.push({ at: run.startedAt, kind: 'started', text: `Started training${run.environment?.backend ? ` on ${run.environment.backend}` : ''}` });
