@@ -9,12 +9,56 @@
  * convolutions, two BatchNorms, the sum and three ReLUs; two more with a projection shortcut),
  * plus the auxiliary net's own activations, plus weights, gradients and momentum of the whole net.
  * End-to-end keeps every unit's activations at once; local learning keeps one module's.
+ * Each term is then weighted per method (CALIBRATION) so the estimate lands on the real probe's
+ * peak (tf.profile of one training step): the shapes miss backward temporaries, the auxiliary
+ * nets' weights and momentum, and HPFF's cascade over two segments.
  */
 import { type Cut, SplitError, segmentsFor, validateCuts } from '../../../shared/engine/splits';
 import { describeResNet, type InputShape, type Unit } from '../../../shared/engine/resnet';
 import type { TrainableMethod } from '../../../shared/engine/config';
 
 const FLOAT = 4;
+const MiB = 2 ** 20;
+
+/**
+ * Weights of the shape terms per method, fitted (least squares on the relative error, pushed
+ * towards the worst case) to the probe's peaks of ResNet-8/20/32 at K = 2, 4, 8 and per block on
+ * 28x28x1 and 32x32x3, batch 32, reference execution: test/fixtures/split-memory-probe.json,
+ * refitted with test/fixtures/fit-split-memory.py. Bytes are the uncalibrated shape terms:
+ * whole-net terms `state` x backbone weight bytes, `perAuxNet` MiB per auxiliary net,
+ * `auxWeights` x C² x 4 summed over the cuts (C: channels at the cut), `allAct`/`allAux` x every
+ * module's activations / auxiliary activations, `oneWindow` x all activations when there are two
+ * modules; per-module terms, the largest module counting: `act` its kept activations, `inp` its
+ * input, `aux` its auxiliary activations, `actNext` the next module's activations (HPFF's
+ * cascade), `ownAux` MiB while an auxiliary net trains, `stateSoFar` x weight bytes and
+ * `auxNetsSoFar` MiB per auxiliary net of modules 0..i (the probe's step creates momentum module by module).
+ */
+export interface Calibration {
+  state: number;
+  perAuxNet: number;
+  auxWeights: number;
+  allAct: number;
+  allAux: number;
+  oneWindow: number;
+  act: number;
+  inp: number;
+  aux: number;
+  actNext: number;
+  ownAux: number;
+  stateSoFar: number;
+  auxNetsSoFar: number;
+}
+
+export const CALIBRATION: Readonly<Record<TrainableMethod, Calibration>> = {
+  'e2e': { state: 0, perAuxNet: 63.14, auxWeights: 2.959, allAct: 1.506, allAux: 17.658, oneWindow: 3.43, act: 0, inp: 21.347, aux: 2.918, actNext: 2.174, ownAux: 3.74, stateSoFar: 0, auxNetsSoFar: 0.011 },
+  'greedy': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0.007, allAux: 0, oneWindow: 0.019, act: 1.396, inp: 1.79, aux: 173.894, actNext: 0.047, ownAux: 0.864, stateSoFar: 0, auxNetsSoFar: 0.15 },
+  'dgl': { state: 0.549, perAuxNet: 0.017, auxWeights: 0.768, allAct: 0, allAux: 0.952, oneWindow: 0.126, act: 1.034, inp: 3.062, aux: 0.114, actNext: 0.685, ownAux: 22.5, stateSoFar: 0.01, auxNetsSoFar: 9.133 },
+  'infopro': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.042, oneWindow: 0.064, act: 1.486, inp: 8.665, aux: 1.708, actNext: 0.064, ownAux: 0, stateSoFar: 19.219, auxNetsSoFar: 0.002 },
+  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 0.355, allAct: 0, allAux: 0.229, oneWindow: 0, act: 1.776, inp: 5.684, aux: 3.67, actNext: 2.49, ownAux: 7.978, stateSoFar: 0, auxNetsSoFar: 0 },
+  'dgl+hpff': { state: 44.793, perAuxNet: 0, auxWeights: 0.683, allAct: 0, allAux: 0, oneWindow: 0, act: 0.518, inp: 28.364, aux: 2.612, actNext: 2.159, ownAux: 16.319, stateSoFar: 14.512, auxNetsSoFar: 10.602 },
+  'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.105, oneWindow: 0, act: 1.667, inp: 3.576, aux: 2.967, actNext: 0.071, ownAux: 0, stateSoFar: 0, auxNetsSoFar: 0 },
+  'dgl+man': { state: 0.206, perAuxNet: 0.581, auxWeights: 522.903, allAct: 0, allAux: 0, oneWindow: 0, act: 1.243, inp: 0, aux: 2.056, actNext: 0.252, ownAux: 41.815, stateSoFar: 27.924, auxNetsSoFar: 2.537 },
+};
 
 export interface DiagramUnit extends Unit {
   index: number;
@@ -39,7 +83,7 @@ export interface SplitModule {
   trainedBy: string;
   activationBytes: number;
   auxBytes: number;
-  /** Activations alive while this module trains: its own, its input, and its auxiliary net's. */
+  /** What this module adds on top of the whole-net state while it trains (activations, input, auxiliary net, optimiser state so far), calibrated. */
   peakActivationBytes: number;
 }
 
@@ -47,7 +91,7 @@ export interface SplitPlan {
   units: DiagramUnit[];
   gaps: Gap[];
   modules: SplitModule[];
-  /** Weights, gradients and momentum of the backbone (float32). */
+  /** What every module's step holds (weights of the backbone and auxiliary nets, ...), calibrated. */
   stateBytes: number;
   /** Estimated peak training memory of this split and of end-to-end backprop. */
   peakBytes: number;
@@ -141,8 +185,25 @@ export function balancedCuts(plan: Pick<SplitPlan, 'units' | 'gaps'>, k: number)
   return after.map((unit) => plan.gaps.find((g) => g.afterUnit === unit)!.cut);
 }
 
-/** Units, gaps, modules and memory of a split; throws a SplitError saying why a cut list is impossible. */
-export function planSplit(request: SplitRequest): SplitPlan {
+/** The shape terms of each module (uncalibrated bytes): what CALIBRATION weighs. */
+export function moduleShapes(units: readonly DiagramUnit[], ranges: readonly { first: number; last: number }[], { input, batchSize, method }: SplitRequest) {
+  return ranges.map(({ first, last }, index) => {
+    const isLast = index === ranges.length - 1;
+    const members = units.slice(first, isLast ? units.length : last + 1);
+    const output = members.at(isLast ? -2 : -1)?.output ?? units[0]!.output;
+    return {
+      isLast,
+      members,
+      output,
+      activationBytes: members.reduce((n, u) => n + u.activationBytes, 0),
+      auxBytes: isLast ? 0 : auxElements(method, output, input) * batchSize * FLOAT,
+      inputBytes: first === 0 ? elements([input.height, input.width, input.channels]) * batchSize * FLOAT : elements(units[first - 1]!.output) * batchSize * FLOAT,
+    };
+  });
+}
+
+/** The units of the net and the shape terms of each module of a split (uncalibrated bytes). */
+export function splitTerms(request: SplitRequest) {
   const { depth, input, classes, batchSize, method } = request;
   const cuts = method === 'e2e' ? [] : validateCuts(depth, request.cuts);
   const described = describeResNet(depth, input, classes);
@@ -153,33 +214,70 @@ export function planSplit(request: SplitRequest): SplitPlan {
     activationBytes: keptPerOutput(unit) * elements(unit.output) * batchSize * FLOAT,
   }));
   const reading = method.endsWith('+hpff') || method.endsWith('+man') ? 'stem-fused' : 'infopro';
-  const ranges = segmentsFor(depth, cuts, reading);
-  const modules = ranges.map(({ first, last }, index): SplitModule => {
-    const isLast = index === ranges.length - 1;
-    const members = units.slice(first, isLast ? units.length : last + 1);
-    const activationBytes = members.reduce((n, u) => n + u.activationBytes, 0);
-    const output = members.at(isLast ? -2 : -1)?.output ?? units[0]!.output;
-    const auxBytes = isLast ? 0 : auxElements(method, output, input) * batchSize * FLOAT;
-    const inputBytes = first === 0 ? elements([input.height, input.width, input.channels]) * batchSize * FLOAT : elements(units[first - 1]!.output) * batchSize * FLOAT;
-    return {
-      index,
-      units: members,
-      params: members.reduce((n, u) => n + u.params, 0),
-      trainedBy: isLast ? 'the network’s own head (cross-entropy)' : auxiliaryNetOf(method),
-      activationBytes,
-      auxBytes,
-      peakActivationBytes: activationBytes + auxBytes + inputBytes,
-    };
+  const shapes = moduleShapes(units, segmentsFor(depth, cuts, reading), request);
+  return { described, units, shapes };
+}
+
+type ModuleShape = ReturnType<typeof moduleShapes>[number];
+
+/** The calibrated whole-net bytes and each module's own bytes on top of them (the peak: whole + the largest module). */
+function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleShape[]): { stateBytes: number; moduleBytes: number[] } {
+  const cal = CALIBRATION[method];
+  // HPFF on two segments trains them as one cascade window: no independent auxiliary net runs.
+  const auxOf = (m: ModuleShape) => (method.endsWith('+hpff') && shapes.length === 2 ? 0 : m.auxBytes);
+  const weightsOf = (m: ModuleShape) => m.members.reduce((n, u) => n + u.params, 0) * FLOAT;
+  const allAct = shapes.reduce((n, m) => n + m.activationBytes, 0);
+  const cutChannels = shapes.filter((m) => !m.isLast).map((m) => m.output.at(-1) ?? 0);
+  const stateBytes =
+    cal.state * shapes.reduce((n, m) => n + weightsOf(m), 0) +
+    cal.perAuxNet * cutChannels.length * MiB +
+    cal.auxWeights * cutChannels.reduce((n, c) => n + c * c * FLOAT, 0) +
+    cal.allAct * allAct +
+    cal.allAux * shapes.reduce((n, m) => n + auxOf(m), 0) +
+    cal.oneWindow * (shapes.length === 2 ? allAct : 0);
+  let weightsSoFar = 0;
+  let auxNetsSoFar = 0;
+  const moduleBytes = shapes.map((m, i) => {
+    weightsSoFar += weightsOf(m);
+    if (!m.isLast) auxNetsSoFar += 1;
+    return (
+      cal.act * m.activationBytes +
+      cal.inp * m.inputBytes +
+      cal.aux * auxOf(m) +
+      cal.actNext * (shapes[i + 1]?.activationBytes ?? 0) +
+      (m.isLast ? 0 : cal.ownAux * MiB) +
+      cal.stateSoFar * weightsSoFar +
+      cal.auxNetsSoFar * auxNetsSoFar * MiB
+    );
   });
-  const stateBytes = 3 * units.reduce((n, u) => n + u.params, 0) * FLOAT;
-  const allActivations = units.reduce((n, u) => n + u.activationBytes, 0) + elements([input.height, input.width, input.channels]) * batchSize * FLOAT;
+  return { stateBytes, moduleBytes };
+}
+
+/** Units, gaps, modules and memory of a split; throws a SplitError saying why a cut list is impossible. */
+export function planSplit(request: SplitRequest): SplitPlan {
+  const { method } = request;
+  const { described, units, shapes } = splitTerms(request);
+  const split = calibratedPeak(method, shapes);
+  const modules = shapes.map((m, index): SplitModule => ({
+    index,
+    units: m.members,
+    params: m.members.reduce((n, u) => n + u.params, 0),
+    trainedBy: m.isLast ? 'the network’s own head (cross-entropy)' : auxiliaryNetOf(method),
+    activationBytes: m.activationBytes,
+    auxBytes: m.auxBytes,
+    peakActivationBytes: split.moduleBytes[index]!,
+  }));
+  // End-to-end: one module holding every unit, under end-to-end's own calibration.
+  const whole = calibratedPeak('e2e', moduleShapes(units, [{ first: 0, last: units.length - 1 }], { ...request, method: 'e2e' }));
+  const endToEndPeakBytes = whole.stateBytes + whole.moduleBytes[0]!;
+  const stateBytes = split.stateBytes;
   return {
     units,
     gaps: gapsOf(described),
     modules,
     stateBytes,
-    peakBytes: stateBytes + Math.max(...modules.map((m) => m.peakActivationBytes)),
-    endToEndPeakBytes: stateBytes + allActivations,
+    peakBytes: method === 'e2e' ? endToEndPeakBytes : stateBytes + Math.max(...split.moduleBytes),
+    endToEndPeakBytes,
   };
 }
 

@@ -23,12 +23,13 @@ describe('split model', () => {
     expect(plan([[0, 0], [1, 0], [2, 0]], 'infopro+hpff').modules).toHaveLength(3);
   });
 
-  it('estimates less peak memory for finer splits and end-to-end as the largest', () => {
+  it('estimates end-to-end as the largest', () => {
     const e2e = plan([], 'e2e');
     const k2 = plan([[1, 0]]);
     const k4 = plan([[0, 0], [1, 0], [2, 0]]);
     expect(e2e.peakBytes).toBe(e2e.endToEndPeakBytes);
-    expect(k4.peakBytes).toBeLessThan(k2.peakBytes);
+    // Finer is not always smaller: InfoPro's decoders work at the input's resolution, and the probe
+    // measures ResNet-8 K = 4 above K = 2 on MNIST (43.1 vs 38.5 MiB at batch 32; split-memory-estimate.test.ts).
     expect(k2.peakBytes).toBeLessThan(k2.endToEndPeakBytes);
     expect(k4.endToEndPeakBytes).toBe(e2e.endToEndPeakBytes);
   });

@@ -1,0 +1,84 @@
+/**
+ * The split editor's memory estimate against the real probe: the table in
+ * test/fixtures/split-memory-probe.json (measured once with test/fixtures/measure-split-memory.ts,
+ * commit and backend recorded in it), and one case probed live so the table cannot drift from the
+ * engine unnoticed.
+ */
+import fs from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TrainableMethod } from '../../../shared/engine/config';
+import type { Cut } from '../../../shared/engine/splits';
+import { selectBackend } from '../../../main/engine/backend/select';
+import { planSplit } from '../../../renderer/src/split/split-model';
+import { evenCuts, probeSplitPeak } from '../../fixtures/split-memory-probe';
+
+interface ProbeRow {
+  depth: number;
+  input: [number, number, number];
+  method: TrainableMethod;
+  k: number | 'per-block';
+  cuts: Cut[];
+  peakBytes: number;
+}
+const table = JSON.parse(fs.readFileSync('test/fixtures/split-memory-probe.json', 'utf8')) as { commit: string; backend: string; batchSize: number; rows: ProbeRow[] };
+
+const estimate = (depth: number, [height, width, channels]: readonly number[], method: TrainableMethod, cuts: readonly Cut[], batchSize = table.batchSize) =>
+  planSplit({ depth, input: { height: height!, width: width!, channels: channels! }, classes: 10, batchSize, method, cuts }).peakBytes;
+const rowOf = (depth: number, input: [number, number, number], method: TrainableMethod, k: number | 'per-block') => {
+  const row = table.rows.find((r) => r.depth === depth && r.input.join() === input.join() && r.method === method && r.k === k);
+  if (!row) throw new Error(`no probe row for ResNet-${depth} ${input.join('x')} ${method} K=${k}`);
+  return row;
+};
+const error = (row: ProbeRow) => estimate(row.depth, row.input, row.method, row.cuts) / row.peakBytes - 1;
+
+const MNIST: [number, number, number] = [28, 28, 1];
+const RGB32: [number, number, number] = [32, 32, 3];
+
+describe('split memory estimate vs the probe', () => {
+  it('records where its numbers came from', () => {
+    expect(table.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(table.backend).toBe('wasm');
+    expect(new Set(table.rows.map((r) => r.depth))).toEqual(new Set([8, 20, 32]));
+  });
+
+  it.each([
+    [8, MNIST, 'infopro', 2],
+    [8, RGB32, 'e2e', 1],
+    [20, MNIST, 'dgl', 4],
+    [20, RGB32, 'greedy', 'per-block'],
+    [32, MNIST, 'infopro+man', 8],
+    [32, RGB32, 'infopro', 4],
+    [32, RGB32, 'e2e', 1],
+    [32, MNIST, 'dgl+man', 'per-block'],
+  ] as const)('ResNet-%i %j %s K=%s lands within 15 percent of the measured peak', (depth, input, method, k) => {
+    const row = rowOf(depth, input as [number, number, number], method, k);
+    expect(Math.abs(error(row))).toBeLessThanOrEqual(0.15);
+  });
+
+  it('lands within 15% on every row of the table (every method, K and shape measured)', () => {
+    const misses = table.rows.map((row) => ({ row, error: error(row) })).filter(({ error: e }) => Math.abs(e) > 0.15);
+    expect(misses.map(({ row, error: e }) => `ResNet-${row.depth} ${row.input.join('x')} ${row.method} K=${row.k}: ${(100 * e).toFixed(1)}%`)).toEqual([]);
+    expect(table.rows.length).toBe(146);
+  });
+
+  it('says end-to-end needs more than a per-block split for the methods whose modules do not couple', () => {
+    for (const method of ['greedy', 'infopro'] as const) {
+      const cuts = rowOf(32, RGB32, method, 'per-block').cuts;
+      const plan = planSplit({ depth: 32, input: { height: 32, width: 32, channels: 3 }, classes: 10, batchSize: 32, method, cuts });
+      expect(plan.peakBytes).toBeLessThan(plan.endToEndPeakBytes);
+    }
+  });
+});
+
+describe('the probe table is still what the engine measures', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+  it('ResNet-8, InfoPro, K = 2, 28x28x1: the live probe equals the table, and the estimate is within 15% of it', async () => {
+    const row = rowOf(8, MNIST, 'infopro', 2);
+    expect(evenCuts(8, { height: 28, width: 28, channels: 1 }, 2)).toEqual(row.cuts);
+    const live = await probeSplitPeak(8, { height: 28, width: 28, channels: 1 }, 'infopro', row.cuts, table.batchSize);
+    expect(live.peakBytes / row.peakBytes - 1).toBeCloseTo(0, 2);
+    expect(Math.abs(estimate(8, MNIST, 'infopro', row.cuts) / live.peakBytes - 1)).toBeLessThanOrEqual(0.15);
+  }, 60_000);
+});
