@@ -5,7 +5,7 @@
  * workers ship (checkpoints, weights) into the run's folder, stops runs on request, and turns a
  * run whose worker died (BullMQ's stalled check failed its job) into `interrupted`.
  */
-import { type Job, Queue } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
@@ -31,6 +31,8 @@ export interface RemoteRunsOptions {
   sink: RemoteSink;
   /** How often running remote runs are checked for a dead worker (ms); default 1 s. */
   checkMs?: number;
+  /** How often this studio runs BullMQ's stalled check itself (ms); default 2 s. */
+  stallCheckMs?: number;
 }
 
 export class RemoteRuns implements RemoteTarget {
@@ -40,6 +42,9 @@ export class RemoteRuns implements RemoteTarget {
   private readonly reader: Redis;
   private readonly queue: Queue;
   private readonly queueConnection: Redis;
+  /** BullMQ's stalled check, run here too: a run is found dead even when no other worker is alive to look. */
+  private readonly stallChecker: Worker;
+  private readonly stallConnection: Redis;
   private readonly studio: string;
   private readonly stream: string;
   private lastId: string;
@@ -67,6 +72,11 @@ export class RemoteRuns implements RemoteTarget {
       defaultJobOptions: { attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     });
     this.queue.on('error', () => undefined); // the status says so (connected: false)
+    this.stallConnection = openRedis(options.url, { name: `blockwise-studio-${studioId}-stalled` });
+    // No processor and never run: it takes no job, it only looks for jobs whose worker stopped renewing their lock.
+    this.stallChecker = new Worker(QUEUE_NAME, null, { connection: this.stallConnection, autorun: false, maxStalledCount: 0, stalledInterval: options.stallCheckMs ?? 2000 });
+    this.stallChecker.on('error', () => undefined);
+    void this.stallChecker.startStalledCheckTimer().catch(() => undefined);
     this.loop = this.pump();
   }
 
@@ -144,7 +154,8 @@ export class RemoteRuns implements RemoteTarget {
     // With Redis away, BullMQ's calls wait for it (they retry forever): give each a second, then drop the connections.
     const aSecond = () => new Promise((resolve) => setTimeout(resolve, 1000).unref());
     await Promise.race([this.loop, aSecond()]);
-    await Promise.race([this.queue.close().catch(() => undefined), aSecond()]);
+    await Promise.race([Promise.all([this.queue.close(), this.stallChecker.close(true)]).catch(() => undefined), aSecond()]);
+    this.stallConnection.disconnect();
     this.queueConnection.disconnect();
     this.redis.disconnect();
   }

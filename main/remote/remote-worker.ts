@@ -7,8 +7,8 @@
  * Liveness is BullMQ's: the worker holds a lock on each job it trains and renews it every
  * lockDuration / 2; a worker that dies (kill -9, lost network) stops renewing, and the stalled
  * check of any other worker finds the job without its lock within about twice the lock duration
- * and fails it ("stalled"), which the studio turns into `interrupted`. With no other worker
- * running, the check waits for the next worker to start.
+ * and fails it ("stalled"), which the studio turns into `interrupted`. The studio runs the
+ * same check itself, so this holds with no other worker alive.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -234,4 +234,22 @@ describe('remote faults', () => {
     }
     await closeStudio(studio);
   }, 180_000);
+
+  it('with no other worker alive, the studio itself finds the killed worker and interrupts its run', async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    const solo = worker('solo');
+    const studio = await openStudio(path.join(root, 'solo.sqlite'));
+    await call(studio, 'remote:configure', { url: redis.url });
+    const experimentId = await experimentIn(studio);
+    const run = await start(studio, experimentId, 'alone', { ...TINY, epochs: 5, trainLimit: 320 });
+    await until('the worker to train it', () => stepPoints(studio, run.id).length > 0, 60_000, 20);
+    solo.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await solo.exited;
+    await until('the run to be marked interrupted', () => runOf(studio, run.id).status === 'interrupted', 30_000, 50);
+    console.log(`[remote test] no worker left: SIGKILL -> interrupted in ${Date.now() - killedAt} ms (studio's own stalled check)`);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    await closeStudio(studio);
+  }, 90_000);
 });
