@@ -23,8 +23,8 @@ const MiB = 2 ** 20;
 /**
  * Weights of the shape terms per method, fitted (least squares on the relative error, pushed
  * towards the worst case) to the probe's peaks of ResNet-8/20/32 at K = 2, 4, 8 and per block on
- * 28x28x1 and 32x32x3, batch 32, reference execution: test/fixtures/split-memory-probe.json,
- * refitted with test/fixtures/fit-split-memory.py. Bytes are the uncalibrated shape terms:
+ * 28x28x1 and 32x32x3, batch 16, 32 and 64, reference execution, wasm:
+ * test/fixtures/split-memory-probe*.json, refitted with test/fixtures/fit-split-memory.py. Bytes are the uncalibrated shape terms:
  * whole-net terms `state` x backbone weight bytes, `perAuxNet` MiB per auxiliary net,
  * `auxWeights` x C² x 4 summed over the cuts (C: channels at the cut), `allAct`/`allAux` x every
  * module's activations / auxiliary activations, `oneWindow` x all activations when there are two
@@ -50,14 +50,14 @@ export interface Calibration {
 }
 
 export const CALIBRATION: Readonly<Record<TrainableMethod, Calibration>> = {
-  'e2e': { state: 0, perAuxNet: 63.14, auxWeights: 2.959, allAct: 1.506, allAux: 17.658, oneWindow: 3.43, act: 0, inp: 21.347, aux: 2.918, actNext: 2.174, ownAux: 3.74, stateSoFar: 0, auxNetsSoFar: 0.011 },
-  'greedy': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0.007, allAux: 0, oneWindow: 0.019, act: 1.396, inp: 1.79, aux: 173.894, actNext: 0.047, ownAux: 0.864, stateSoFar: 0, auxNetsSoFar: 0.15 },
-  'dgl': { state: 0.549, perAuxNet: 0.017, auxWeights: 0.768, allAct: 0, allAux: 0.952, oneWindow: 0.126, act: 1.034, inp: 3.062, aux: 0.114, actNext: 0.685, ownAux: 22.5, stateSoFar: 0.01, auxNetsSoFar: 9.133 },
-  'infopro': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.042, oneWindow: 0.064, act: 1.486, inp: 8.665, aux: 1.708, actNext: 0.064, ownAux: 0, stateSoFar: 19.219, auxNetsSoFar: 0.002 },
-  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 0.355, allAct: 0, allAux: 0.229, oneWindow: 0, act: 1.776, inp: 5.684, aux: 3.67, actNext: 2.49, ownAux: 7.978, stateSoFar: 0, auxNetsSoFar: 0 },
-  'dgl+hpff': { state: 44.793, perAuxNet: 0, auxWeights: 0.683, allAct: 0, allAux: 0, oneWindow: 0, act: 0.518, inp: 28.364, aux: 2.612, actNext: 2.159, ownAux: 16.319, stateSoFar: 14.512, auxNetsSoFar: 10.602 },
-  'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.105, oneWindow: 0, act: 1.667, inp: 3.576, aux: 2.967, actNext: 0.071, ownAux: 0, stateSoFar: 0, auxNetsSoFar: 0 },
-  'dgl+man': { state: 0.206, perAuxNet: 0.581, auxWeights: 522.903, allAct: 0, allAux: 0, oneWindow: 0, act: 1.243, inp: 0, aux: 2.056, actNext: 0.252, ownAux: 41.815, stateSoFar: 27.924, auxNetsSoFar: 2.537 },
+  'e2e': { state: 0.001, perAuxNet: 92.846, auxWeights: 10.887, allAct: 1.41, allAux: 51.193, oneWindow: 3.736, act: 0, inp: 20.115, aux: 2.886, actNext: 2.101, ownAux: 1.241, stateSoFar: 3.197, auxNetsSoFar: 3.558 },
+  'greedy': { state: 0.341, perAuxNet: 0, auxWeights: 9.046, allAct: 0, allAux: 0, oneWindow: 0.021, act: 1.387, inp: 1.798, aux: 295.372, actNext: 0.062, ownAux: 0.51, stateSoFar: 0, auxNetsSoFar: 0 },
+  'dgl': { state: 0, perAuxNet: 2.235, auxWeights: 295.836, allAct: 0, allAux: 0, oneWindow: 0.191, act: 0.995, inp: 0.671, aux: 2.706, actNext: 0.422, ownAux: 0, stateSoFar: 3.997, auxNetsSoFar: 5.77 },
+  'infopro': { state: 0.019, perAuxNet: 0.014, auxWeights: 0.052, allAct: 0.002, allAux: 0.018, oneWindow: 0.022, act: 1.634, inp: 8.332, aux: 1.386, actNext: 0.039, ownAux: 0, stateSoFar: 5.953, auxNetsSoFar: 0.626 },
+  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.171, oneWindow: 0, act: 1.535, inp: 7.797, aux: 4.017, actNext: 2.747, ownAux: 6.426, stateSoFar: 0, auxNetsSoFar: 0 },
+  'dgl+hpff': { state: 0, perAuxNet: 0.256, auxWeights: 550.591, allAct: 0, allAux: 0, oneWindow: 0, act: 1.384, inp: 0, aux: 3.691, actNext: 2.856, ownAux: 0, stateSoFar: 6.633, auxNetsSoFar: 11.769 },
+  'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 96.74, allAct: 0, allAux: 0.047, oneWindow: 0, act: 1.664, inp: 2.854, aux: 3.045, actNext: 0.006, ownAux: 0.594, stateSoFar: 0, auxNetsSoFar: 0 },
+  'dgl+man': { state: 0, perAuxNet: 0, auxWeights: 438.621, allAct: 0, allAux: 0.001, oneWindow: 0, act: 1.447, inp: 0, aux: 2.781, actNext: 0.102, ownAux: 0, stateSoFar: 1.44, auxNetsSoFar: 8.106 },
 };
 
 export interface DiagramUnit extends Unit {
@@ -135,9 +135,11 @@ function auxElements(method: TrainableMethod, shape: readonly number[], input: I
   const [h = 1, w = 1, c = 1] = shape;
   const pooled = Math.min(h, 8) * Math.min(w, 8) * c;
   if (method === 'greedy') return c * 2;
-  const head = method.startsWith('dgl') ? 4 * pooled : 2 * h * w * c + 3 * elements([input.height, input.width, 12]);
+  // DGL's head: pooled to at most 8x8, three 1x1 convs 128 wide (conv, BN, ReLU kept each), an MLP 512 wide.
+  const dglHead = Math.min(h, 8) * Math.min(w, 8) * 9 * 128 + 9 * 512;
+  const head = method.startsWith('dgl') ? pooled + dglHead : 2 * h * w * c + 3 * elements([input.height, input.width, 12]);
   // HPFF runs extra nets over the module; MAN keeps a copy of the next block running at this resolution.
-  if (method.endsWith('+hpff')) return head * 2;
+  if (method.endsWith('+hpff')) return head + 2 * h * w * c + 3 * elements([input.height, input.width, 12]); // + its PFF decoder at the input's resolution
   if (method.endsWith('+man')) return head + 8 * h * w * c;
   return head;
 }
