@@ -19,8 +19,6 @@
  * state again when trainEpoch resolves. Module-parallel and data-parallel training are not
  * combined: a run uses one or the other (shared/engine/config.ts says so).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { Worker } from 'node:worker_threads';
 import type { BackendId } from '../../../shared/ids';
 import type { HostBatch } from '../../data/batches';
 import { workerScript } from '../../platform/workers';
@@ -30,6 +28,7 @@ import { abortAllReduce, type AllReduceBuffers, allocateAllReduce, shardSizes } 
 import { type DataParallelLayout, dataParallelLayout } from './data-parallel-layout';
 import { DATA_PARALLEL_ROLE, type DataWorkerInit, type FromDataWorker, type ToDataWorker } from './protocol';
 import { buffersOf, readValues, sgdFromWire, sgdToWire, writeValues } from './stage-state';
+import { activeBackend, type PoolWords, WorkerPool } from './worker-pool';
 
 /** The most workers a run may ask for. */
 export const MAX_DATA_WORKERS = 64;
@@ -53,31 +52,20 @@ export interface DataEpochReport {
   seconds: number;
 }
 
-/** The BackendId of the backend active in this thread. */
-function activeBackend(): BackendId {
-  const name = tf.getBackend();
-  if (name === 'wasm' || name === 'cpu' || name === 'webgpu') return name;
-  throw new Error(`data-parallel training cannot tell which BackendId the active backend '${name}' is: pass options.backend (the run's backend id)`);
-}
-
-interface WorkerHandle {
-  worker: Worker;
-  exited: Promise<void>;
-  alive: boolean;
-  reply: FromDataWorker | null;
-}
+const WORDS: PoolWords = {
+  training: 'data-parallel training',
+  className: 'DataParallelTrainer',
+  member: 'a worker',
+  name: (rank) => `data-parallel worker ${rank}`,
+  thread: 'its thread',
+};
 
 type StepMessage = Extract<FromDataWorker, { type: 'step' }>;
 
-export class DataParallelTrainer {
-  private readonly handles: WorkerHandle[] = [];
+export class DataParallelTrainer extends WorkerPool<FromDataWorker, ToDataWorker> {
   private readonly layout: DataParallelLayout;
   private readonly buffers: AllReduceBuffers;
   private readonly maxInFlight: number;
-  private failure: Error | null = null;
-  private closed = false;
-  private running = false;
-  private readonly waiters = new Set<() => boolean>();
   /** Per step of the epoch: the shard sizes and each worker's report; emitted in step order once all are in. */
   private readonly pending = new Map<number, { sizes: number[]; reports: (StepMessage | undefined)[] }>();
   private completed = 0;
@@ -90,6 +78,7 @@ export class DataParallelTrainer {
     backend: BackendId,
     options: DataParallelOptions,
   ) {
+    super(WORDS);
     const { model, sgd } = state;
     this.layout = dataParallelLayout(state);
     this.buffers = allocateAllReduce(options.workers, this.layout.length, this.layout.trainable.length);
@@ -107,16 +96,7 @@ export class DataParallelTrainer {
         buffers: this.buffers,
         ...(options.fault?.rank === rank ? { faultAtStep: options.fault.step } : {}),
       };
-      const worker = new Worker(file, { workerData: init });
-      const handle: WorkerHandle = { worker, alive: true, reply: null, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
-      worker.on('message', (message: FromDataWorker) => this.received(rank, message));
-      worker.on('error', (error: unknown) => this.fail(new Error(`data-parallel worker ${rank}: ${error instanceof Error ? error.message : String(error)}`)));
-      worker.on('exit', (code) => {
-        handle.alive = false;
-        if (!this.closed) this.fail(new Error(`data-parallel worker ${rank}: its thread exited (code ${code})`));
-        this.notify();
-      });
-      this.handles.push(handle);
+      this.spawn(rank, file, { workerData: init });
     }
   }
 
@@ -127,24 +107,13 @@ export class DataParallelTrainer {
   static async create(state: TrainingState, recipe: Omit<CreateTrainerOptions, 'model'>, options: DataParallelOptions): Promise<DataParallelTrainer> {
     const { workers } = options;
     if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_DATA_WORKERS)) throw new RangeError(`data-parallel training needs 1 to ${MAX_DATA_WORKERS} workers, got ${workers}`);
-    const parallel = new DataParallelTrainer(state, recipe, options.backend ?? activeBackend(), options);
-    try {
-      await parallel.until(() => parallel.handles.every((h) => h.reply?.type === 'ready'));
-      return parallel;
-    } catch (error) {
-      const cause = parallel.failure ?? error;
-      await parallel.shutdown();
-      throw cause;
-    }
+    const parallel = new DataParallelTrainer(state, recipe, options.backend ?? activeBackend(WORDS.training), options);
+    await parallel.startOrShutdown();
+    return parallel;
   }
 
   get workers(): number {
     return this.handles.length;
-  }
-
-  /** Worker threads still running (0 after close() or a failure). */
-  get liveWorkers(): number {
-    return this.handles.filter((h) => h.alive).length;
   }
 
   /**
@@ -155,23 +124,7 @@ export class DataParallelTrainer {
    * worker's failure rejects it with the worker's message and ends every worker.
    */
   async trainEpoch(batches: AsyncIterable<HostBatch>, learningRateAt: (step: number) => number, onStep: (step: number, losses: number[]) => void): Promise<DataEpochReport> {
-    if (this.closed) throw new Error('data-parallel training is closed (close() was called or a worker failed): create a new DataParallelTrainer');
-    if (this.running) throw new Error('data-parallel training is already running an epoch');
-    this.running = true;
-    try {
-      return await this.epoch(batches, learningRateAt, onStep);
-    } catch (error) {
-      const cause = this.failure ?? error;
-      await this.shutdown();
-      throw cause;
-    } finally {
-      this.running = false;
-    }
-  }
-
-  /** End every worker; safe at any time and more than once. A running trainEpoch rejects. */
-  async close(): Promise<void> {
-    await this.shutdown();
+    return this.guardEpoch(() => this.epoch(batches, learningRateAt, onStep));
   }
 
   private async epoch(batches: AsyncIterable<HostBatch>, learningRateAt: (step: number) => number, onStep: (step: number, losses: number[]) => void): Promise<DataEpochReport> {
@@ -236,34 +189,7 @@ export class DataParallelTrainer {
     sgdFromWire(this.state.sgd, sgd, this.layout.state);
   }
 
-  private post(rank: number, message: ToDataWorker, transfer: ArrayBuffer[] = []): void {
-    this.handles[rank]!.worker.postMessage(message, transfer);
-  }
-
-  private async request<T extends FromDataWorker['type']>(type: T, message: (rank: number) => ToDataWorker): Promise<Extract<FromDataWorker, { type: T }>[]> {
-    for (const [rank, handle] of this.handles.entries()) {
-      handle.reply = null;
-      this.post(rank, message(rank));
-    }
-    await this.until(() => this.handles.every((h) => h.reply?.type === type));
-    return this.handles.map((h) => h.reply as Extract<FromDataWorker, { type: T }>);
-  }
-
-  private received(rank: number, message: FromDataWorker): void {
-    switch (message.type) {
-      case 'error':
-        this.fail(new Error(`data-parallel worker ${rank}: ${message.message}`));
-        return;
-      case 'step':
-        this.stepDone(rank, message);
-        break;
-      default:
-        this.handles[rank]!.reply = message;
-    }
-    this.notify();
-  }
-
-  private stepDone(rank: number, message: StepMessage): void {
+  protected stepDone(rank: number, message: StepMessage): void {
     const entry = this.pending.get(message.step);
     if (!entry) return this.fail(new Error(`data-parallel worker ${rank} reported step ${message.step}, which was never sent`));
     entry.reports[rank] = message;
@@ -285,38 +211,8 @@ export class DataParallelTrainer {
     }
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
-    // Workers waiting at a barrier for the one that failed would wait for ever.
+  /** Workers waiting at a barrier for the one that failed would wait for ever. */
+  protected override failed(): void {
     abortAllReduce(this.buffers);
-    this.notify();
-  }
-
-  /** Resolves once `ready()` holds (checked after every message), rejects on the first failure. */
-  private until(ready: () => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        if (this.failure) reject(this.failure);
-        else if (ready()) resolve();
-        else return false;
-        return true;
-      };
-      if (!check()) this.waiters.add(check);
-    });
-  }
-
-  private notify(): void {
-    for (const check of [...this.waiters]) if (check()) this.waiters.delete(check);
-  }
-
-  private async shutdown(): Promise<void> {
-    this.closed = true;
-    this.fail(new Error('data-parallel training was closed'));
-    await Promise.all(
-      this.handles.map(async (h) => {
-        if (h.alive) await h.worker.terminate();
-        await h.exited;
-      }),
-    );
   }
 }

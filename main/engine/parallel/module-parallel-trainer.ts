@@ -19,8 +19,7 @@
  * End-to-end (one module), HPFF (its cascade loss spans two segments) and MAN (a module's loss
  * runs the next block's weights) are refused: their modules are coupled.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { moduleParallelRefusal, type TrainConfig, type TrainableMethod } from '../../../shared/engine/config';
 import type { BackendId } from '../../../shared/ids';
 import type { HostBatch } from '../../data/batches';
@@ -30,6 +29,7 @@ import { LocalTrainer } from '../train/local-trainer';
 import { balanceStages, checkStageModules, stageRanges } from './balance';
 import type { FromStage, StageFault, StageInit, ToStage, WireState } from './protocol';
 import { buffersOf, moduleLayout, readValues, writeValues } from './stage-state';
+import { activeBackend, type PoolWords, WorkerPool } from './worker-pool';
 
 export interface ModuleParallelOptions {
   /** Worker threads, each training a contiguous group of modules: 1 to K (the module count). */
@@ -70,35 +70,22 @@ export interface EpochReport {
 /** The largest batch the modules are timed on for the first balance. */
 const CALIBRATION_BATCH = 64;
 
-
-/** The BackendId of the backend active in this thread. */
-function activeBackend(): BackendId {
-  const name = tf.getBackend();
-  if (name === 'wasm' || name === 'cpu' || name === 'webgpu') return name;
-  throw new Error(`module-parallel training cannot tell which BackendId the active backend '${name}' is: pass options.backend (the run's backend id)`);
-}
-
-interface StageHandle {
-  worker: Worker;
-  exited: Promise<void>;
-  alive: boolean;
-  /** The stage's latest answer to a request (ready, calibrated, state). */
-  reply: FromStage | null;
-}
+const WORDS: PoolWords = {
+  training: 'module-parallel training',
+  className: 'ModuleParallelTrainer',
+  member: 'a stage',
+  name: (stage) => `stage ${stage}`,
+  thread: 'its worker thread',
+};
 
 type StepMessage = Extract<FromStage, { type: 'step' }>;
 
-export class ModuleParallelTrainer {
-  private readonly handles: StageHandle[] = [];
+export class ModuleParallelTrainer extends WorkerPool<FromStage, ToStage> {
   private readonly layout: ReturnType<typeof moduleLayout>;
   private readonly explicitSizes: boolean;
   private readonly rebalance: boolean;
   private readonly maxInFlight: number;
   private sizes: number[];
-  private failure: Error | null = null;
-  private closed = false;
-  private running = false;
-  private readonly waiters = new Set<() => boolean>();
   /** Per step of the current epoch, each stage's report; emitted in step order once every stage's is in. */
   private readonly reports = new Map<number, (StepMessage | undefined)[]>();
   private completed = 0;
@@ -113,6 +100,7 @@ export class ModuleParallelTrainer {
     backend: BackendId,
     options: ModuleParallelOptions,
   ) {
+    super(WORDS);
     const { model, trainer, sgd } = state;
     const stages = options.stages;
     const modules = trainer.modules.length;
@@ -139,16 +127,7 @@ export class ModuleParallelTrainer {
         next,
         ...(options.fault ? { fault: options.fault } : {}),
       };
-      const worker = new Worker(file, { workerData: init, transferList: [prev, next].filter((p): p is MessagePort => p !== null) });
-      const handle: StageHandle = { worker, alive: true, reply: null, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
-      worker.on('message', (message: FromStage) => this.received(s, message));
-      worker.on('error', (error: unknown) => this.fail(new Error(`stage ${s}: ${error instanceof Error ? error.message : String(error)}`)));
-      worker.on('exit', (code) => {
-        handle.alive = false;
-        if (!this.closed) this.fail(new Error(`stage ${s}: its worker thread exited (code ${code})`));
-        this.notify();
-      });
-      this.handles.push(handle);
+      this.spawn(s, file, { workerData: init, transferList: [prev, next].filter((p): p is MessagePort => p !== null) });
     }
   }
 
@@ -168,23 +147,17 @@ export class ModuleParallelTrainer {
     if (!(Number.isInteger(stages) && stages >= 1 && stages <= trainer.modules.length)) {
       throw new RangeError(`${trainer.modules.length} modules cannot fill ${stages} pipeline stages: use 1 to ${trainer.modules.length} stages (or a split with more modules)`);
     }
-    const parallel = new ModuleParallelTrainer(state as TrainingState & { trainer: LocalTrainer }, config.method, options.backend ?? config.backend ?? activeBackend(), options);
-    try {
-      await parallel.until(() => parallel.handles.every((h) => h.reply?.type === 'ready'));
-      if (!parallel.explicitSizes && stages > 1) {
-        // One thread times them all, one after another: no stage competes with another for a core.
-        // At most batch 64: the costs scale with the batch alike, and 3 runs of a big batch would take long.
-        const batchSize = Math.min(config.batchSize, CALIBRATION_BATCH);
-        const [reply] = await parallel.request('calibrated', (s) => (s === 0 ? { type: 'calibrate', modules: trainer.modules.map((_, i) => i), batchSize } : null));
-        parallel.calibration = reply!.seconds;
-        parallel.sizes = balanceStages(reply!.seconds, stages);
-      }
-      return parallel;
-    } catch (error) {
-      const cause = parallel.failure ?? error;
-      await parallel.shutdown();
-      throw cause;
-    }
+    const parallel = new ModuleParallelTrainer(state as TrainingState & { trainer: LocalTrainer }, config.method, options.backend ?? config.backend ?? activeBackend(WORDS.training), options);
+    await parallel.startOrShutdown(async () => {
+      if (parallel.explicitSizes || stages === 1) return;
+      // One thread times them all, one after another: no stage competes with another for a core.
+      // At most batch 64: the costs scale with the batch alike, and 3 runs of a big batch would take long.
+      const batchSize = Math.min(config.batchSize, CALIBRATION_BATCH);
+      const [reply] = await parallel.request('calibrated', (s) => (s === 0 ? { type: 'calibrate', modules: trainer.modules.map((_, i) => i), batchSize } : null));
+      parallel.calibration = reply!.seconds;
+      parallel.sizes = balanceStages(reply!.seconds, stages);
+    });
+    return parallel;
   }
 
   /** Seconds per module the stages were balanced by when created (empty with explicit stageModules or one stage). */
@@ -204,11 +177,6 @@ export class ModuleParallelTrainer {
     this.sizes = checked;
   }
 
-  /** Stage worker threads still running (0 after close() or a failure). */
-  get liveWorkers(): number {
-    return this.handles.filter((h) => h.alive).length;
-  }
-
   /**
    * Train on every batch of `batches` (the batches' arrays are transferred to the stages: do not
    * use them afterwards). Steps are numbered from 0 within the call: learningRateAt(step) gives
@@ -219,23 +187,7 @@ export class ModuleParallelTrainer {
    * ends every stage; the trainer is then closed.
    */
   async trainEpoch(batches: AsyncIterable<HostBatch>, learningRateAt: (step: number) => number, onStep: (step: number, losses: number[]) => void): Promise<EpochReport> {
-    if (this.closed) throw new Error('module-parallel training is closed (close() was called or a stage failed): create a new ModuleParallelTrainer');
-    if (this.running) throw new Error('module-parallel training is already running an epoch');
-    this.running = true;
-    try {
-      return await this.epoch(batches, learningRateAt, onStep);
-    } catch (error) {
-      const cause = this.failure ?? error;
-      await this.shutdown();
-      throw cause;
-    } finally {
-      this.running = false;
-    }
-  }
-
-  /** End every stage worker; safe to call at any time and more than once. A running trainEpoch rejects. */
-  async close(): Promise<void> {
-    await this.shutdown();
+    return this.guardEpoch(() => this.epoch(batches, learningRateAt, onStep));
   }
 
   private async epoch(batches: AsyncIterable<HostBatch>, learningRateAt: (step: number) => number, onStep: (step: number, losses: number[]) => void): Promise<EpochReport> {
@@ -314,39 +266,7 @@ export class ModuleParallelTrainer {
     this.state.sgd.setState({ step: expected, buffers }, variables);
   }
 
-  private post(stage: number, message: ToStage, transfer: ArrayBuffer[] = []): void {
-    this.handles[stage]!.worker.postMessage(message, transfer);
-  }
-
-  /** Send each stage its request (null: none) and wait for the answers, of type `type`, of those asked. */
-  private async request<T extends FromStage['type']>(type: T, message: (stage: number) => ToStage | null): Promise<Extract<FromStage, { type: T }>[]> {
-    const asked = this.handles.filter((h, s) => {
-      const m = message(s);
-      if (m) {
-        h.reply = null;
-        this.post(s, m);
-      }
-      return m !== null;
-    });
-    await this.until(() => asked.every((h) => h.reply?.type === type));
-    return asked.map((h) => h.reply as Extract<FromStage, { type: T }>);
-  }
-
-  private received(stage: number, message: FromStage): void {
-    switch (message.type) {
-      case 'error':
-        this.fail(new Error(`stage ${stage}: ${message.message}`));
-        return;
-      case 'step':
-        this.stepDone(stage, message);
-        break;
-      default:
-        this.handles[stage]!.reply = message;
-    }
-    this.notify();
-  }
-
-  private stepDone(stage: number, message: StepMessage): void {
+  protected stepDone(stage: number, message: StepMessage): void {
     const stages = this.handles.length;
     const reports = this.reports.get(message.step) ?? new Array<StepMessage | undefined>(stages).fill(undefined);
     reports[stage] = message;
@@ -366,38 +286,5 @@ export class ModuleParallelTrainer {
       }
       this.completed++;
     }
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.notify();
-  }
-
-  /** Resolves once `ready()` holds (checked after every message), rejects on the first failure. */
-  private until(ready: () => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        if (this.failure) reject(this.failure);
-        else if (ready()) resolve();
-        else return false;
-        return true;
-      };
-      if (!check()) this.waiters.add(check);
-    });
-  }
-
-  private notify(): void {
-    for (const check of [...this.waiters]) if (check()) this.waiters.delete(check);
-  }
-
-  private async shutdown(): Promise<void> {
-    this.closed = true;
-    this.fail(new Error('module-parallel training was closed'));
-    await Promise.all(
-      this.handles.map(async (h) => {
-        if (h.alive) await h.worker.terminate();
-        await h.exited;
-      }),
-    );
   }
 }
