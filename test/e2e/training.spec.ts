@@ -65,7 +65,7 @@ test('splits ResNet-8, trains InfoPro and its baseline, watches them finish, exp
   // Bad input is refused before anything is sent.
   await launch.getByTestId('launch-seeds').locator('input').fill('one');
   await launch.getByTestId('launch-submit').click();
-  await expect(launch.getByTestId('launch-problems')).toContainText('Seeds: give whole numbers');
+  await expect(launch.locator('.n-form-item', { has: page.getByTestId('launch-seeds') }).locator('.n-form-item-feedback--error')).toContainText('Seeds: give whole numbers');
   await launch.getByTestId('launch-seeds').locator('input').fill('0');
   await expect(launch.getByTestId('launch-submit')).toHaveText('Queue 2 runs');
   await keepScreenshot(page, 'launcher');
