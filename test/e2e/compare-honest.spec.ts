@@ -11,38 +11,13 @@
  * - ?run=999 says so; a project's experiment count follows a new experiment;
  * - screenshots at 1024x700 and 1440x900 in light and dark, and no console errors.
  */
-import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures';
+import { expect, screenshots, test, trainByCli } from './fixtures';
 
 const MiB = 2 ** 20;
 
-/** A tiny real run by the CLI, in its own process (several may train into the same database at once). */
-function train(db: string, args: string[]): Promise<void> {
-  const child = spawn(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', db, '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '100', '--backend', 'wasm', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`blockwise train ${args.join(' ')} failed: ${stderr}`)))));
-}
-
-/** The page at both sizes in both themes, kept as test artifacts, scrolled so that `top` starts the view. */
-async function screenshots(page: Page, name: string, top: string): Promise<void> {
-  for (const theme of ['light', 'dark'] as const) {
-    const toggle = page.getByTestId('theme-toggle');
-    const isDark = (await toggle.getAttribute('aria-label')) === 'Switch to light theme';
-    if (isDark !== (theme === 'dark')) await toggle.click();
-    await expect(toggle).toHaveAttribute('aria-label', theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme');
-    for (const [width, height] of [[1024, 700], [1440, 900]] as const) {
-      await page.setViewportSize({ width, height });
-      await page.waitForTimeout(150); // charts redraw on resize
-      await page.getByTestId(top).evaluate((element) => element.scrollIntoView({ block: 'start' }));
-      await page.mouse.move(1, height - 1); // no hover tooltip in the picture
-      await page.screenshot({ path: test.info().outputPath(`${name}-${width}x${height}-${theme}.png`) });
-    }
-  }
-  await page.getByTestId('theme-toggle').click(); // back to light
-}
+const train = (db: string, args: string[]): Promise<void> => trainByCli(db, args, { trainLimit: 64 });
 
 const json = async <T>(page: Page, testId: string, attribute: string): Promise<T> => JSON.parse((await page.getByTestId(testId).getAttribute(attribute))!) as T;
 

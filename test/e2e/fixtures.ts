@@ -87,3 +87,32 @@ export async function newExperiment(host: StudioHost): Promise<number> {
   const project = await callApi<{ id: number }>(host, 'projects:create', { name: `project ${Date.now()}` });
   return (await callApi<{ id: number }>(host, 'experiments:create', { projectId: project.id, name: 'runs' })).id;
 }
+
+/**
+ * A tiny real run by the CLI (1 epoch, batch 32, `trainLimit` training and 100 test images, wasm)
+ * into `db`, in its own process: several may train into the same database at once.
+ */
+export function trainByCli(db: string, args: string[], { trainLimit }: { trainLimit: number }): Promise<void> {
+  const child = spawn(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', db, '--epochs', '1', '--batch', '32', '--train-limit', String(trainLimit), '--test-limit', '100', '--backend', 'wasm', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`blockwise train ${args.join(' ')} failed: ${stderr}`)))));
+}
+
+/** The page at 1024x700 and 1440x900 in light and dark, kept as test artifacts, scrolled so that test id `top` starts the view; ends in light. */
+export async function screenshots(page: Page, name: string, top: string): Promise<void> {
+  for (const theme of ['light', 'dark'] as const) {
+    const toggle = page.getByTestId('theme-toggle');
+    const isDark = (await toggle.getAttribute('aria-label')) === 'Switch to light theme';
+    if (isDark !== (theme === 'dark')) await toggle.click();
+    await expect(toggle).toHaveAttribute('aria-label', theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme');
+    for (const [width, height] of [[1024, 700], [1440, 900]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.waitForTimeout(150); // charts redraw on resize
+      await page.getByTestId(top).evaluate((element) => element.scrollIntoView({ block: 'start' }));
+      await page.mouse.move(1, height - 1); // no hover tooltip in the picture
+      await page.screenshot({ path: test.info().outputPath(`${name}-${width}x${height}-${theme}.png`) });
+    }
+  }
+  await page.getByTestId('theme-toggle').click(); // back to light
+}

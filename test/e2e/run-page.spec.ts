@@ -6,37 +6,12 @@
  * predictions right and wrong as images; the event log. Screenshots at 1024x700 and 1440x900 in
  * light and dark; no console errors.
  */
-import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import type { Page } from '@playwright/test';
-import { callApi, expect, test } from './fixtures';
-
-function train(db: string, args: string[]): Promise<void> {
-  const child = spawn(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', db, '--epochs', '1', '--batch', '32', '--train-limit', '320', '--test-limit', '100', '--backend', 'wasm', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`blockwise train failed: ${stderr}`)))));
-}
-
-async function screenshots(page: Page, name: string, top: string): Promise<void> {
-  for (const theme of ['light', 'dark'] as const) {
-    const toggle = page.getByTestId('theme-toggle');
-    const isDark = (await toggle.getAttribute('aria-label')) === 'Switch to light theme';
-    if (isDark !== (theme === 'dark')) await toggle.click();
-    await expect(toggle).toHaveAttribute('aria-label', theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme');
-    for (const [width, height] of [[1024, 700], [1440, 900]] as const) {
-      await page.setViewportSize({ width, height });
-      await page.getByTestId(top).evaluate((element) => element.scrollIntoView({ block: 'start' }));
-      await page.mouse.move(1, height - 1);
-      await page.screenshot({ path: test.info().outputPath(`${name}-${width}x${height}-${theme}.png`) });
-    }
-  }
-  await page.getByTestId('theme-toggle').click();
-}
+import { callApi, expect, screenshots, test, trainByCli } from './fixtures';
 
 test('run page: resolved settings, environment, confusion matrix and predictions of a real run', async ({ page, studio, consoleErrors }) => {
   test.setTimeout(150_000); // a real run, trained and evaluated on shared cores
-  await train(studio.dbPath, ['--method', 'infopro', '--split', 'k3', '--seed', '2']);
+  await trainByCli(studio.dbPath, ['--method', 'infopro', '--split', 'k3', '--seed', '2'], { trainLimit: 320 });
   await callApi(studio, 'runs:tag', { id: 1, add: ['protocol-a'] });
   await callApi(studio, 'runs:update', { id: 1, notes: 'first look at the page' });
   const db = new Database(studio.dbPath, { readonly: true });
