@@ -68,8 +68,6 @@ export class DataParallelTrainer extends WorkerPool<FromDataWorker, ToDataWorker
   private readonly maxInFlight: number;
   /** Per step of the epoch: the shard sizes and each worker's report; emitted in step order once all are in. */
   private readonly pending = new Map<number, { sizes: number[]; reports: (StepMessage | undefined)[] }>();
-  private completed = 0;
-  private onStep: (step: number, losses: number[]) => void = () => {};
   private secondsSum: number[] = [];
 
   private constructor(
@@ -132,22 +130,11 @@ export class DataParallelTrainer extends WorkerPool<FromDataWorker, ToDataWorker
     const { sgd } = this.state;
     await this.sendState();
     this.pending.clear();
-    this.completed = 0;
-    this.onStep = onStep;
     this.secondsSum = new Array<number>(this.handles.length).fill(0);
-    let admitted = 0;
-    let lr = sgd.learningRate;
-    for await (const batch of batches) {
-      await this.until(() => admitted - this.completed < this.maxInFlight);
-      lr = learningRateAt(admitted);
-      if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`learningRateAt(${admitted}) gave ${lr}: a learning rate is a finite number >= 0`);
-      this.sendBatch(admitted, lr, batch);
-      admitted++;
-    }
-    await this.until(() => this.completed === admitted);
-    await this.collectState(admitted);
-    if (admitted > 0) sgd.setLearningRate(lr);
-    return { steps: admitted, workerStepSeconds: this.secondsSum.map((s) => (admitted > 0 ? s / admitted : 0)), seconds: (performance.now() - started) / 1000 };
+    const { steps, lr } = await this.feed(batches, learningRateAt, onStep, this.maxInFlight, (step, rate, batch) => this.sendBatch(step, rate, batch));
+    await this.collectState(steps);
+    if (lr !== null) sgd.setLearningRate(lr);
+    return { steps, workerStepSeconds: this.secondsSum.map((s) => (steps > 0 ? s / steps : 0)), seconds: (performance.now() - started) / 1000 };
   }
 
   /** Each worker its shard: consecutive images, as even as possible. */
@@ -193,22 +180,15 @@ export class DataParallelTrainer extends WorkerPool<FromDataWorker, ToDataWorker
     const entry = this.pending.get(message.step);
     if (!entry) return this.fail(new Error(`data-parallel worker ${rank} reported step ${message.step}, which was never sent`));
     entry.reports[rank] = message;
-    for (;;) {
-      const done = this.pending.get(this.completed);
-      if (!done || done.reports.some((r) => r === undefined)) return;
-      this.pending.delete(this.completed);
+    this.report((step) => {
+      const done = this.pending.get(step);
+      if (!done || done.reports.some((r) => r === undefined)) return undefined;
+      this.pending.delete(step);
       const total = done.sizes.reduce((a, b) => a + b, 0);
       const modules = done.reports.find((r) => r!.losses.length > 0)!.losses.length;
-      const losses = Array.from({ length: modules }, (_, k) => done.reports.reduce((sum, r, i) => sum + (done.sizes[i]! > 0 ? done.sizes[i]! * r!.losses[k]! : 0), 0) / total);
       done.reports.forEach((r, i) => (this.secondsSum[i]! += r!.seconds));
-      try {
-        this.onStep(this.completed, losses);
-      } catch (error) {
-        this.fail(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      this.completed++;
-    }
+      return Array.from({ length: modules }, (_, k) => done.reports.reduce((sum, r, i) => sum + (done.sizes[i]! > 0 ? done.sizes[i]! * r!.losses[k]! : 0), 0) / total);
+    });
   }
 
   /** Workers waiting at a barrier for the one that failed would wait for ever. */

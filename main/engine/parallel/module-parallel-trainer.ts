@@ -88,8 +88,6 @@ export class ModuleParallelTrainer extends WorkerPool<FromStage, ToStage> {
   private sizes: number[];
   /** Per step of the current epoch, each stage's report; emitted in step order once every stage's is in. */
   private readonly reports = new Map<number, (StepMessage | undefined)[]>();
-  private completed = 0;
-  private onStep: (step: number, losses: number[]) => void = () => {};
   private secondsSum: number[] = [];
   private busySum: number[] = [];
   private calibration: number[] = [];
@@ -198,34 +196,25 @@ export class ModuleParallelTrainer extends WorkerPool<FromStage, ToStage> {
     const modules = trainer.modules.length;
     await this.sendState(ranges);
     this.reports.clear();
-    this.completed = 0;
-    this.onStep = onStep;
     this.secondsSum = new Array<number>(modules).fill(0);
     this.busySum = new Array<number>(this.handles.length).fill(0);
     // Only InfoPro's decoders read the images after the first module.
     const needsImages = ranges.map(([first], s) => s === 0 || (this.method === 'infopro' && first < modules - 1));
-    let admitted = 0;
-    let lr = sgd.learningRate;
-    for await (const batch of batches) {
-      await this.until(() => admitted - this.completed < this.maxInFlight);
-      lr = learningRateAt(admitted);
-      if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`learningRateAt(${admitted}) gave ${lr}: a learning rate is a finite number >= 0`);
+    const { steps, lr } = await this.feed(batches, learningRateAt, onStep, this.maxInFlight, (step, rate, batch) => {
       const { height, width, channels } = batch.shape;
       const shape: [number, number, number, number] = [batch.size, height, width, channels];
       // The first stage takes the batch's own arrays; the others get copies.
       for (let s = this.handles.length - 1; s >= 0; s--) {
         const x = s === 0 ? batch.x : needsImages[s] ? batch.x.slice() : null;
         const y = s === 0 ? batch.y : batch.y.slice();
-        this.post(s, { type: 'batch', step: admitted, lr, shape, x, y }, buffersOf(x, y));
+        this.post(s, { type: 'batch', step, lr: rate, shape, x, y }, buffersOf(x, y));
       }
-      admitted++;
-    }
-    await this.until(() => this.completed === admitted);
-    await this.collectState(ranges, admitted);
-    if (admitted > 0) sgd.setLearningRate(lr);
-    const moduleSeconds = this.secondsSum.map((total) => (admitted > 0 ? total / admitted : 0));
-    if (this.rebalance && admitted > 0) this.sizes = balanceStages(moduleSeconds, this.handles.length);
-    return { steps: admitted, stageModules: sizes, moduleSeconds, stageBusySeconds: [...this.busySum], seconds: (performance.now() - started) / 1000 };
+    });
+    await this.collectState(ranges, steps);
+    if (lr !== null) sgd.setLearningRate(lr);
+    const moduleSeconds = this.secondsSum.map((total) => (steps > 0 ? total / steps : 0));
+    if (this.rebalance && steps > 0) this.sizes = balanceStages(moduleSeconds, this.handles.length);
+    return { steps, stageModules: sizes, moduleSeconds, stageBusySeconds: [...this.busySum], seconds: (performance.now() - started) / 1000 };
   }
 
   /** Each stage gets its modules and their variables' values and momentum buffers. */
@@ -271,20 +260,13 @@ export class ModuleParallelTrainer extends WorkerPool<FromStage, ToStage> {
     const reports = this.reports.get(message.step) ?? new Array<StepMessage | undefined>(stages).fill(undefined);
     reports[stage] = message;
     this.reports.set(message.step, reports);
-    for (;;) {
-      const done = this.reports.get(this.completed);
-      if (!done || done.some((r) => r === undefined)) return;
-      this.reports.delete(this.completed);
-      const losses = done.flatMap((r) => r!.losses);
+    this.report((step) => {
+      const done = this.reports.get(step);
+      if (!done || done.some((r) => r === undefined)) return undefined;
+      this.reports.delete(step);
       done.flatMap((r) => r!.seconds).forEach((seconds, i) => (this.secondsSum[i]! += seconds));
       done.forEach((r, s) => (this.busySum[s]! += r!.busy));
-      try {
-        this.onStep(this.completed, losses);
-      } catch (error) {
-        this.fail(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      this.completed++;
-    }
+      return done.flatMap((r) => r!.losses);
+    });
   }
 }

@@ -2,12 +2,14 @@
  * The worker-thread lifecycle that data-parallel (./data-parallel-trainer.ts) and module-parallel
  * (./module-parallel-trainer.ts) training share: starting the workers, routing their messages,
  * waiting for a condition while any failure rejects the wait, guarding an epoch (one at a time,
- * none after close or a failure, a failure ends every worker) and shutting down. Each trainer
- * keeps its own epoch: what it sends, and how it merges the workers' step reports.
+ * none after close or a failure, a failure ends every worker), feeding an epoch's batches with
+ * a bound on those in flight, reporting steps in order, and shutting down. Each trainer keeps its
+ * own epoch: what it sends, and how it merges the workers' step reports.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { BackendId } from '../../../shared/ids';
+import type { HostBatch } from '../../data/batches';
 
 /** What a pool's messages call things, so each trainer keeps its own wording. */
 export interface PoolWords {
@@ -46,6 +48,9 @@ export abstract class WorkerPool<From extends { type: string }, To> {
   private closed = false;
   private running = false;
   private readonly waiters = new Set<() => boolean>();
+  /** Steps of the current epoch reported to onStep. */
+  protected completed = 0;
+  private onStep: (step: number, losses: number[]) => void = () => {};
 
   protected constructor(private readonly words: PoolWords) {}
 
@@ -97,6 +102,53 @@ export abstract class WorkerPool<From extends { type: string }, To> {
       throw cause;
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * Send every batch of `batches` with `send(step, lr, batch)`, steps numbered from 0, at the rate
+   * learningRateAt(step), with at most `maxInFlight` sent and not yet reported; resolves once every
+   * step is reported (see report) with the step count and the last rate (null: no batch).
+   */
+  protected async feed(
+    batches: AsyncIterable<HostBatch>,
+    learningRateAt: (step: number) => number,
+    onStep: (step: number, losses: number[]) => void,
+    maxInFlight: number,
+    send: (step: number, lr: number, batch: HostBatch) => void,
+  ): Promise<{ steps: number; lr: number | null }> {
+    this.completed = 0;
+    this.onStep = onStep;
+    let admitted = 0;
+    let lr: number | null = null;
+    for await (const batch of batches) {
+      await this.until(() => admitted - this.completed < maxInFlight);
+      const rate = learningRateAt(admitted);
+      if (!(Number.isFinite(rate) && rate >= 0)) throw new Error(`learningRateAt(${admitted}) gave ${rate}: a learning rate is a finite number >= 0`);
+      send(admitted, rate, batch);
+      lr = rate;
+      admitted++;
+    }
+    await this.until(() => this.completed === admitted);
+    return { steps: admitted, lr };
+  }
+
+  /**
+   * Give onStep every step whose reports are all in, in step order: `losses(step)` merges that
+   * step's reports (and forgets them), or says undefined while one is missing. An onStep that
+   * throws fails the epoch.
+   */
+  protected report(losses: (step: number) => number[] | undefined): void {
+    for (;;) {
+      const merged = losses(this.completed);
+      if (!merged) return;
+      try {
+        this.onStep(this.completed, merged);
+      } catch (error) {
+        this.fail(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      this.completed++;
     }
   }
 
