@@ -31,7 +31,15 @@ const MiB = 2 ** 20;
  * modules; per-module terms, the largest module counting: `act` its kept activations, `inp` its
  * input, `aux` its auxiliary activations, `actNext` the next module's activations (HPFF's
  * cascade), `ownAux` MiB while an auxiliary net trains, `stateSoFar` x weight bytes and
- * `auxNetsSoFar` MiB per auxiliary net of modules 0..i (the probe's step creates momentum module by module).
+ * `auxNetsSoFar` MiB per auxiliary net of modules 0..i (gradients pile up module by module until the
+ * one optimiser step). The DGL heads of DGL, DGL+MAN and DGL+HPFF are also counted from their layers
+ * (dglHeadParams): `auxParams` and `auxParamsSoFar` x their weight bytes (all, modules 0..i), and
+ * `update` x all weight bytes (backbone and heads) for the optimiser step at the end, which holds
+ * weight, gradient, new momentum and the update's temporaries of every parameter at once (about
+ * 5x: where DGL+HPFF per block peaks, with its 26 heads on ResNet-32). DGL+HPFF uses only these
+ * counted terms for its heads; HPFF's `actNext` is tied to 2 x `act` (its step for cascade i+1
+ * forwards segment i once and segment i+1 twice), so uneven splits, as the balanced presets make,
+ * are weighed as the probe measures them.
  */
 export interface Calibration {
   state: number;
@@ -47,17 +55,21 @@ export interface Calibration {
   ownAux: number;
   stateSoFar: number;
   auxNetsSoFar: number;
+  /** x the auxiliary nets' own weight bytes, counted from their layers (DGL heads only): whole-net, modules 0..i, and the optimiser step. */
+  auxParams: number;
+  auxParamsSoFar: number;
+  update: number;
 }
 
 export const CALIBRATION: Readonly<Record<TrainableMethod, Calibration>> = {
-  'e2e': { state: 0.001, perAuxNet: 92.846, auxWeights: 10.887, allAct: 1.41, allAux: 51.193, oneWindow: 3.736, act: 0, inp: 20.115, aux: 2.886, actNext: 2.101, ownAux: 1.241, stateSoFar: 3.197, auxNetsSoFar: 3.558 },
-  'greedy': { state: 0.341, perAuxNet: 0, auxWeights: 9.046, allAct: 0, allAux: 0, oneWindow: 0.021, act: 1.387, inp: 1.798, aux: 295.372, actNext: 0.062, ownAux: 0.51, stateSoFar: 0, auxNetsSoFar: 0 },
-  'dgl': { state: 0, perAuxNet: 2.235, auxWeights: 295.836, allAct: 0, allAux: 0, oneWindow: 0.191, act: 0.995, inp: 0.671, aux: 2.706, actNext: 0.422, ownAux: 0, stateSoFar: 3.997, auxNetsSoFar: 5.77 },
-  'infopro': { state: 0.019, perAuxNet: 0.014, auxWeights: 0.052, allAct: 0.002, allAux: 0.018, oneWindow: 0.022, act: 1.634, inp: 8.332, aux: 1.386, actNext: 0.039, ownAux: 0, stateSoFar: 5.953, auxNetsSoFar: 0.626 },
-  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.171, oneWindow: 0, act: 1.535, inp: 7.797, aux: 4.017, actNext: 2.747, ownAux: 6.426, stateSoFar: 0, auxNetsSoFar: 0 },
-  'dgl+hpff': { state: 0, perAuxNet: 0.256, auxWeights: 550.591, allAct: 0, allAux: 0, oneWindow: 0, act: 1.384, inp: 0, aux: 3.691, actNext: 2.856, ownAux: 0, stateSoFar: 6.633, auxNetsSoFar: 11.769 },
-  'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 96.74, allAct: 0, allAux: 0.047, oneWindow: 0, act: 1.664, inp: 2.854, aux: 3.045, actNext: 0.006, ownAux: 0.594, stateSoFar: 0, auxNetsSoFar: 0 },
-  'dgl+man': { state: 0, perAuxNet: 0, auxWeights: 438.621, allAct: 0, allAux: 0.001, oneWindow: 0, act: 1.447, inp: 0, aux: 2.781, actNext: 0.102, ownAux: 0, stateSoFar: 1.44, auxNetsSoFar: 8.106 },
+  'e2e': { state: 0.001, perAuxNet: 92.846, auxWeights: 10.887, allAct: 1.41, allAux: 51.193, oneWindow: 3.736, act: 0, inp: 20.115, aux: 2.886, actNext: 2.101, ownAux: 1.241, stateSoFar: 3.197, auxNetsSoFar: 3.558, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'greedy': { state: 0.341, perAuxNet: 0, auxWeights: 9.046, allAct: 0, allAux: 0, oneWindow: 0.021, act: 1.387, inp: 1.798, aux: 295.372, actNext: 0.062, ownAux: 0.51, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'dgl': { state: 0, perAuxNet: 2.235, auxWeights: 295.836, allAct: 0, allAux: 0, oneWindow: 0.191, act: 0.995, inp: 0.671, aux: 2.706, actNext: 0.422, ownAux: 0, stateSoFar: 3.997, auxNetsSoFar: 5.77, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'infopro': { state: 0.019, perAuxNet: 0.014, auxWeights: 0.052, allAct: 0.002, allAux: 0.018, oneWindow: 0.022, act: 1.634, inp: 8.332, aux: 1.386, actNext: 0.039, ownAux: 0, stateSoFar: 5.953, auxNetsSoFar: 0.626, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 3.312, allAct: 0, allAux: 0.12, oneWindow: 0.067, act: 1.407, inp: 10.8, aux: 4.209, actNext: 2.814, ownAux: 5.799, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'dgl+hpff': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0, oneWindow: 0.073, act: 1.396, inp: 0, aux: 4.056, actNext: 2.791, ownAux: 8.855, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0.751, auxParamsSoFar: 1.152, update: 5.022 },
+  'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 96.74, allAct: 0, allAux: 0.047, oneWindow: 0, act: 1.664, inp: 2.854, aux: 3.045, actNext: 0.006, ownAux: 0.594, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'dgl+man': { state: 0, perAuxNet: 0, auxWeights: 438.621, allAct: 0, allAux: 0.001, oneWindow: 0, act: 1.447, inp: 0, aux: 2.781, actNext: 0.102, ownAux: 0, stateSoFar: 1.44, auxNetsSoFar: 8.106, auxParams: 0, auxParamsSoFar: 0, update: 0 },
 };
 
 export interface DiagramUnit extends Unit {
@@ -88,6 +100,8 @@ export interface SplitModule {
 }
 
 export interface SplitPlan {
+  /** What was estimated (the balanced presets estimate other cuts of the same net). */
+  request: SplitRequest;
   units: DiagramUnit[];
   gaps: Gap[];
   modules: SplitModule[];
@@ -144,6 +158,29 @@ function auxElements(method: TrainableMethod, shape: readonly number[], input: I
   return head;
 }
 
+/**
+ * Trainable values of one DGL head on `channels` input channels (main/engine/aux/dgl-head.ts):
+ * three bias-free 1x1 convs C -> 128 -> 128 -> 128 with BN (gamma, beta), three Linear 512 wide with
+ * BN1d, a Linear 512 -> classes. About 0.64 M values: heavier than the ResNet it trains.
+ */
+export function dglHeadParams(channels: number, classes: number): number {
+  const convs = channels * 128 + 2 * 128 * 128 + 3 * 2 * 128;
+  const mlp = 128 * 512 + 512 + 2 * (512 * 512 + 512) + 3 * 2 * 512;
+  return convs + mlp + 512 * classes + classes;
+}
+
+/**
+ * The DGL heads a module of `method` trains (0 for the other methods: their nets are small beside
+ * their activations and stay in the shape terms): DGL and DGL+MAN one per module but the last;
+ * DGL+HPFF an independent and a cascade head on every segment but the first and the last
+ * (main/engine/methods/hpff.ts: the first has none, the last uses the network's own head).
+ */
+function dglHeadsOf(method: TrainableMethod, index: number, count: number): number {
+  if (method === 'dgl' || method === 'dgl+man') return index < count - 1 ? 1 : 0;
+  if (method === 'dgl+hpff') return index > 0 && index < count - 1 ? 2 : 0;
+  return 0;
+}
+
 export function gapsOf(units: readonly Unit[]): Gap[] {
   const gaps: Gap[] = [{ cut: [0, 0], afterUnit: 0, label: 'after the stem' }];
   const lastBlock = units.length - 2;
@@ -154,41 +191,43 @@ export function gapsOf(units: readonly Unit[]): Gap[] {
 }
 
 /**
- * K modules whose largest estimated activation memory is as small as contiguous modules allow
- * (the stem may stand alone): the "balanced memory" preset, computed from the same estimate.
+ * The "balanced memory" preset: the K - 1 cuts whose calibrated peak (calibratedPeak, the same
+ * estimate the bar shows) is the smallest, over every choice of gaps (the stem may stand alone,
+ * except for HPFF and MAN, which fuse it into the first segment). The peak is not a sum over
+ * modules (momentum so far, the next module's activations, the update step), so each choice is
+ * estimated whole; ties go to the smaller largest module. K ≤ 4 keeps it small: ResNet-110 has
+ * C(54, 3) = 24,804 choices.
  */
-export function balancedCuts(plan: Pick<SplitPlan, 'units' | 'gaps'>, k: number): Cut[] {
-  const costs = plan.units.slice(0, -1).map((u) => u.activationBytes); // the head joins the last module
-  const n = costs.length;
-  const prefix = [0];
-  for (const c of costs) prefix.push(prefix.at(-1)! + c);
-  const sum = (from: number, to: number) => prefix[to + 1]! - prefix[from]!;
-  // best[j][m]: the smallest possible largest module over units 0..j split into m modules.
-  const best = Array.from({ length: n }, () => new Array<number>(k + 1).fill(Infinity));
-  const cutAt = Array.from({ length: n }, () => new Array<number>(k + 1).fill(-1));
-  for (let j = 0; j < n; j++) {
-    best[j]![1] = sum(0, j);
-    for (let m = 2; m <= Math.min(k, j + 1); m++) {
-      for (let i = m - 2; i < j; i++) {
-        const value = Math.max(best[i]![m - 1]!, sum(i + 1, j));
-        if (value < best[j]![m]!) {
-          best[j]![m] = value;
-          cutAt[j]![m] = i;
-        }
-      }
+export function balancedCuts(plan: Pick<SplitPlan, 'request' | 'units' | 'gaps'>, k: number): Cut[] {
+  const { request, units } = plan;
+  const stemFused = request.method.endsWith('+hpff') || request.method.endsWith('+man');
+  const gaps = plan.gaps.filter((g) => !(stemFused && g.cut[0] === 0));
+  const lastBlock = units.length - 2;
+  const wanted = Math.min(k - 1, gaps.length);
+  let best: { cuts: Cut[]; peak: number; largest: number } | null = null;
+  const chosen: Gap[] = [];
+  const visit = (from: number) => {
+    if (chosen.length === wanted) {
+      const ends = [...chosen.map((g) => g.afterUnit), lastBlock];
+      const ranges = ends.map((last, i) => ({ first: i === 0 ? 0 : ends[i - 1]! + 1, last }));
+      const shapes = moduleShapes(units, ranges, request);
+      const { peakBytes, stateBytes, moduleBytes } = calibratedPeak(request.method, shapes);
+      const largest = stateBytes + Math.max(...moduleBytes);
+      if (!best || peakBytes < best.peak || (peakBytes === best.peak && largest < best.largest)) best = { cuts: chosen.map((g) => g.cut), peak: peakBytes, largest };
+      return;
     }
-  }
-  const modules = Math.min(k, n);
-  const after: number[] = [];
-  for (let j = n - 1, m = modules; m > 1; m--) {
-    j = cutAt[j]![m]!;
-    after.unshift(j);
-  }
-  return after.map((unit) => plan.gaps.find((g) => g.afterUnit === unit)!.cut);
+    for (let i = from; i <= gaps.length - (wanted - chosen.length); i++) {
+      chosen.push(gaps[i]!);
+      visit(i + 1);
+      chosen.pop();
+    }
+  };
+  visit(0);
+  return best!.cuts;
 }
 
 /** The shape terms of each module (uncalibrated bytes): what CALIBRATION weighs. */
-export function moduleShapes(units: readonly DiagramUnit[], ranges: readonly { first: number; last: number }[], { input, batchSize, method }: SplitRequest) {
+export function moduleShapes(units: readonly DiagramUnit[], ranges: readonly { first: number; last: number }[], { input, batchSize, method, classes }: SplitRequest) {
   return ranges.map(({ first, last }, index) => {
     const isLast = index === ranges.length - 1;
     const members = units.slice(first, isLast ? units.length : last + 1);
@@ -199,6 +238,7 @@ export function moduleShapes(units: readonly DiagramUnit[], ranges: readonly { f
       output,
       activationBytes: members.reduce((n, u) => n + u.activationBytes, 0),
       auxBytes: isLast ? 0 : auxElements(method, output, input) * batchSize * FLOAT,
+      auxParamBytes: dglHeadsOf(method, index, ranges.length) * dglHeadParams(output.at(-1) ?? 1, classes) * FLOAT,
       inputBytes: first === 0 ? elements([input.height, input.width, input.channels]) * batchSize * FLOAT : elements(units[first - 1]!.output) * batchSize * FLOAT,
     };
   });
@@ -220,27 +260,38 @@ export function splitTerms(request: SplitRequest) {
   return { described, units, shapes };
 }
 
-type ModuleShape = ReturnType<typeof moduleShapes>[number];
+export type ModuleShape = ReturnType<typeof moduleShapes>[number];
 
-/** The calibrated whole-net bytes and each module's own bytes on top of them (the peak: whole + the largest module). */
-function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleShape[]): { stateBytes: number; moduleBytes: number[] } {
+/**
+ * The calibrated estimate of one split: whole-net bytes, each module's own bytes on top of them,
+ * and the optimiser step at the end (every parameter's weight, gradient and new momentum at once,
+ * with the update's temporaries: the peak where the auxiliary nets are heavy). The peak is the
+ * larger of the whole plus the largest module and that step. The split editor's bar and the
+ * balanced-memory presets both read it.
+ */
+export function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleShape[]): { stateBytes: number; moduleBytes: number[]; updateBytes: number; peakBytes: number } {
   const cal = CALIBRATION[method];
   // HPFF on two segments trains them as one cascade window: no independent auxiliary net runs.
   const auxOf = (m: ModuleShape) => (method.endsWith('+hpff') && shapes.length === 2 ? 0 : m.auxBytes);
   const weightsOf = (m: ModuleShape) => m.members.reduce((n, u) => n + u.params, 0) * FLOAT;
   const allAct = shapes.reduce((n, m) => n + m.activationBytes, 0);
+  const allAuxParams = shapes.reduce((n, m) => n + m.auxParamBytes, 0);
+  const allWeights = shapes.reduce((n, m) => n + weightsOf(m), 0);
   const cutChannels = shapes.filter((m) => !m.isLast).map((m) => m.output.at(-1) ?? 0);
   const stateBytes =
-    cal.state * shapes.reduce((n, m) => n + weightsOf(m), 0) +
+    cal.state * allWeights +
     cal.perAuxNet * cutChannels.length * MiB +
     cal.auxWeights * cutChannels.reduce((n, c) => n + c * c * FLOAT, 0) +
+    cal.auxParams * allAuxParams +
     cal.allAct * allAct +
     cal.allAux * shapes.reduce((n, m) => n + auxOf(m), 0) +
     cal.oneWindow * (shapes.length === 2 ? allAct : 0);
   let weightsSoFar = 0;
   let auxNetsSoFar = 0;
+  let auxParamsSoFar = 0;
   const moduleBytes = shapes.map((m, i) => {
     weightsSoFar += weightsOf(m);
+    auxParamsSoFar += m.auxParamBytes;
     if (!m.isLast) auxNetsSoFar += 1;
     return (
       cal.act * m.activationBytes +
@@ -249,10 +300,12 @@ function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleShape[])
       cal.actNext * (shapes[i + 1]?.activationBytes ?? 0) +
       (m.isLast ? 0 : cal.ownAux * MiB) +
       cal.stateSoFar * weightsSoFar +
-      cal.auxNetsSoFar * auxNetsSoFar * MiB
+      cal.auxNetsSoFar * auxNetsSoFar * MiB +
+      cal.auxParamsSoFar * auxParamsSoFar
     );
   });
-  return { stateBytes, moduleBytes };
+  const updateBytes = cal.update * (allWeights + allAuxParams);
+  return { stateBytes, moduleBytes, updateBytes, peakBytes: Math.max(stateBytes + Math.max(...moduleBytes), updateBytes) };
 }
 
 /** Units, gaps, modules and memory of a split; throws a SplitError saying why a cut list is impossible. */
@@ -270,15 +323,14 @@ export function planSplit(request: SplitRequest): SplitPlan {
     peakActivationBytes: split.moduleBytes[index]!,
   }));
   // End-to-end: one module holding every unit, under end-to-end's own calibration.
-  const whole = calibratedPeak('e2e', moduleShapes(units, [{ first: 0, last: units.length - 1 }], { ...request, method: 'e2e' }));
-  const endToEndPeakBytes = whole.stateBytes + whole.moduleBytes[0]!;
-  const stateBytes = split.stateBytes;
+  const endToEndPeakBytes = calibratedPeak('e2e', moduleShapes(units, [{ first: 0, last: units.length - 1 }], { ...request, method: 'e2e' })).peakBytes;
   return {
+    request,
     units,
     gaps: gapsOf(described),
     modules,
-    stateBytes,
-    peakBytes: method === 'e2e' ? endToEndPeakBytes : stateBytes + Math.max(...split.moduleBytes),
+    stateBytes: split.stateBytes,
+    peakBytes: method === 'e2e' ? endToEndPeakBytes : split.peakBytes,
     endToEndPeakBytes,
   };
 }
