@@ -66,8 +66,8 @@ export const CALIBRATION: Readonly<Record<TrainableMethod, Calibration>> = {
   'greedy': { state: 0.341, perAuxNet: 0, auxWeights: 9.046, allAct: 0, allAux: 0, oneWindow: 0.021, act: 1.387, inp: 1.798, aux: 295.372, actNext: 0.062, ownAux: 0.51, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
   'dgl': { state: 0, perAuxNet: 2.235, auxWeights: 295.836, allAct: 0, allAux: 0, oneWindow: 0.191, act: 0.995, inp: 0.671, aux: 2.706, actNext: 0.422, ownAux: 0, stateSoFar: 3.997, auxNetsSoFar: 5.77, auxParams: 0, auxParamsSoFar: 0, update: 0 },
   'infopro': { state: 0.019, perAuxNet: 0.014, auxWeights: 0.052, allAct: 0.002, allAux: 0.018, oneWindow: 0.022, act: 1.634, inp: 8.332, aux: 1.386, actNext: 0.039, ownAux: 0, stateSoFar: 5.953, auxNetsSoFar: 0.626, auxParams: 0, auxParamsSoFar: 0, update: 0 },
-  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 3.312, allAct: 0, allAux: 0.12, oneWindow: 0.067, act: 1.407, inp: 10.8, aux: 4.209, actNext: 2.814, ownAux: 5.799, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
-  'dgl+hpff': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0, oneWindow: 0.073, act: 1.396, inp: 0, aux: 4.056, actNext: 2.791, ownAux: 8.855, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0.751, auxParamsSoFar: 1.152, update: 5.022 },
+  'infopro+hpff': { state: 0, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0.047, oneWindow: 0.064, act: 1.418, inp: 3.806, aux: 5.547, actNext: 2.836, ownAux: 6.274, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
+  'dgl+hpff': { state: 0.457, perAuxNet: 0, auxWeights: 0, allAct: 0, allAux: 0, oneWindow: 0.027, act: 1.419, inp: 0, aux: 4.424, actNext: 2.838, ownAux: 9.587, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0.468, auxParamsSoFar: 1.171, update: 5.021 },
   'infopro+man': { state: 0, perAuxNet: 0, auxWeights: 96.74, allAct: 0, allAux: 0.047, oneWindow: 0, act: 1.664, inp: 2.854, aux: 3.045, actNext: 0.006, ownAux: 0.594, stateSoFar: 0, auxNetsSoFar: 0, auxParams: 0, auxParamsSoFar: 0, update: 0 },
   'dgl+man': { state: 0, perAuxNet: 0, auxWeights: 438.621, allAct: 0, allAux: 0.001, oneWindow: 0, act: 1.447, inp: 0, aux: 2.781, actNext: 0.102, ownAux: 0, stateSoFar: 1.44, auxNetsSoFar: 8.106, auxParams: 0, auxParamsSoFar: 0, update: 0 },
 };
@@ -237,7 +237,8 @@ export function moduleShapes(units: readonly DiagramUnit[], ranges: readonly { f
       members,
       output,
       activationBytes: members.reduce((n, u) => n + u.activationBytes, 0),
-      auxBytes: isLast ? 0 : auxElements(method, output, input) * batchSize * FLOAT,
+      // HPFF puts no net on its first segment (the stem fused in): its nets sit on segments 1..K'-2.
+      auxBytes: isLast || (index === 0 && method.endsWith('+hpff')) ? 0 : auxElements(method, output, input) * batchSize * FLOAT,
       auxParamBytes: dglHeadsOf(method, index, ranges.length) * dglHeadParams(output.at(-1) ?? 1, classes) * FLOAT,
       inputBytes: first === 0 ? elements([input.height, input.width, input.channels]) * batchSize * FLOAT : elements(units[first - 1]!.output) * batchSize * FLOAT,
     };
@@ -271,8 +272,10 @@ export type ModuleShape = ReturnType<typeof moduleShapes>[number];
  */
 export function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleShape[]): { stateBytes: number; moduleBytes: number[]; updateBytes: number; peakBytes: number } {
   const cal = CALIBRATION[method];
-  // HPFF on two segments trains them as one cascade window: no independent auxiliary net runs.
-  const auxOf = (m: ModuleShape) => (method.endsWith('+hpff') && shapes.length === 2 ? 0 : m.auxBytes);
+  // HPFF's phase i is cascade i+1: segments i and i+1 forwarded, the nets of segment i+1 training
+  // (none when i+1 is the last: the network's own head).
+  const hpff = method.endsWith('+hpff');
+  const auxAt = (i: number) => (hpff ? (shapes[i + 1]?.auxBytes ?? 0) : shapes[i]!.auxBytes);
   const weightsOf = (m: ModuleShape) => m.members.reduce((n, u) => n + u.params, 0) * FLOAT;
   const allAct = shapes.reduce((n, m) => n + m.activationBytes, 0);
   const allAuxParams = shapes.reduce((n, m) => n + m.auxParamBytes, 0);
@@ -284,7 +287,7 @@ export function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleS
     cal.auxWeights * cutChannels.reduce((n, c) => n + c * c * FLOAT, 0) +
     cal.auxParams * allAuxParams +
     cal.allAct * allAct +
-    cal.allAux * shapes.reduce((n, m) => n + auxOf(m), 0) +
+    cal.allAux * shapes.reduce((n, m) => n + m.auxBytes, 0) +
     cal.oneWindow * (shapes.length === 2 ? allAct : 0);
   let weightsSoFar = 0;
   let auxNetsSoFar = 0;
@@ -296,7 +299,7 @@ export function calibratedPeak(method: TrainableMethod, shapes: readonly ModuleS
     return (
       cal.act * m.activationBytes +
       cal.inp * m.inputBytes +
-      cal.aux * auxOf(m) +
+      cal.aux * auxAt(i) +
       cal.actNext * (shapes[i + 1]?.activationBytes ?? 0) +
       (m.isLast ? 0 : cal.ownAux * MiB) +
       cal.stateSoFar * weightsSoFar +
