@@ -24,7 +24,8 @@ const MiB = 2 ** 20;
  * Weights of the shape terms per method, fitted (least squares on the relative error, pushed
  * towards the worst case) to the probe's peaks of ResNet-8/20/32 at K = 2, 4, 8 and per block on
  * 28x28x1 and 32x32x3, batch 16, 32 and 64, reference execution, wasm:
- * test/fixtures/split-memory-probe*.json, refitted with test/fixtures/fit-split-memory.py. Bytes are the uncalibrated shape terms:
+ * test/fixtures/split-memory-probe*.json (DGL, DGL+HPFF and InfoPro also on the balanced and papers'
+ * K = 2/3/4 splits of ResNet-32, test/fixtures/split-memory-presets.json), refitted with test/fixtures/fit-split-memory.py. Bytes are the uncalibrated shape terms:
  * whole-net terms `state` x backbone weight bytes, `perAuxNet` MiB per auxiliary net,
  * `auxWeights` x C² x 4 summed over the cuts (C: channels at the cut), `allAct`/`allAux` x every
  * module's activations / auxiliary activations, `oneWindow` x all activations when there are two
