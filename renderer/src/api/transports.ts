@@ -15,20 +15,26 @@ export function bridgeTransport(bridge: StudioBridge): Transport {
   return { call: (name, input) => bridge.call(name, input), subscribe: (listener) => bridge.onEvent(listener) };
 }
 
+/** How long the events socket stays open with no listener (ms). */
+const IDLE_CLOSE_MS = 10_000;
+
 /** Web host: POST for calls, one WebSocket for events; the launch cookie authenticates both. */
 export function webTransport(location: Location = window.location): Transport {
   const listeners = new Set<(event: unknown) => void>();
   let socket: WebSocket | undefined;
   let retryMs = 500;
+  let idleClose: ReturnType<typeof setTimeout> | undefined;
 
   function connect() {
-    socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`);
-    socket.onmessage = (message) => {
+    const opened = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`);
+    socket = opened;
+    opened.onmessage = (message) => {
       const event: unknown = JSON.parse(String(message.data));
       for (const listener of listeners) listener(event);
     };
-    socket.onopen = () => (retryMs = 500);
-    socket.onclose = () => {
+    opened.onopen = () => (retryMs = 500);
+    opened.onclose = () => {
+      if (socket !== opened) return; // a newer socket took over while this one was closing
       socket = undefined;
       // The host restarted or the machine slept: reconnect with backoff while anyone listens.
       if (listeners.size) setTimeout(() => listeners.size && !socket && connect(), (retryMs = Math.min(retryMs * 2, 10_000)));
@@ -51,10 +57,13 @@ export function webTransport(location: Location = window.location): Transport {
     },
     subscribe(listener) {
       listeners.add(listener);
-      if (!socket) connect();
+      clearTimeout(idleClose);
+      if (!socket || socket.readyState >= WebSocket.CLOSING) connect();
       return () => {
         listeners.delete(listener);
-        if (!listeners.size) socket?.close();
+        // Switching views unsubscribes the old view before the new one subscribes: closing at once
+        // would drop every event until the reconnect (a second or more), so close only when idle.
+        if (!listeners.size) idleClose = setTimeout(() => !listeners.size && socket?.close(), IDLE_CLOSE_MS);
       };
     },
   };
