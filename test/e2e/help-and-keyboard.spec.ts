@@ -4,10 +4,9 @@
  * scrolled into view; no field says "Please Input"; help tips explain the method's words; at
  * 1024x700 the runs table keeps accuracy, memory and duration on screen and headers on one line.
  */
-import { spawnSync } from 'node:child_process';
 import type { Page } from '@playwright/test';
 import { GLOSSARY } from '../../renderer/src/help/glossary';
-import { expect, test } from './fixtures';
+import { expect, test, trainByCli } from './fixtures';
 
 /** The focused element's ring: outline or box-shadow, as the browser draws it. */
 const focusRing = (page: Page) =>
@@ -113,8 +112,7 @@ test('at 1024x700 the runs table keeps accuracy, memory and duration on screen; 
   test.setTimeout(90_000);
   // One real tiny run with a long name, as the engine's CLI records it.
   const longName = 'InfoPro K=2 seed 0 · ResNet-8 · mnist · a long descriptive name that cannot fit';
-  const trained = spawnSync(process.execPath, ['dist/main/blockwise.cjs', 'train', '--db', studio.dbPath, '--name', longName, '--method', 'infopro', '--split', '[[1,0]]', '--epochs', '1', '--batch', '32', '--train-limit', '64', '--test-limit', '50', '--backend', 'wasm'], { encoding: 'utf8' });
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainByCli(studio.dbPath, ['--name', longName, '--method', 'infopro', '--split', '[[1,0]]'], { trainLimit: 64 });
 
   await page.setViewportSize({ width: 1024, height: 700 });
   await page.goto(studio.url);

@@ -6,11 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { build } from 'esbuild';
-import pkg from '../../package.json';
+import { NODE_BUNDLE } from '../../scripts/node-bundle.mjs';
 import { buildCli } from './cli';
-
-/** The runtime packages stay in node_modules, as in scripts/node-bundle.mjs. */
-const EXTERNAL = ['electron', ...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})];
 
 export interface HostBundle {
   start: string;
@@ -21,7 +18,7 @@ export interface HostBundle {
 export async function buildHost(dir: string): Promise<HostBundle> {
   const { cli, env } = await buildCli(dir);
   const start = path.join(dir, 'start.cjs');
-  await build({ entryPoints: ['main/start.ts'], outfile: start, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: EXTERNAL, logLevel: 'error' });
+  await build({ ...NODE_BUNDLE, entryPoints: ['main/start.ts'], outfile: start, logLevel: 'error' });
   return { start, cli, env };
 }
 

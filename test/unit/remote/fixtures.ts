@@ -8,9 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
-import { buildWorkers } from '../../../scripts/workers.mjs';
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -57,17 +55,6 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The CLI and its job worker bundled into `dir`; packages come from the project's node_modules. */
-export async function buildWorkerCli(dir: string): Promise<{ cli: string; env: NodeJS.ProcessEnv }> {
-  const cli = path.join(dir, 'blockwise.cjs');
-  // As scripts/node-bundle.mjs: every runtime package stays in node_modules.
-  const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { dependencies?: object; optionalDependencies?: object };
-  const external = ['electron', ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
-  await build({ entryPoints: ['main/cli/blockwise.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external, logLevel: 'error' });
-  await buildWorkers(dir);
-  return { cli, env: { ...process.env, NODE_PATH: path.resolve('node_modules') } };
 }
 
 export interface WorkerProcess {

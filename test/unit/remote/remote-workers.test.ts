@@ -14,19 +14,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/api/schemas';
 import { QUEUE_NAME } from '../../../main/remote/keys';
 import { createStudio, type Studio } from '../../../main/studio';
-import { buildWorkerCli, type RedisServer, startRedis, startWorker, until, type WorkerProcess } from './fixtures';
+import { buildCli } from '../../helpers/cli';
+import { type RedisServer, startRedis, startWorker, until, type WorkerProcess } from './fixtures';
 
 const TINY = { dataset: 'mnist', depth: 8, method: 'dgl', split: 'k2', epochs: 1, batchSize: 32, trainLimit: 64, testLimit: 100, backend: 'wasm', seed: 3 };
 
 let redis: RedisServer;
-let cli: Awaited<ReturnType<typeof buildWorkerCli>>;
+let cli: Awaited<ReturnType<typeof buildCli>>;
 let root: string;
 const workers: WorkerProcess[] = [];
 const studios: Studio[] = [];
 
 beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'blockwise-remote-'));
-  [redis, cli] = await Promise.all([startRedis(), buildWorkerCli(root)]);
+  [redis, cli] = await Promise.all([startRedis(), buildCli(root)]);
 }, 60_000);
 
 afterAll(async () => {
