@@ -25,6 +25,8 @@ export interface SpeakStage {
    * Adam keeps its slots by position in that list.
    */
   step(step: number): Promise<Record<string, number>>;
+  /** Optional: frames (or clips) per step, for the progress line's speed; 1 when absent. */
+  batchSize?: number;
   /**
    * Optional: any other state a resume needs (e.g. an RNG position when batches come from a
    * stream), saved in checkpoints as JSON and handed back before the first step after a resume.
