@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../main/engine/backend/select';
 import { speak } from '../../../main/speak/audio/espeak';
 import { logMel, melBandCentresHz, melWindows, resample } from '../../../main/speak/audio/mel';
+import { audioEncoder } from '../../../main/speak/model/audio-encoder';
+import { Params } from '../../../main/speak/model/nn';
 
 function tone(hz: number, seconds: number, sampleRate: number, amplitude = 0.5) {
   const samples = new Float32Array(Math.round(seconds * sampleRate));
@@ -67,5 +71,59 @@ describe('log-mel features', () => {
     expect(() => melWindows({ sampleRate: 0, samples: new Float32Array(100) }, 5)).toThrow(/sample rate is 0.*positive/);
     expect(() => melWindows({ sampleRate: 16000, samples: new Float32Array(100) }, 0)).toThrow(/frameCount is 0/);
     expect(() => logMel({ sampleRate: 16000, samples: new Float32Array(100) }, { mels: 0 })).toThrow(/mels is 0/);
+  });
+});
+
+describe('audio encoder (TCN + transformer standing in for wav2vec 2.0)', () => {
+  beforeAll(async () => {
+    await selectBackend('cpu');
+  });
+
+  /** Eight real log-mel windows of espeak speech, [8, 20, 40]. */
+  function speechWindows(): tf.Tensor3D {
+    const speech = speak('Open the window, please.', { voice: 'en-us', speed: 170 });
+    const w = melWindows(speech.audio, 30);
+    return tf.tensor3d(w.data.slice(10 * w.steps * w.mels, 18 * w.steps * w.mels), [8, w.steps, w.mels]);
+  }
+
+  it('maps [N, T, M] windows to [N, audioDim], every variable learning', () => {
+    const mel = speechWindows();
+    const p = new Params('audio', 3);
+    const settings = { width: 16, dilations: [1, 2], heads: 2, audioDim: 24 };
+    const out = audioEncoder(p, mel, settings);
+    expect(out.shape).toEqual([8, 24]);
+    const values = out.dataSync();
+    expect(values.every(Number.isFinite)).toBe(true);
+    // Different windows give different features (the net reads its input).
+    expect(Math.abs(values[0]! - values[24 * 5]!) + Math.abs(values[1]! - values[24 * 5 + 1]!)).toBeGreaterThan(1e-4);
+    const target = tf.randomNormal([8, 24], 0, 1, 'float32', 7);
+    const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(audioEncoder(p, mel, settings), target))) as tf.Scalar, p.trainable());
+    const names = p.variables().map((v) => v.name);
+    expect(names.length).toBeGreaterThan(20);
+    expect(names).toContain('audio.tf0.attn.q.w');
+    expect(names).toContain('audio.tcn1.a.w');
+    for (const { name, variable } of p.variables()) {
+      const g = grads[variable.name]!;
+      expect(tf.max(tf.abs(g)).dataSync()[0], name).toBeGreaterThan(0);
+    }
+    tf.dispose([mel, out, target, ...Object.values(grads)]);
+    p.dispose();
+  });
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const mel = speechWindows();
+    const run = (seed: number) => {
+      const p = new Params('audio', seed);
+      const out = audioEncoder(p, mel, { width: 16 });
+      const values = out.dataSync().slice();
+      out.dispose();
+      p.dispose();
+      return values;
+    };
+    const a = run(11);
+    expect(run(11)).toEqual(a);
+    const b = run(12);
+    expect(a.some((v, i) => Math.abs(v - b[i]!) > 1e-3)).toBe(true);
+    mel.dispose();
   });
 });
