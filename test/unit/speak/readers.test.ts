@@ -1,0 +1,164 @@
+/**
+ * Readers into the SpeakClip contract: the corpus folder the writer makes, read back exactly;
+ * damaged files named; identities held out by a seed; MEAD-style folders of frames with the real
+ * detector's crops; and videos, which need ffmpeg.
+ */
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { espeakAvailable } from '../../../main/speak/audio/espeak';
+import { decodeWav } from '../../../main/speak/audio/wav';
+import { writeCorpus, type CorpusManifest } from '../../../main/speak/corpus/corpus-writer';
+import { decodePngRgb } from '../../../main/speak/corpus/png';
+import { readCorpus } from '../../../main/speak/data/corpus-reader';
+import { splitIdentities } from '../../../main/speak/data/identity-split';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'speak-readers-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** The error a call throws (fails the test when it throws none). */
+function thrown(call: () => unknown): Error {
+  try {
+    call();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('no error was thrown');
+}
+
+describe.runIf(espeakAvailable())('corpus reader', () => {
+  const corpus = path.join(root, 'corpus');
+  let manifest: CorpusManifest;
+  beforeAll(() => {
+    manifest = writeCorpus({ out: corpus, identities: 2, seed: 5, size: 64, emotions: ['happy', 'neutral'], levels: [3], maxFrames: 4 });
+  }, 60_000);
+
+  /** A copy of the corpus to damage. */
+  function copy(name: string): string {
+    const dir = path.join(root, name);
+    cpSync(corpus, dir, { recursive: true });
+    return dir;
+  }
+
+  it('reads back the frames, landmarks, poses, labels and speech the writer wrote', () => {
+    const set = readCorpus(corpus);
+    expect(set.identities).toEqual(manifest.identities);
+    expect(set.clips).toHaveLength(4);
+    for (const [k, clip] of set.clips.entries()) {
+      const entry = manifest.clips[k]!;
+      const dir = path.join(corpus, entry.path);
+      const labels = JSON.parse(readFileSync(path.join(dir, 'labels.json'), 'utf8'));
+      expect(clip.id).toBe(entry.path);
+      expect([clip.identity, clip.emotion, clip.intensity, clip.size, clip.fps]).toEqual([entry.identity, entry.emotion, entry.intensity, 64, 25]);
+      expect(clip.frameCount).toBe(4);
+      for (let i = 0; i < clip.frameCount; i++) {
+        const png = decodePngRgb(readFileSync(path.join(dir, `00000${i}.png`)));
+        expect(Buffer.from(clip.frame(i)).equals(Buffer.from(png.rgb))).toBe(true);
+        expect(Array.from(clip.landmarks![i]!)).toEqual(labels.frames[i].landmarks.flat().map((v: number) => Math.fround(v)));
+        expect(clip.poses![i]).toEqual({ yaw: labels.frames[i].yaw, pitch: labels.frames[i].pitch, roll: labels.frames[i].roll });
+      }
+      const wav = decodeWav(readFileSync(path.join(dir, 'audio.wav')));
+      expect(clip.audio.sampleRate).toBe(wav.sampleRate);
+      expect(Array.from(clip.audio.samples)).toEqual(Array.from(wav.samples));
+      // The WAV was cut to the 4 frames kept: 4 / 25 s of speech.
+      expect(clip.audio.samples.length).toBe(Math.floor((4 * wav.sampleRate) / 25));
+      expect(() => clip.frame(4)).toThrow(/Frame 4 is outside clip/);
+    }
+  });
+
+  it('resizes frames and landmarks to the size asked for, and reads only the identities asked for', () => {
+    const [first] = manifest.identities;
+    const set = readCorpus(corpus, { identities: [first!], size: 32 });
+    expect(set.identities).toEqual([first]);
+    expect(set.clips.map((c) => c.identity)).toEqual([first, first]);
+    const clip = set.clips[0]!;
+    const full = readCorpus(corpus).clips[0]!;
+    expect(clip.size).toBe(32);
+    expect(clip.frame(0)).toHaveLength(32 * 32 * 3);
+    // Each 32 px pixel is the mean of a 2x2 block of the 64 px frame (bilinear at half size).
+    const big = full.frame(0);
+    const small = clip.frame(0);
+    let worst = 0;
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        const at = (yy: number, xx: number) => big[(yy * 64 + xx) * 3]!;
+        const mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
+        worst = Math.max(worst, Math.abs(small[(y * 32 + x) * 3]! - mean));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(clip.landmarks![0]![10]).toBeCloseTo(full.landmarks![0]![10]! / 2, 4);
+    expect(thrown(() => readCorpus(corpus, { identities: ['nobody'] })).message).toMatch(/has no identity nobody; it has 2: /);
+  });
+
+  it('says what is wrong with a folder that is not a corpus, and names a damaged labels file, WAV or frame', () => {
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    expect(thrown(() => readCorpus(empty)).message).toMatch(/is not a SPEAK corpus: it has no manifest\.json\. Write a corpus there with `blockwise speak corpus/);
+    expect(thrown(() => readCorpus(path.join(root, 'absent'))).message).toMatch(/absent does not exist/);
+
+    const newer = copy('newer');
+    const m = JSON.parse(readFileSync(path.join(newer, 'manifest.json'), 'utf8'));
+    writeFileSync(path.join(newer, 'manifest.json'), JSON.stringify({ ...m, version: 9 }));
+    expect(thrown(() => readCorpus(newer)).message).toMatch(/manifest\.json: is corpus format version 9; this studio reads version 1/);
+
+    const clipPath = manifest.clips[1]!.path;
+    const badLabels = copy('bad-labels');
+    writeFileSync(path.join(badLabels, clipPath, 'labels.json'), '{"frames": [');
+    const labelsError = thrown(() => readCorpus(badLabels));
+    expect(labelsError.message).toContain(path.join(badLabels, clipPath, 'labels.json'));
+    expect(labelsError.message).toMatch(/is not valid JSON/);
+
+    const badWav = copy('bad-wav');
+    writeFileSync(path.join(badWav, clipPath, 'audio.wav'), 'not a wav');
+    expect(thrown(() => readCorpus(badWav)).message).toBe(
+      `${path.join(badWav, clipPath, 'audio.wav')} is not a WAV file (no RIFF/WAVE header). Convert it to 16-bit PCM WAV, e.g. ffmpeg -i in.mp3 -ac 1 -c:a pcm_s16le out.wav.`,
+    );
+
+    // A PNG cut short is found by its missing end chunk before any pixel is decoded.
+    const cut = copy('cut-frame');
+    const frame = path.join(cut, clipPath, '000002.png');
+    truncateSync(frame, 100);
+    const cutError = thrown(() => readCorpus(cut));
+    expect(cutError.message).toContain(frame);
+    expect(cutError.message).toMatch(/is cut short/);
+
+    // Damage inside the pixel data passes the header check: the frame names its file when decoded.
+    const inside = copy('damaged-pixels');
+    const insideFrame = path.join(inside, clipPath, '000001.png');
+    const bytes = readFileSync(insideFrame);
+    bytes.fill(0x55, 60, bytes.length - 40);
+    writeFileSync(insideFrame, bytes);
+    const lazy = readCorpus(inside).clips[1]!;
+    expect(lazy.frame(0)).toHaveLength(64 * 64 * 3);
+    expect(thrown(() => lazy.frame(1)).message).toContain(insideFrame);
+    expect(thrown(() => readCorpus(inside, { verifyFrames: true })).message).toContain(insideFrame);
+
+    // A frame removed: the counts disagree, and the message gives all three.
+    const missing = copy('missing-frame');
+    rmSync(path.join(missing, clipPath, '000003.png'));
+    expect(thrown(() => readCorpus(missing)).message).toMatch(/has 3 PNG frames and labels\.json lists 4, but manifest\.json says 4/);
+    const gap = copy('gap');
+    copyFileSync(path.join(gap, clipPath, '000003.png'), path.join(gap, clipPath, '000004.png'));
+    rmSync(path.join(gap, clipPath, '000002.png'));
+    expect(thrown(() => readCorpus(gap)).message).toMatch(/000002\.png: is missing \(the frames must be numbered from 000000\.png without gaps\)/);
+    expect(readdirSync(corpus)).toContain('manifest.json'); // the original is untouched
+  });
+});
+
+describe('identity split', () => {
+  const people = Array.from({ length: 10 }, (_, i) => `id${String(i).padStart(3, '0')}`);
+  it('holds out the same identities for the same seed, others for another seed, and never all of them', () => {
+    const a = splitIdentities(people, 3, 1);
+    expect(a.heldOut).toHaveLength(3);
+    expect(a.train).toHaveLength(7);
+    expect([...a.train, ...a.heldOut].sort()).toEqual(people);
+    expect(splitIdentities(people, 3, 1)).toEqual(a);
+    const others = [2, 3, 4, 5].map((seed) => splitIdentities(people, 3, seed).heldOut.join());
+    expect(others.some((h) => h !== a.heldOut.join())).toBe(true);
+    expect(splitIdentities(people, 0.2, 1).heldOut).toHaveLength(2);
+    expect(() => splitIdentities(people, 10, 1)).toThrow(/leaves none to train; hold out at most 9/);
+    expect(() => splitIdentities(['a', 'a'], 1, 1)).toThrow(/names someone twice \(a\)/);
+  });
+});
