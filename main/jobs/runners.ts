@@ -8,6 +8,7 @@ import { type DecodeCheckRequest, runDecodeCheck } from '../data/decode-check';
 import { probeSplitMemory, type SplitProbeRequest } from '../engine/memory/probe-split';
 import { type TrainingJob, trainRun } from '../engine/train/train-run';
 import { evaluateRunInWorker, type RunEvaluationRequest } from '../engine/train/evaluate-run';
+import { type TalkingHeadJob, trainSpeak } from '../speak/train/train-speak';
 import type { EmitJobEvent } from './events';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
@@ -17,6 +18,7 @@ export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-eval
 
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
+  'talking-head': (payload, emit, shouldStop) => trainSpeak(payload as TalkingHeadJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
   'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),
