@@ -1,0 +1,193 @@
+/**
+ * The talking-head trainer loop (train-speak.ts) on real procedural frames: stages in order,
+ * every loss per step with progress and ETA, the model file, and a run cancelled mid-stage that
+ * resumes at the same step and ends with exactly the weights of an uninterrupted run. The loop
+ * mechanics use a small landmark regressor written here with the nn.ts kit (a real net trained
+ * by Adam on real rendered frames); the job tests below run the real SPEAK stages.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SPEAK_EMOTIONS, talkingHeadSettings, type TalkingHeadInput } from '../../../shared/speak/settings';
+import { DatasetCatalog } from '../../../main/data/catalog';
+import { mixSeed, createRng } from '../../../main/data/random';
+import { runDir } from '../../../main/engine/train/run-config';
+import { type JobEvent, JobCancelled } from '../../../main/jobs/events';
+import { JobManager } from '../../../main/jobs/job-manager';
+import { espeakAvailable } from '../../../main/speak/audio/espeak';
+import { EMOTIONS } from '../../../main/speak/corpus/emotions';
+import type { ClipSet } from '../../../main/speak/data/clip';
+import { proceduralClips } from '../../../main/speak/data/procedural-clips';
+import { conv, dense, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
+import { hasSpeakCheckpoint, MODEL_BIN, readSpeakModel } from '../../../main/speak/train/speak-checkpoint';
+import type { SpeakStage, SpeakStageName } from '../../../main/speak/train/stage';
+import { type StageBuilders, stagesToBuild, trainSpeak } from '../../../main/speak/train/train-speak';
+import { Store } from '../../../main/store';
+import { useTempDir } from '../../helpers/temp';
+
+/**
+ * A small real stage: a conv net regressing the 68 ground-truth landmarks (normalised to [-1, 1])
+ * of a frame, on batches drawn from (seed, step) so a resumed run draws the same ones.
+ */
+function landmarkStage(name: SpeakStageName, clips: ClipSet, seed: number, lr = 3e-3): SpeakStage {
+  const params = new Params(name, seed);
+  const optimizer = tf.train.adam(lr);
+  const size = clips.clips[0]!.size;
+  const net = (x: tf.Tensor4D) => dense(params, 'out', lrelu(dense(params, 'fc', globalPool(lrelu(conv(params, 'c2', lrelu(conv(params, 'c1', x, 8, 3, 2)), 8, 3, 2))), 16)), 136, 'small');
+  const batch = (step: number) => {
+    const rng = createRng(mixSeed(seed, step));
+    const pixels = new Float32Array(2 * size * size * 3);
+    const targets = new Float32Array(2 * 136);
+    for (let b = 0; b < 2; b++) {
+      const clip = clips.clips[Math.floor(rng() * clips.clips.length)]!;
+      const i = Math.floor(rng() * clip.frameCount);
+      clip.frame(i).forEach((v, k) => (pixels[b * size * size * 3 + k] = v / 255));
+      clip.landmarks![i]!.forEach((v, k) => (targets[b * 136 + k] = (v / size) * 2 - 1));
+    }
+    return { x: tf.tensor4d(pixels, [2, size, size, 3]), y: tf.tensor2d(targets, [2, 136]) };
+  };
+  tf.tidy(() => net(tf.zeros([1, size, size, 3]))); // makes the variables, so minimize gets them all in name order
+  return {
+    name,
+    params,
+    optimizer,
+    batchSize: 2,
+    async step(step) {
+      const { x, y } = batch(step);
+      const loss = optimizer.minimize(() => tf.mean(tf.square(tf.sub(net(x), y))) as tf.Scalar, true, params.trainable())!;
+      const value = (await loss.data())[0]!;
+      tf.dispose([x, y, loss]);
+      return { total: value, landmarks: value };
+    },
+  };
+}
+
+const settings = (input: TalkingHeadInput) => talkingHeadSettings.parse({ backend: 'cpu', ...input });
+
+describe('talking-head settings', () => {
+  it('name the eight MEAD emotions as the corpus does', () => {
+    expect([...SPEAK_EMOTIONS]).toEqual([...EMOTIONS]);
+  });
+
+  it('refuse bad values naming the field', () => {
+    const fail = (input: unknown) => {
+      const parsed = talkingHeadSettings.safeParse(input);
+      expect(parsed.success).toBe(false);
+      return parsed.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    };
+    expect(fail({ size: 96 })).toMatch(/^size: must be 64, 128 or 256/);
+    expect(fail({ steps: { syncnet: 0, irfd: 0, generator: 0 } })).toMatch(/^steps: every stage has 0 steps/);
+    expect(fail({ steps: { syncnet: -1 } })).toMatch(/^steps\.syncnet:/);
+    expect(fail({ data: { source: 'corpus' } })).toMatch(/^data\.dir:/);
+    expect(fail({ epochs: 3 })).toMatch(/epochs/);
+  });
+
+  it('build stages up to the last one with steps', () => {
+    expect(stagesToBuild(settings({ steps: { syncnet: 2, irfd: 0, generator: 0 } }))).toEqual(['syncnet']);
+    expect(stagesToBuild(settings({ steps: { syncnet: 0, irfd: 0, generator: 1 } }))).toEqual(['syncnet', 'irfd', 'generator']);
+  });
+});
+
+describe.runIf(espeakAvailable())('talking-head trainer loop', () => {
+  const tmp = useTempDir();
+  let clips: ClipSet;
+  beforeAll(() => {
+    clips = proceduralClips({ count: 2, seed: 3, size: 64, emotions: ['neutral', 'happy'], maxFrames: 6 });
+  }, 60_000);
+
+  const builders: StageBuilders = {
+    syncnet: ({ clips: c, seed }) => landmarkStage('syncnet', c, seed),
+    irfd: ({ clips: c, seed, earlier }) => {
+      expect(earlier.syncnet?.name).toBe('syncnet'); // a later stage sees the earlier ones
+      return landmarkStage('irfd', c, seed + 1);
+    },
+    generator: () => {
+      throw new Error('not built: it has no steps');
+    },
+  };
+  const run = settings({ seed: 4, steps: { syncnet: 3, irfd: 4, generator: 0 }, checkpointEvery: 2 });
+
+  it('trains the stages in order, reporting every loss per step with progress and ETA, and writes the model file', async () => {
+    const dir = tmp();
+    const events: JobEvent[] = [];
+    const result = await trainSpeak({ runId: 1, settings: run, filesDir: dir }, (e) => events.push(e), () => false, { builders, clips });
+    const metrics = events.flatMap((e) => (e.type === 'records' ? (e.metrics ?? []) : []));
+    expect([...new Set(metrics.map((m) => m.key))]).toEqual(['loss/syncnet.total', 'loss/syncnet.landmarks', 'loss/irfd.total', 'loss/irfd.landmarks']);
+    expect(metrics.filter((m) => m.key === 'loss/syncnet.total').map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([4, 5, 6, 7]);
+    expect(metrics.every((m) => Number.isFinite(m.value) && m.value > 0)).toBe(true);
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
+    expect(progress.map((p) => `${p.epoch}/${p.epochs}:${p.step}/${p.stepsPerEpoch}`)).toEqual(['1/2:1/3', '1/2:2/3', '1/2:3/3', '2/2:1/4', '2/2:2/4', '2/2:3/4', '2/2:4/4']);
+    expect(progress.every((p) => Number.isFinite(p.etaSeconds) && p.etaSeconds >= 0 && p.imagesPerSecond > 0)).toBe(true);
+    expect(progress.at(-1)!.etaSeconds).toBe(0);
+    expect(progress[0]!.etaSeconds).toBeGreaterThan(0);
+    // Checkpoints at global steps 2, 3 (end of a stage), 4, 6 and 7.
+    expect(events.flatMap((e) => (e.type === 'checkpoint' ? [e.epoch] : []))).toEqual([2, 3, 4, 6, 7]);
+    expect(events.at(-1)).toMatchObject({ type: 'artifact', artifact: { kind: 'speak-model', path: dir } });
+    expect(result.lastLosses['loss/irfd.total']).toBe(metrics.at(-2)!.value);
+    const model = readSpeakModel(dir);
+    expect(model.manifest.stages.map((s) => [s.name, s.steps])).toEqual([['syncnet', 3], ['irfd', 4]]);
+    expect(model.manifest.stages[0]!.variables.map((v) => v.name)).toEqual(['syncnet.c1.b', 'syncnet.c1.w', 'syncnet.c2.b', 'syncnet.c2.w', 'syncnet.fc.b', 'syncnet.fc.w', 'syncnet.out.b', 'syncnet.out.w']);
+    expect(model.values.get('irfd.out.w')!.shape).toEqual([16, 136]);
+    expect((model.manifest.settings as { seed: number }).seed).toBe(4);
+  }, 60_000);
+
+  it('cancelled mid-stage, resumes at the same step and ends with the weights of an uninterrupted run', async () => {
+    const whole = path.join(tmp(), 'whole');
+    const parts = path.join(tmp(), 'parts');
+    await trainSpeak({ runId: 1, settings: run, filesDir: whole }, () => undefined, () => false, { builders, clips });
+
+    // Stop after 5 steps: the second stage is at its step 2 (no checkpoint there: it saves one when stopped).
+    let steps = 0;
+    const first: JobEvent[] = [];
+    const stopped = trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { first.push(e); if (e.type === 'progress') steps++; }, () => steps >= 5, { builders, clips });
+    await expect(stopped).rejects.toBeInstanceOf(JobCancelled);
+    expect(hasSpeakCheckpoint(parts)).toBe(true);
+    expect(fs.existsSync(path.join(parts, MODEL_BIN))).toBe(false);
+    expect(first.filter((e) => e.type === 'checkpoint').map((e) => (e.type === 'checkpoint' ? e.epoch : 0))).toEqual([2, 3, 4, 5]);
+
+    const second: JobEvent[] = [];
+    await trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => second.push(e), () => false, { builders, clips });
+    const resumedSteps = second.flatMap((e) => (e.type === 'records' ? (e.metrics ?? []) : [])).filter((m) => m.key === 'loss/irfd.total').map((m) => m.step);
+    expect(resumedSteps).toEqual([6, 7]);
+    const progress = second.flatMap((e) => (e.type === 'progress' ? [`${e.progress.epoch}:${e.progress.step}`] : []));
+    expect(progress).toEqual(['2:3', '2:4']);
+    // Same bytes: every weight of both stages, to the last bit.
+    expect(Buffer.compare(fs.readFileSync(path.join(parts, MODEL_BIN)), fs.readFileSync(path.join(whole, MODEL_BIN)))).toBe(0);
+    // And the losses of the resumed steps are those of the uninterrupted run's same steps.
+  }, 60_000);
+});
+
+describe('talking-head jobs', () => {
+  const tmp = useTempDir();
+  const managers: JobManager[] = [];
+  const stores: Store[] = [];
+  afterEach(async () => {
+    for (const jobs of managers.splice(0)) await jobs.close();
+    for (const store of stores.splice(0)) store.close();
+  });
+
+  function setUp() {
+    const store = Store.open(path.join(tmp(), 'studio.sqlite'));
+    stores.push(store);
+    const project = store.projects.create({ name: 'p' });
+    const experimentId = store.projects.createExperiment({ projectId: project.id, name: 'e', kind: 'talking-head' }).id;
+    const jobs = new JobManager({ store, datasets: new DatasetCatalog(store), cancelGraceMs: 60_000 });
+    managers.push(jobs);
+    return { store, jobs, experimentId };
+  }
+
+  it('refuses bad settings naming the field, and stores nothing', () => {
+    const { store, jobs, experimentId } = setUp();
+    const submit = (config: unknown) => () => jobs.submit({ experimentId, name: 'bad', kind: 'talking-head', config });
+    expect(submit({ size: 100 })).toThrow(/Invalid talking-head settings: size: must be 64, 128 or 256.*Nothing was changed/);
+    expect(submit({ steps: { syncnet: 0, irfd: 0, generator: 0 } })).toThrow(/steps: every stage has 0 steps/);
+    expect(submit({ lr: -1 })).toThrow(/lr:/);
+    expect(submit({ data: { source: 'corpus', dir: path.join(tmp(), 'nowhere') } })).toThrow(/data\.dir: .*nowhere does not exist.*Nothing was changed/);
+    expect(submit({ data: { source: 'procedural', identities: 0 } })).toThrow(/data\.identities:/);
+    expect(submit({ checkpointEvery: 0 })).toThrow(/checkpointEvery:/);
+    expect(store.runs.list({ limit: 10, offset: 0 }).runs).toEqual([]);
+    expect(fs.existsSync(runDir(store.path, 1))).toBe(false);
+  });
+});
