@@ -39,13 +39,13 @@ function gatherRows(table: tf.Tensor2D, indices: tf.Tensor1D): tf.Tensor2D {
   const rows = table.shape[0];
   const channels = table.shape[1];
   // The indices are saved with the op (the tape keeps them past the caller's tidy for the backward pass).
-  const gather = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const gather = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([indices]);
     return {
       value: tf.gather(t, indices),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(tf.reshape(saved[0]!, [-1, 1]), dy, [rows, channels]),
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return gather(table) as tf.Tensor2D;
 }
 

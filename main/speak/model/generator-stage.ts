@@ -1,0 +1,294 @@
+/**
+ * The generator stage of the `talking-head` job (design item 6): batches of (source frame of a
+ * clip's identity, target frame of the same identity with its emotion, pose and audio window);
+ * the generator moves the source's pixels to the target and is trained with SPEAK's losses
+ * L_GAN + L_sync + L_perc (methods.md 5.2, weights 1; L_perc on face-api features in place of
+ * VGG) plus ours: an L1 pixel loss and L_kp, the L2 between the motion head's landmarks and the
+ * ground-truth driving landmarks (the corpus has them; the paper has no such loss). The
+ * multiscale discriminator takes its own Adam step inside step().
+ *
+ * The IRFD encoders, the audio encoder and SyncNet come from other stages and are injected as
+ * functions of tensors (the caller binds their params): the IRFD encoders and SyncNet are frozen
+ * here (the paper reuses IRFD's encoders after pre-training); the audio encoder trains with the
+ * generator when its variables are passed (the paper's wav2vec 2.0 is frozen, but ours is small
+ * and learned from scratch).
+ */
+import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, mixSeed, randomInt } from '../../data/random';
+import { melWindows, type MelWindows } from '../audio/mel';
+import type { ClipSet, SpeakClip } from '../data/clip';
+import type { SpeakStage } from '../train/stage';
+import { DISCRIMINATOR_DEFAULTS, discriminate, discriminatorLoss, generatorGanLoss, type DiscriminatorSettings } from './discriminator';
+import { GENERATOR_DEFAULTS, generateFrame, type GeneratorSettings } from './generator';
+import { normaliseLandmarks } from './motion';
+import { Params } from './nn';
+import { createPerceptual, PERCEPTUAL_DEFAULTS, type PerceptualNet, type PerceptualSettings } from './perceptual';
+
+export interface GeneratorLossWeights {
+  /** SPEAK's three (paper: all 1). */
+  gan: number;
+  sync: number;
+  perceptual: number;
+  /** Ours: mean absolute pixel error. */
+  pixel: number;
+  /** Ours: mean squared landmark error in normalised units (a 1 px error at 64 px is (2/64)^2 ~ 0.001). */
+  keypoints: number;
+}
+
+export interface GeneratorStageSettings {
+  size: number;
+  batchSize: number;
+  /** Adam learning rates (paper: 1e-4 for both). */
+  learningRate: number;
+  discriminatorLearningRate: number;
+  weights: GeneratorLossWeights;
+  /**
+   * Share of batches whose dense motion warps with the ground-truth driving landmarks instead of
+   * the motion head's (teacher forcing: the warp learns from true motion while the head learns).
+   */
+  teacherForcing: number;
+  /** Take the identity image from the identity's neutral clip when it has one (SPEAK's identity image is neutral). */
+  neutralSource: boolean;
+  generator: GeneratorSettings;
+  discriminator: DiscriminatorSettings;
+  perceptual: PerceptualSettings;
+}
+
+export const GENERATOR_STAGE_DEFAULTS: GeneratorStageSettings = {
+  size: 64,
+  batchSize: 4,
+  learningRate: 1e-4,
+  discriminatorLearningRate: 1e-4,
+  weights: { gan: 1, sync: 1, perceptual: 1, pixel: 10, keypoints: 100 },
+  teacherForcing: 0.5,
+  neutralSource: true,
+  generator: GENERATOR_DEFAULTS,
+  discriminator: DISCRIMINATOR_DEFAULTS,
+  perceptual: PERCEPTUAL_DEFAULTS,
+};
+
+export interface FaceCodes {
+  identity: tf.Tensor2D;
+  emotion: tf.Tensor2D;
+  pose: tf.Tensor2D;
+}
+
+export interface GeneratorStageDeps {
+  /** IRFD's encoders on images [N, S, S, 3] in [0, 1] (frozen here). */
+  encodeFaces(images: tf.Tensor4D): FaceCodes;
+  /** The audio encoder on mel windows [N, T, M] -> f_a [N, A]. */
+  encodeAudio(mel: tf.Tensor3D): tf.Tensor2D;
+  /** The audio encoder's variables, trained with the generator when given. */
+  audioVariables?: tf.Variable[];
+  /** SyncNet's L_sync between real and generated frames (frozen); without it L_sync is left out. */
+  syncLoss?(real: tf.Tensor4D, generated: tf.Tensor4D): tf.Scalar;
+  /** The perceptual net; default: face-api's, loaded on the first step when its weight is above 0. */
+  perceptual?: PerceptualNet;
+}
+
+export interface GeneratorStage extends SpeakStage {
+  name: 'generator';
+  discriminatorOptimizer: tf.Optimizer;
+  /** The generator's own variables (params.scope('generator')), then the audio encoder's. */
+  generatorVariables(): tf.Variable[];
+  discriminatorVariables(): tf.Variable[];
+  /** The real batch step `step` trains on (tensors the caller disposes). */
+  sampleBatch(step: number): GeneratorBatch;
+  /** The discriminator's own optimiser step (step() runs it after the generator's); returns its loss. */
+  trainDiscriminator(batch: GeneratorBatch, fake: tf.Tensor4D): Promise<number>;
+  settings: GeneratorStageSettings;
+}
+
+interface Sample {
+  source: { clip: SpeakClip; frame: number };
+  target: { clip: SpeakClip; frame: number };
+}
+
+export interface GeneratorBatch {
+  source: tf.Tensor4D;
+  target: tf.Tensor4D;
+  sourceLandmarks: tf.Tensor2D;
+  targetLandmarks: tf.Tensor2D;
+  mel: tf.Tensor3D;
+}
+
+function checkSettings(clips: ClipSet, s: GeneratorStageSettings): SpeakClip[] {
+  if (![64, 128, 256].includes(s.size)) throw new Error(`generator stage: size must be 64, 128 or 256, got ${s.size}`);
+  if (!Number.isInteger(s.batchSize) || s.batchSize < 1) throw new Error(`generator stage: batchSize must be a whole number >= 1, got ${s.batchSize}`);
+  for (const [name, w] of Object.entries(s.weights)) if (!(w >= 0)) throw new Error(`generator stage: loss weight ${name} must be >= 0, got ${w}`);
+  const usable = clips.clips.filter((c) => c.landmarks !== null && c.frameCount > 0);
+  if (usable.length === 0) throw new Error('generator stage: no clip has landmarks (L_kp and the motion need them); give clips from the procedural corpus or a reader that labels landmarks');
+  const wrongSize = usable.find((c) => c.size !== s.size);
+  if (wrongSize) throw new Error(`generator stage: clip ${wrongSize.id} is ${wrongSize.size} px but the stage trains at ${s.size} px; read the clips at ${s.size} px`);
+  return usable;
+}
+
+export function createGeneratorStage(clips: ClipSet, settings: Partial<GeneratorStageSettings>, deps: GeneratorStageDeps, seed: number): GeneratorStage {
+  const s: GeneratorStageSettings = { ...GENERATOR_STAGE_DEFAULTS, ...settings, weights: { ...GENERATOR_STAGE_DEFAULTS.weights, ...settings.weights } };
+  const usable = checkSettings(clips, s);
+  const byIdentity = new Map<string, SpeakClip[]>();
+  for (const c of usable) byIdentity.set(c.identity, [...(byIdentity.get(c.identity) ?? []), c]);
+  const mels = new Map<SpeakClip, MelWindows>();
+  const melOf = (clip: SpeakClip) => {
+    const m = mels.get(clip) ?? melWindows(clip.audio, clip.frameCount, { fps: clip.fps });
+    mels.set(clip, m);
+    return m;
+  };
+
+  const params = new Params('', seed);
+  const gParams = params.scope('generator');
+  const dParams = params.scope('discriminator');
+  const optimizer = tf.train.adam(s.learningRate);
+  const discriminatorOptimizer = tf.train.adam(s.discriminatorLearningRate);
+  let perceptual: PerceptualNet | undefined = deps.perceptual;
+  let built = false;
+
+  const sampleBatch = (step: number): { samples: Sample[]; teacher: boolean; noiseSeed: number } => {
+    const rng = createRng(mixSeed(seed, step, 7));
+    const samples: Sample[] = [];
+    for (let b = 0; b < s.batchSize; b++) {
+      const target = usable[randomInt(rng, usable.length)]!;
+      const own = byIdentity.get(target.identity)!;
+      const neutral = own.filter((c) => c.emotion === 'neutral');
+      const sourceClip = s.neutralSource && neutral.length > 0 ? neutral[randomInt(rng, neutral.length)]! : own[randomInt(rng, own.length)]!;
+      samples.push({ source: { clip: sourceClip, frame: randomInt(rng, sourceClip.frameCount) }, target: { clip: target, frame: randomInt(rng, target.frameCount) } });
+    }
+    return { samples, teacher: rng() < s.teacherForcing, noiseSeed: randomInt(rng, 2 ** 30) };
+  };
+
+  const batchOf = (samples: Sample[]): GeneratorBatch =>
+    tf.tidy(() => {
+      const n = samples.length;
+      const px = s.size * s.size * 3;
+      const images = (pick: (x: Sample) => { clip: SpeakClip; frame: number }) => {
+        const data = new Float32Array(n * px);
+        samples.forEach((x, i) => {
+          const { clip, frame } = pick(x);
+          const rgb = clip.frame(frame);
+          for (let j = 0; j < px; j++) data[i * px + j] = rgb[j]! / 255;
+        });
+        return tf.tensor4d(data, [n, s.size, s.size, 3]);
+      };
+      const landmarks = (pick: (x: Sample) => { clip: SpeakClip; frame: number }) => {
+        const data = new Float32Array(n * 136);
+        samples.forEach((x, i) => data.set(pick(x).clip.landmarks![pick(x).frame]!, i * 136));
+        return tf.tensor2d(data, [n, 136]);
+      };
+      const first = melOf(samples[0]!.target.clip);
+      const win = first.steps * first.mels;
+      const mel = new Float32Array(n * win);
+      samples.forEach((x, i) => {
+        const m = melOf(x.target.clip);
+        mel.set(m.data.subarray(x.target.frame * win, (x.target.frame + 1) * win), i * win);
+      });
+      return {
+        source: images((x) => x.source),
+        target: images((x) => x.target),
+        sourceLandmarks: landmarks((x) => x.source),
+        targetLandmarks: landmarks((x) => x.target),
+        mel: tf.tensor3d(mel, [n, first.steps, first.mels]),
+      };
+    });
+
+  const generatorVariables = () => [...gParams.trainable(), ...(deps.audioVariables ?? [])];
+  const discriminatorVariables = () => dParams.trainable();
+
+  const step = async (stepIndex: number): Promise<Record<string, number>> => {
+    if (!perceptual && s.weights.perceptual > 0) perceptual = await createPerceptual(s.perceptual);
+    const { samples, teacher, noiseSeed } = sampleBatch(stepIndex);
+    const batch = batchOf(samples);
+    // Frozen IRFD codes: identity from the source, emotion and pose of the target frame.
+    const codes = tf.tidy(() => {
+      const src = deps.encodeFaces(batch.source);
+      const tgt = deps.encodeFaces(batch.target);
+      return { identity: src.identity, emotion: tgt.emotion, pose: tgt.pose };
+    });
+    const forward = () => {
+      const out = generateFrame(
+        gParams,
+        {
+          source: batch.source,
+          sourceLandmarks: batch.sourceLandmarks,
+          identity: codes.identity,
+          emotion: codes.emotion,
+          pose: codes.pose,
+          audio: deps.encodeAudio(batch.mel),
+          noiseSeed,
+          drivingLandmarks: teacher ? batch.targetLandmarks : undefined,
+        },
+        s.generator,
+      );
+      return out;
+    };
+    if (!built) {
+      // Variables are made on first use; minimize needs them listed beforehand (a stable, sorted order for Adam's slots).
+      tf.tidy(() => {
+        const out = forward();
+        discriminate(dParams, batch.source, out.frame, s.discriminator);
+      });
+      built = true;
+    }
+    const values: Record<string, tf.Scalar> = {};
+    let fake: tf.Tensor4D | undefined;
+    optimizer.minimize(
+      () => {
+        const out = forward();
+        const w = s.weights;
+        const terms: [string, number, () => tf.Scalar][] = [
+          ['pixel', w.pixel, () => tf.mean(tf.abs(tf.sub(out.frame, batch.target))) as tf.Scalar],
+          ['keypoints', w.keypoints, () => tf.mul(tf.mean(tf.square(tf.sub(out.landmarks, normaliseLandmarks(batch.targetLandmarks, s.size)))), 2) as tf.Scalar],
+          ['gan', w.gan, () => generatorGanLoss(discriminate(dParams, batch.source, out.frame, s.discriminator))],
+          ['perceptual', w.perceptual, () => perceptual!.loss(batch.target, out.frame)],
+        ];
+        if (deps.syncLoss) terms.push(['sync', w.sync, () => deps.syncLoss!(batch.target, out.frame)]);
+        let total = tf.scalar(0);
+        for (const [name, weight, loss] of terms) {
+          if (weight === 0) continue;
+          const value = loss();
+          values[name] = tf.keep(value);
+          total = tf.add(total, tf.mul(value, weight));
+        }
+        fake = tf.keep(out.frame);
+        values.total = tf.keep(total);
+        return total;
+      },
+      false,
+      generatorVariables(),
+    );
+    const result: Record<string, number> = {};
+    for (const [name, t] of Object.entries(values)) result[name] = (await t.data())[0]!;
+    result.discriminator = await trainDiscriminator(batch, fake!);
+    tf.dispose([...Object.values(values), fake!, batch.source, batch.target, batch.sourceLandmarks, batch.targetLandmarks, batch.mel, codes.identity, codes.emotion, codes.pose]);
+    return result;
+  };
+
+  /** One LSGAN step of the discriminator alone (real: the batch's targets; fake: frames the generator made, no gradient to it). */
+  const trainDiscriminator = async (batch: GeneratorBatch, fake: tf.Tensor4D): Promise<number> => {
+    const dLoss = discriminatorOptimizer.minimize(
+      () => discriminatorLoss(discriminate(dParams, batch.source, batch.target, s.discriminator), discriminate(dParams, batch.source, fake, s.discriminator)),
+      true,
+      discriminatorVariables(),
+    )!;
+    const value = (await dLoss.data())[0]!;
+    dLoss.dispose();
+    return value;
+  };
+
+  return {
+    name: 'generator',
+    params,
+    optimizer,
+    discriminatorOptimizer,
+    generatorVariables,
+    discriminatorVariables,
+    sampleBatch: (stepIndex: number) => batchOf(sampleBatch(stepIndex).samples),
+    trainDiscriminator,
+    settings: s,
+    step,
+    dispose() {
+      discriminatorOptimizer.dispose();
+      if (perceptual !== deps.perceptual) perceptual?.dispose(); // an injected one belongs to the caller
+    },
+  };
+}

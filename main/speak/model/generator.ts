@@ -1,0 +1,103 @@
+/**
+ * SPEAK's generator in our pixel-moving form: the identity image itself is encoded, its features
+ * are warped by the dense motion's backward flow and multiplied by the occlusion map, then a
+ * refinement net (residual blocks with AdaIN from mlp(f_I, f_P) and f'_S, SPEAK's
+ * I_g = G_g(mlp(f_I, f_P), F = f'_S)) decodes an RGB frame of the input's size. The editing module
+ * turns the audio and emotion codes into f'_S, which (with the target pose code) drives the 68
+ * landmarks through the motion head. Moving the photo's pixels, rather than painting a face from
+ * codes learned on procedural faces, is what lets a real photo keep its identity (issue 14).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { adain, conv, dense, downsample2x, lrelu, resBlock, upsample2x, type Params } from './nn';
+import { EDITING_DEFAULTS, editingModule, type EditingSettings } from './editing';
+import { denseMotion, flowToPixels, motionHead, MOTION_DEFAULTS, normaliseLandmarks, type DenseMotion, type MotionSettings } from './motion';
+import { warp } from './warp';
+
+export interface GeneratorSettings {
+  /** Width of the full-resolution encoder level (then x2, x4 at 1/2 and 1/4). */
+  width: number;
+  /** Residual AdaIN blocks at 1/4 resolution. */
+  resBlocks: number;
+  /** Width of mlp(f_I, f_P). */
+  faceCodeWidth: number;
+  editing: EditingSettings;
+  motion: MotionSettings;
+}
+
+export const GENERATOR_DEFAULTS: GeneratorSettings = {
+  width: 16,
+  resBlocks: 2,
+  faceCodeWidth: 64,
+  editing: EDITING_DEFAULTS,
+  motion: MOTION_DEFAULTS,
+};
+
+export interface GeneratorInputs {
+  /** The identity image [N, S, S, 3] in [0, 1], S a multiple of 8. */
+  source: tf.Tensor4D;
+  /** Its 68 landmarks in pixels [N, 136] (ground truth for corpus frames, face-api's on a photo crop). */
+  sourceLandmarks: tf.Tensor2D;
+  /** f_I of the source [N, I]. */
+  identity: tf.Tensor2D;
+  /** f_E wanted [N, E]. */
+  emotion: tf.Tensor2D;
+  /** f_P(t) wanted [N, P]. */
+  pose: tf.Tensor2D;
+  /** f_a(t) [N, A]. */
+  audio: tf.Tensor2D;
+  /** Seed of the editing module's noise; null for none. */
+  noiseSeed: number | null;
+  /**
+   * Driving landmarks (pixels [N, 136]) to warp with instead of the motion head's (teacher forcing
+   * in training: the dense motion learns from true motion while the head is still learning).
+   */
+  drivingLandmarks?: tf.Tensor2D;
+}
+
+export interface GeneratedFrame {
+  /** [N, S, S, 3] in [0, 1]. */
+  frame: tf.Tensor4D;
+  /** The motion head's driving landmarks, normalised [N, 136] (pixels: (x + 1) * S / 2). */
+  landmarks: tf.Tensor2D;
+  /** f'_S [N, styleDim]. */
+  style: tf.Tensor2D;
+  motion: DenseMotion;
+}
+
+function warpLevel(features: tf.Tensor4D, flow: tf.Tensor4D, occlusion: tf.Tensor4D): tf.Tensor4D {
+  const side = features.shape[1];
+  const f = flow.shape[1] === side ? flow : tf.image.resizeBilinear(flow, [side, side]);
+  const o = occlusion.shape[1] === side ? occlusion : tf.image.resizeBilinear(occlusion, [side, side]);
+  return tf.mul(warp(features, flowToPixels(f, side)), o) as tf.Tensor4D;
+}
+
+/** One frame per row of the inputs (call inside tf.tidy or a minimize closure). */
+export function generateFrame(p: Params, inputs: GeneratorInputs, settings: GeneratorSettings = GENERATOR_DEFAULTS): GeneratedFrame {
+  const [n, size, sizeW, channels] = inputs.source.shape;
+  if (size !== sizeW || channels !== 3 || size % 8 !== 0) throw new Error(`generateFrame: the source must be square RGB with a side divisible by 8, got [${inputs.source.shape}]`);
+  if (inputs.sourceLandmarks.shape[0] !== n || inputs.sourceLandmarks.shape[1] !== 136) {
+    throw new Error(`generateFrame: sourceLandmarks must be [${n}, 136] (68 x, y pixel pairs per source image), got [${inputs.sourceLandmarks.shape}]`);
+  }
+  const style = editingModule(p.scope('editing'), inputs, settings.editing);
+  const source = normaliseLandmarks(inputs.sourceLandmarks, size);
+  const landmarks = motionHead(p.scope('motionHead'), source, style, inputs.pose, settings.motion);
+  const driving = inputs.drivingLandmarks ? normaliseLandmarks(inputs.drivingLandmarks, size) : landmarks;
+  const motion = denseMotion(p.scope('denseMotion'), inputs.source, source, driving, settings.motion);
+
+  const g = p.scope('refine');
+  const w = settings.width;
+  const x = tf.sub(tf.mul(inputs.source, 2), 1) as tf.Tensor4D;
+  const e0 = lrelu(conv(g, 'enc0', x, w)) as tf.Tensor4D; // S
+  const e1 = lrelu(conv(g, 'enc1', downsample2x(e0), w * 2)) as tf.Tensor4D; // S/2
+  const e2 = lrelu(conv(g, 'enc2', downsample2x(e1), w * 4)) as tf.Tensor4D; // S/4
+  const faceCode = lrelu(dense(g, 'faceCode1', lrelu(dense(g, 'faceCode0', tf.concat([inputs.identity, inputs.pose], 1) as tf.Tensor2D, settings.faceCodeWidth)) as tf.Tensor2D, settings.faceCodeWidth)) as tf.Tensor2D;
+  const modulation = tf.concat([faceCode, style], 1) as tf.Tensor2D;
+  let h = warpLevel(e2, motion.flow, motion.occlusion);
+  for (let b = 0; b < settings.resBlocks; b++) h = adain(g, `res${b}.adain`, resBlock(g, `res${b}`, h, w * 4), modulation);
+  h = lrelu(adain(g, 'dec1.adain', conv(g, 'dec1', tf.concat([upsample2x(h), warpLevel(e1, motion.flow, motion.occlusion)], 3) as tf.Tensor4D, w * 2), modulation)) as tf.Tensor4D;
+  h = lrelu(adain(g, 'dec0.adain', conv(g, 'dec0', tf.concat([upsample2x(h), warpLevel(e0, motion.flow, motion.occlusion)], 3) as tf.Tensor4D, w), modulation)) as tf.Tensor4D;
+  // The warped photo itself goes into the last layer too: its pixels can pass almost unchanged.
+  const warpedSource = warpLevel(x, motion.flow, tf.onesLike(motion.occlusion) as tf.Tensor4D);
+  const frame = tf.sigmoid(conv(g, 'rgb', tf.concat([h, warpedSource], 3) as tf.Tensor4D, 3)) as tf.Tensor4D;
+  return { frame, landmarks, style, motion };
+}
