@@ -11,8 +11,14 @@ import { espeakAvailable } from '../../../main/speak/audio/espeak';
 import { decodeWav } from '../../../main/speak/audio/wav';
 import { writeCorpus, type CorpusManifest } from '../../../main/speak/corpus/corpus-writer';
 import { decodePngRgb } from '../../../main/speak/corpus/png';
+import { encodeWav } from '../../../main/speak/audio/wav';
+import { encodePng } from '../../../main/speak/corpus/png';
+import type { SpeakClip } from '../../../main/speak/data/clip';
 import { readCorpus } from '../../../main/speak/data/corpus-reader';
 import { splitIdentities } from '../../../main/speak/data/identity-split';
+import { readMead, scanMead } from '../../../main/speak/data/mead-reader';
+import { proceduralClips } from '../../../main/speak/data/procedural-clips';
+import { FfmpegMissingError, locateFfmpeg } from '../../../main/speak/data/video-frames';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'speak-readers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -160,5 +166,110 @@ describe('identity split', () => {
     expect(splitIdentities(people, 0.2, 1).heldOut).toHaveLength(2);
     expect(() => splitIdentities(people, 10, 1)).toThrow(/leaves none to train; hold out at most 9/);
     expect(() => splitIdentities(['a', 'a'], 1, 1)).toThrow(/names someone twice \(a\)/);
+  });
+});
+
+/** Root-mean-square distance left after the best similarity (scale, turn, shift) maps `from` onto `to`. */
+function similarityResidual(from: ArrayLike<number>, to: ArrayLike<number>): number {
+  const n = from.length / 2;
+  const mean = (a: ArrayLike<number>, k: number) => Array.from({ length: n }, (_, i) => a[2 * i + k]!).reduce((s, v) => s + v, 0) / n;
+  const [fx, fy, tx, ty] = [mean(from, 0), mean(from, 1), mean(to, 0), mean(to, 1)];
+  // As complex numbers: a = sum(conj(p) q) / sum |p|^2 over the centred points.
+  let re = 0, im = 0, norm = 0;
+  for (let i = 0; i < n; i++) {
+    const px = from[2 * i]! - fx, py = from[2 * i + 1]! - fy, qx = to[2 * i]! - tx, qy = to[2 * i + 1]! - ty;
+    re += px * qx + py * qy;
+    im += px * qy - py * qx;
+    norm += px * px + py * py;
+  }
+  re /= norm;
+  im /= norm;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const px = from[2 * i]! - fx, py = from[2 * i + 1]! - fy;
+    sum += (re * px - im * py - (to[2 * i]! - tx)) ** 2 + (im * px + re * py - (to[2 * i + 1]! - ty)) ** 2;
+  }
+  return Math.sqrt(sum / n);
+}
+
+/** Puts a rendered face on a larger grey canvas at (dx, dy), as a camera frame with room around the head. */
+function onCanvas(rgb: Uint8Array, side: number, width: number, height: number, dx: number, dy: number): Uint8Array {
+  const out = new Uint8Array(width * height * 3).fill(118);
+  for (let y = 0; y < side; y++) out.set(rgb.subarray(y * side * 3, (y + 1) * side * 3), ((y + dy) * width + dx) * 3);
+  return out;
+}
+
+describe.runIf(espeakAvailable())('MEAD-style reader', () => {
+  const mead = path.join(root, 'mead');
+  const W = 200, H = 170, DX = 40, DY = 22, SIDE = 128;
+  let people: SpeakClip[];
+  beforeAll(() => {
+    // Two rendered people as real-corpus folders: one in MEAD's frames layout (audio under
+    // <actor>/audio), one as a plain clip folder with a labels.json giving head poses.
+    people = proceduralClips({ count: 2, seed: 11, size: SIDE, emotions: ['happy', 'sad'], maxFrames: 3 }).clips.filter((c, i) => i === 0 || i === 3);
+    const [a, b] = people as [SpeakClip, SpeakClip];
+    const framesA = path.join(mead, 'M003', 'frames', 'front', 'happy', 'level_3', '001');
+    const framesB = path.join(mead, 'W009', 'sadness', 'level_2', '007');
+    for (const [clip, dir] of [[a, framesA], [b, framesB]] as const) {
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < clip.frameCount; i++) writeFileSync(path.join(dir, `${String(i + 1).padStart(3, '0')}.png`), encodePng(onCanvas(clip.frame(i), SIDE, W, H, DX, DY), W, H));
+    }
+    mkdirSync(path.join(mead, 'M003', 'audio', 'happy', 'level_3'), { recursive: true });
+    writeFileSync(path.join(mead, 'M003', 'audio', 'happy', 'level_3', '001.wav'), encodeWav(a.audio));
+    writeFileSync(path.join(framesB, 'audio.wav'), encodeWav(b.audio));
+    writeFileSync(path.join(framesB, 'labels.json'), JSON.stringify({ frames: b.poses }));
+  }, 60_000);
+
+  it('finds the clips of both layouts with the emotion and level of their folders', () => {
+    const found = scanMead(mead);
+    expect(found.map((s) => [s.id, s.emotion, s.level, s.intensity])).toEqual([
+      ['M003/happy/level_3/001', 'happy', 3, 1],
+      ['W009/sad/level_2/007', 'sad', 2, 2 / 3],
+    ]);
+    expect(found[0]!.audio).toBe(path.join(mead, 'M003', 'audio', 'happy', 'level_3', '001.wav'));
+    expect(() => scanMead(path.join(root, 'nowhere'))).toThrow(/is not a folder\. Expected MEAD folders/);
+  });
+
+  it('crops the real detector\'s face from every frame, with 68 landmarks that fit the true ones, poses where labelled', async () => {
+    const set = await readMead(mead, { size: 64 });
+    expect(set.identities).toEqual(['M003', 'W009']);
+    expect(set.clips.map((c) => [c.id, c.emotion, c.frameCount, c.size])).toEqual([
+      ['M003/happy/level_3/001', 'happy', 3, 64],
+      ['W009/sad/level_2/007', 'sad', 3, 64],
+    ]);
+    for (const [k, clip] of set.clips.entries()) {
+      const truth = people[k]!;
+      expect(Array.from(clip.audio.samples)).toEqual(Array.from(decodeWav(encodeWav(truth.audio)).samples));
+      for (let i = 0; i < clip.frameCount; i++) {
+        const points = clip.landmarks![i]!;
+        expect(points).toHaveLength(136);
+        for (const v of points) {
+          expect(v).toBeGreaterThan(0);
+          expect(v).toBeLessThan(64);
+        }
+        // The crop shows the face: its middle is skin, not the grey canvas (118).
+        const centre = clip.frame(i).subarray((32 * 64 + 32) * 3, (32 * 64 + 32) * 3 + 3);
+        expect(Math.abs(centre[0]! - 118) + Math.abs(centre[1]! - 118) + Math.abs(centre[2]! - 118)).toBeGreaterThan(20);
+        // The detector's points are the renderer's true ones moved by one similarity (the crop), within 2.5 px at 64 px.
+        const trueOnCanvas = truth.landmarks![i]!.map((v, j) => v + (j % 2 === 0 ? DX : DY));
+        expect(similarityResidual(trueOnCanvas, points)).toBeLessThan(2.5);
+      }
+    }
+    expect(set.clips[0]!.poses).toBeNull();
+    expect(set.clips[1]!.poses).toEqual(people[1]!.poses);
+  }, 60_000);
+
+  it('says ffmpeg is missing, and how to install it, when a video needs it', async () => {
+    const videos = path.join(root, 'mead-video');
+    mkdirSync(path.join(videos, 'M005', 'video', 'front', 'angry', 'level_1'), { recursive: true });
+    mkdirSync(path.join(videos, 'M005', 'audio', 'angry', 'level_1'), { recursive: true });
+    writeFileSync(path.join(videos, 'M005', 'video', 'front', 'angry', 'level_1', '001.mp4'), 'not decoded');
+    writeFileSync(path.join(videos, 'M005', 'audio', 'angry', 'level_1', '001.m4a'), 'not decoded');
+    expect(scanMead(videos).map((s) => s.id)).toEqual(['M005/angry/level_1/001']);
+    const absent = path.join(root, 'no-such-ffmpeg');
+    expect(() => locateFfmpeg(absent)).toThrow(FfmpegMissingError);
+    await expect(readMead(videos, { ffmpeg: absent })).rejects.toThrow(
+      /^ffmpeg is not installed \(no ".*no-such-ffmpeg" could be run\): reading videos \(\.mp4\) and compressed audio \(\.m4a\) needs it\. Install ffmpeg \(Debian\/Ubuntu: sudo apt-get install ffmpeg/,
+    );
   });
 });
