@@ -1,0 +1,145 @@
+/**
+ * `blockwise speak corpus|train|generate|eval` parsing: every subcommand's flags into checked
+ * options or talking-head settings, and bad flags refused with a message naming the flag.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CliError } from '../../../main/cli/args';
+import { parseSpeakCli, type SpeakGenerateCommand, type SpeakTrainCommand } from '../../../main/cli/speak';
+import { useTempDir } from '../../helpers/temp';
+
+/** The CliError message a parse throws (fails the test when it throws none, or another error). */
+function refusal(argv: string[]): string {
+  try {
+    parseSpeakCli(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(CliError);
+    return (error as Error).message;
+  }
+  throw new Error(`${argv.join(' ')} was accepted`);
+}
+
+describe('blockwise speak', () => {
+  const tmp = useTempDir();
+
+  it('help, and unknown subcommands refused', () => {
+    expect(parseSpeakCli([])).toEqual({ command: 'help' });
+    expect(parseSpeakCli(['--help'])).toEqual({ command: 'help' });
+    expect(refusal(['fly'])).toMatch(/^Unknown speak command "fly": use corpus, train, generate or eval/);
+  });
+
+  it('corpus: flags into corpus options, as before', () => {
+    expect(parseSpeakCli(['corpus', '--out', 'c', '--identities', '3', '--seed', '7', '--size', '64', '--emotions', 'happy,Sad', '--levels', '1,3', '--max-frames', '5'])).toEqual({
+      command: 'corpus',
+      options: { out: 'c', identities: 3, seed: 7, size: 64, emotions: ['happy', 'sad'], levels: [1, 3], maxFrames: 5 },
+    });
+    expect(refusal(['corpus', '--out', 'c', '--seed', '1'])).toMatch(/^blockwise speak corpus needs --identities N/);
+    expect(refusal(['corpus', '--out', 'c', '--identities', 'x', '--seed', '1'])).toMatch(/^--identities needs a whole number \(got x\)/);
+    expect(refusal(['corpus', '--emotions', 'bored'])).toMatch(/"bored" is not a MEAD emotion/);
+  });
+
+  it('train: procedural people by default, every field resolved', () => {
+    const cli = parseSpeakCli(['train', '--out', 'run', '--identities', '12', '--seed', '5', '--size', '128', '--steps', 'syncnet=10,irfd=20,generator=30', '--lr', '0.0002', '--checkpoint-every', '7', '--backend', 'wasm', '--emotions', 'happy,neutral', '--max-frames', '40', '--model-settings', '{"irfd":{"width":16}}']) as SpeakTrainCommand;
+    expect(cli.command).toBe('train');
+    expect(cli.out).toBe('run');
+    expect(cli.settings).toEqual({
+      size: 128,
+      seed: 5,
+      data: { source: 'procedural', identities: 12, first: 0, seed: 5, emotions: ['happy', 'neutral'], maxFrames: 40 },
+      steps: { syncnet: 10, irfd: 20, generator: 30 },
+      lr: 0.0002,
+      checkpointEvery: 7,
+      backend: 'wasm',
+      model: { syncnet: {}, irfd: { width: 16 }, generator: {} },
+    });
+    const plain = parseSpeakCli(['train', '--out', 'run', '--steps', '4']) as SpeakTrainCommand;
+    expect(plain.settings.steps).toEqual({ syncnet: 4, irfd: 4, generator: 4 });
+    expect(plain.settings.data).toEqual({ source: 'procedural', identities: 8, first: 0, seed: 0 });
+    expect(plain.settings.size).toBe(64);
+    // Stages not named keep their default.
+    expect((parseSpeakCli(['train', '--out', 'r', '--steps', 'irfd=9']) as SpeakTrainCommand).settings.steps).toEqual({ syncnet: 300, irfd: 9, generator: 300 });
+  });
+
+  it('train: a corpus folder with held-out people', () => {
+    const cli = parseSpeakCli(['train', '--out', 'run', '--corpus', 'corpus', '--held-out', '2', '--seed', '3']) as SpeakTrainCommand;
+    expect(cli.settings.data).toEqual({ source: 'corpus', dir: 'corpus', heldOut: 2, seed: 3 });
+  });
+
+  it('train: bad flags refused, naming the flag', () => {
+    expect(refusal(['train', '--steps', '3'])).toMatch(/^blockwise speak train needs --out DIR/);
+    expect(refusal(['train', '--out', 'r', '--size', '100'])).toMatch(/^Invalid talking-head settings: --size \(size\): must be 64, 128 or 256/);
+    expect(refusal(['train', '--out', 'r', '--steps', '0'])).toMatch(/--steps \(steps\): every stage has 0 steps/);
+    expect(refusal(['train', '--out', 'r', '--steps', 'vocoder=3'])).toMatch(/^--steps needs a whole number, or stage=N pairs/);
+    expect(refusal(['train', '--out', 'r', '--steps', 'irfd=-1'])).toMatch(/^--steps needs/);
+    expect(refusal(['train', '--out', 'r', '--identities', '0'])).toMatch(/--identities \(data\.identities\):/);
+    expect(refusal(['train', '--out', 'r', '--lr', 'fast'])).toMatch(/^--lr needs a number/);
+    expect(refusal(['train', '--out', 'r', '--backend', 'tpu'])).toMatch(/^--backend must be one of/);
+    expect(refusal(['train', '--out', 'r', '--model-settings', '{width'])).toMatch(/^--model-settings needs a JSON object/);
+    expect(refusal(['train', '--out', 'r', '--model-settings', '{"vocoder":{}}'])).toMatch(/--model-settings \(model\): unknown|--model-settings \(model\).*vocoder/i);
+    expect(refusal(['train', '--out', 'r', '--corpus', 'c', '--identities', '4'])).toMatch(/^--identities describe procedural people; with --corpus/);
+    expect(refusal(['train', '--out', 'r', '--held-out', '2'])).toMatch(/^--held-out goes with --corpus/);
+    expect(refusal(['train', '--out', 'r', '--epochs', '2'])).toMatch(/^Unknown option "--epochs" for blockwise speak train/);
+  });
+
+  /** A finished model folder, a photo and a WAV to point generate at (contents are not read when parsing). */
+  function files() {
+    const dir = tmp();
+    const model = path.join(dir, 'model');
+    fs.mkdirSync(model);
+    fs.writeFileSync(path.join(model, 'model.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'face.png'), '');
+    fs.writeFileSync(path.join(dir, 'hello.wav'), '');
+    return { dir, model, image: path.join(dir, 'face.png'), audio: path.join(dir, 'hello.wav') };
+  }
+
+  it('generate: emotion weights normalised, a constant pose or a keyframed curve', () => {
+    const f = files();
+    const base = ['generate', '--model', f.model, '--image', f.image, '--audio', f.audio, '--out', path.join(f.dir, 'out')];
+    const plain = parseSpeakCli(base) as SpeakGenerateCommand;
+    expect(plain).toMatchObject({ command: 'generate', emotion: { neutral: 1 }, intensity: 1, pose: { yaw: 0, pitch: 0, roll: 0 } });
+    const mixed = parseSpeakCli([...base, '--emotion', 'happy=0.6,surprised=0.2', '--intensity', '0.5', '--yaw', '20', '--roll', '-5']) as SpeakGenerateCommand;
+    expect(mixed.emotion.happy).toBeCloseTo(0.75, 12);
+    expect(mixed.emotion.surprised).toBeCloseTo(0.25, 12);
+    expect(mixed.intensity).toBe(0.5);
+    expect(mixed.pose).toEqual({ yaw: 20, pitch: 0, roll: -5 });
+    const curveFile = path.join(f.dir, 'pose.json');
+    fs.writeFileSync(curveFile, JSON.stringify([{ t: 0, yaw: 0, pitch: 0, roll: 0 }, { t: 1.5, yaw: 25, pitch: -10, roll: 3 }]));
+    expect((parseSpeakCli([...base, '--pose-curve', curveFile]) as SpeakGenerateCommand).pose).toEqual([{ t: 0, yaw: 0, pitch: 0, roll: 0 }, { t: 1.5, yaw: 25, pitch: -10, roll: 3 }]);
+  });
+
+  it('generate: bad flags and files refused, naming the flag', () => {
+    const f = files();
+    const base = ['generate', '--model', f.model, '--image', f.image, '--audio', f.audio, '--out', path.join(f.dir, 'out')];
+    expect(refusal(['generate', '--model', f.model, '--image', f.image, '--out', 'o'])).toMatch(/^blockwise speak generate needs --audio WAV/);
+    expect(refusal([...base.slice(0, 1), '--model', f.dir, ...base.slice(3)])).toMatch(/^--model: .* holds no trained talking-head model \(no model\.json\)/);
+    expect(refusal([...base.slice(0, 3), '--image', path.join(f.dir, 'nobody.png'), ...base.slice(5)])).toMatch(/^--image: .*nobody\.png does not exist/);
+    fs.writeFileSync(path.join(f.dir, 'hello.mp3'), '');
+    expect(refusal([...base.slice(0, 5), '--audio', path.join(f.dir, 'hello.mp3'), ...base.slice(7)])).toMatch(/^--audio: .* is not a \.wav file/);
+    expect(refusal([...base, '--emotion', 'joy=1'])).toMatch(/^--emotion: "joy" is not a MEAD emotion/);
+    expect(refusal([...base, '--emotion', 'happy=0,sad=0'])).toMatch(/^--emotion: every weight is 0/);
+    expect(refusal([...base, '--emotion', 'happy=2'])).toMatch(/^--emotion happy needs a number from 0 to 1/);
+    expect(refusal([...base, '--intensity', '1.5'])).toMatch(/^--intensity needs a number from 0 to 1/);
+    expect(refusal([...base, '--yaw', '120'])).toMatch(/^--yaw needs a number from -90 to 90/);
+    const curveFile = path.join(f.dir, 'pose.json');
+    fs.writeFileSync(curveFile, JSON.stringify([{ t: 0, yaw: 0, pitch: 0, roll: 0 }]));
+    expect(refusal([...base, '--yaw', '10', '--pose-curve', curveFile])).toMatch(/^Give a constant pose .* or --pose-curve FILE, not both/);
+    fs.writeFileSync(curveFile, JSON.stringify([{ t: 0, yaw: 0, pitch: 0, roll: 0 }, { t: 0, yaw: 5, pitch: 0, roll: 0 }]));
+    expect(refusal([...base, '--pose-curve', curveFile])).toMatch(/keyframe 1 of .* is not after keyframe 0/);
+    fs.writeFileSync(curveFile, JSON.stringify([{ t: 0, yaw: 100, pitch: 0, roll: 0 }]));
+    expect(refusal([...base, '--pose-curve', curveFile])).toMatch(/keyframe 0 of .* has yaw = 100/);
+    fs.writeFileSync(curveFile, 'not json');
+    expect(refusal([...base, '--pose-curve', curveFile])).toMatch(/^--pose-curve: .* is not valid JSON/);
+    expect(refusal([...base, '--fps', '30'])).toMatch(/^Unknown option "--fps" for blockwise speak generate/);
+  });
+
+  it('eval: a model folder and the held-out people', () => {
+    const f = files();
+    expect(parseSpeakCli(['eval', '--model', f.model])).toEqual({ command: 'eval', model: f.model, identities: 4, seed: 9000 });
+    expect(parseSpeakCli(['eval', '--model', f.model, '--identities', '6', '--seed', '1'])).toEqual({ command: 'eval', model: f.model, identities: 6, seed: 1 });
+    expect(refusal(['eval'])).toMatch(/^blockwise speak eval needs --model DIR/);
+    expect(refusal(['eval', '--model', f.dir])).toMatch(/holds no trained talking-head model/);
+    expect(refusal(['eval', '--model', f.model, '--identities', '0'])).toMatch(/at least 1 held-out person/);
+    expect(refusal(['eval', '--model', f.model, '--table', 'x'])).toMatch(/^Unknown option "--table" for blockwise speak eval/);
+  });
+});
