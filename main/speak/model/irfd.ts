@@ -306,8 +306,6 @@ interface Pick {
 
 /** Draws `batch` (S, T) pairs: T mostly of another identity (they may still share emotion or pose). */
 export function sampleIrfdBatch(clips: ClipSet, settings: IrfdSettings, rng: () => number): IrfdBatch {
-  const byIdentity = new Map<string, SpeakClip[]>();
-  for (const clip of clips.clips) byIdentity.set(clip.identity, [...(byIdentity.get(clip.identity) ?? []), clip]);
   const frameOf = (clip: SpeakClip): Pick => ({ clip, frame: randomInt(rng, clip.frameCount) });
   const pairs: [Pick, Pick][] = [];
   for (let b = 0; b < settings.batch; b++) {
