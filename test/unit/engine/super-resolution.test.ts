@@ -106,6 +106,16 @@ describe('super-resolution engine', () => {
         }
         tf.dispose(Object.values(grads));
       });
+      // The step differentiates exactly these objectives: its gradients are their sums (GLCAN's global branch: over every local module).
+      const step = trainer.computeGradients(lr, hr);
+      const summed = new Map<tf.Variable, tf.Tensor>();
+      trainer.modules.forEach((_, i) => {
+        const { grads } = tf.variableGrads(() => trainer.moduleObjective(i, flows[i]!, hr).loss, trainer.moduleVariables(i));
+        for (const v of trainer.moduleVariables(i)) summed.set(v, summed.has(v) ? tf.add(summed.get(v)!, grads[v.name]!) : grads[v.name]!);
+      });
+      expect(step.grads.size).toBe(all.length);
+      for (const v of all) expect(tf.max(tf.abs(tf.sub(step.grads.get(v)!, summed.get(v)!))).dataSync()[0], v.name).toBeLessThan(1e-5);
+      tf.dispose([...step.grads.values(), ...summed.values(), ...step.losses]);
       if (method === 'glcan') {
         // The global branch is one net: every local head lists the same variables as shared.
         expect(global.size).toBeGreaterThan(0);
@@ -133,7 +143,12 @@ describe('super-resolution engine', () => {
       const second = trainer.computeGradients(lr, hr);
       expect(snapshot(upstream, second.grads)).toEqual(before);
       expect(snapshot(trainer.moduleVariables(1), second.grads)).not.toEqual(snapshot(trainer.moduleVariables(1), first.grads));
-      tf.dispose([...first.grads.values(), ...second.grads.values(), ...first.losses, ...second.losses, lr, hr]);
+      tf.dispose([...first.grads.values(), ...second.grads.values(), ...first.losses, ...second.losses]);
+      // A step keeps nothing but its gradients and losses: the handed-on maps and F0 are freed.
+      const tensors = tf.memory().numTensors;
+      const third = trainer.computeGradients(lr, hr);
+      tf.dispose([...third.grads.values(), ...third.losses, lr, hr]);
+      expect(tf.memory().numTensors).toBe(tensors - 2);
       trainer.dispose();
       model.dispose();
     });
