@@ -26,7 +26,7 @@ import {
   type IrfdAttribute,
   type IrfdSettingsInput,
 } from '../../../main/speak/model/irfd';
-import type { Params } from '../../../main/speak/model/nn';
+import { Params } from '../../../main/speak/model/nn';
 
 const TINY: IrfdSettingsInput = { size: 64, width: 8, styleDim: 32, batch: 2 };
 
@@ -181,6 +181,14 @@ describe('IRFD', () => {
     });
     stage.dispose();
   }, 30_000);
+  it('refuses bad settings and params without IRFD with a message saying what to give', () => {
+    expect(() => irfdSettings({ size: 60 })).toThrow(/size 60 must be a power of two/);
+    expect(() => irfdSettings({ weights: { id: -1 } })).toThrow(/weight of id must be >= 0/);
+    expect(() => irfdSettings({ weights: { vgg: 1 } as never })).toThrow(/Unknown IRFD loss weight 'vgg'/);
+    expect(() => irfdSettings({ identityLoss: 'cosine' as never })).toThrow(/'paper' or 'anchor'/);
+    expect(() => createIrfdStage({ clips: [], identities: [] }, TINY)).toThrow(/at least one clip/);
+    expect(() => irfdArchitecture(new Params('irfd', 1))).toThrow(/no IRFD encoders/);
+  });
 });
 
 describe('slider code mappers', () => {
