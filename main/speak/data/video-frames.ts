@@ -77,7 +77,7 @@ export function audioArgs(file: string, sampleRate: number): string[] {
 
 /** Reads binary PPM (P6, maxval 255) images off a byte stream. */
 class PpmSplitter {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): RgbImage[] {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;

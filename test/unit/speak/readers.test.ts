@@ -4,6 +4,7 @@
  * detector's crops; and videos, which need ffmpeg.
  */
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,8 @@ import { readCorpus } from '../../../main/speak/data/corpus-reader';
 import { splitIdentities } from '../../../main/speak/data/identity-split';
 import { readMead, scanMead } from '../../../main/speak/data/mead-reader';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
-import { FfmpegMissingError, locateFfmpeg } from '../../../main/speak/data/video-frames';
+import { FfmpegMissingError, locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
+import { decodeImage } from '../../../main/data/image-codec';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'speak-readers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -199,6 +201,15 @@ function onCanvas(rgb: Uint8Array, side: number, width: number, height: number, 
   return out;
 }
 
+/** ffmpeg when installed (or named by BLOCKWISE_FFMPEG), else null. */
+const FFMPEG = (() => {
+  try {
+    return locateFfmpeg();
+  } catch {
+    return null;
+  }
+})();
+
 describe.runIf(espeakAvailable())('MEAD-style reader', () => {
   const mead = path.join(root, 'mead');
   const W = 200, H = 170, DX = 40, DY = 22, SIDE = 128;
@@ -272,4 +283,46 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
       /^ffmpeg is not installed \(no ".*no-such-ffmpeg" could be run\): reading videos \(\.mp4\) and compressed audio \(\.m4a\) needs it\. Install ffmpeg \(Debian\/Ubuntu: sudo apt-get install ffmpeg/,
     );
   });
+
+  it.runIf(FFMPEG)(`reads MEAD's own layout, an mp4 with an m4a, through ffmpeg${FFMPEG ? '' : ' (skipped: ffmpeg is not installed)'}`, async () => {
+    const videos = path.join(root, 'mead-mp4');
+    const videoDir = path.join(videos, 'M003', 'video', 'front', 'happy', 'level_3');
+    const audioDir = path.join(videos, 'M003', 'audio', 'happy', 'level_3');
+    mkdirSync(videoDir, { recursive: true });
+    mkdirSync(audioDir, { recursive: true });
+    const frames = path.join(mead, 'M003', 'frames', 'front', 'happy', 'level_3', '001');
+    const run = (args: string[]) => {
+      const done = spawnSync(FFMPEG!, ['-nostdin', '-loglevel', 'error', '-y', ...args]);
+      expect(done.status, String(done.stderr)).toBe(0);
+    };
+    // The frames-folder clip encoded as MEAD ships it: MPEG-4 video at 25 fps, AAC audio in an .m4a.
+    run(['-framerate', '25', '-start_number', '1', '-i', path.join(frames, '%03d.png'), '-c:v', 'mpeg4', '-q:v', '1', '-pix_fmt', 'yuv420p', path.join(videoDir, '001.mp4')]);
+    run(['-i', path.join(mead, 'M003', 'audio', 'happy', 'level_3', '001.wav'), '-c:a', 'aac', '-b:a', '128k', path.join(audioDir, '001.m4a')]);
+    // ffmpeg's frames are the PNGs' pixels, through lossy MPEG-4 and 4:2:0 colour.
+    let n = 0;
+    for await (const image of videoFrames(path.join(videoDir, '001.mp4'))) {
+      const png = decodeImage(readFileSync(path.join(frames, `${String(++n).padStart(3, '0')}.png`)));
+      expect([image.width, image.height]).toEqual([W, H]);
+      let diff = 0;
+      for (let k = 0; k < png.data.length; k++) diff += Math.abs(image.data[k]! - png.data[k]!);
+      expect(diff / png.data.length).toBeLessThan(3);
+    }
+    expect(n).toBe(3);
+    const [fromVideo] = (await readMead(videos, { size: 64 })).clips;
+    const [fromFrames] = (await readMead(mead, { size: 64, identities: ['M003'] })).clips;
+    expect([fromVideo!.id, fromVideo!.emotion, fromVideo!.frameCount]).toEqual(['M003/happy/level_3/001', 'happy', 3]);
+    for (let i = 0; i < 3; i++) {
+      // The same face, cropped and measured again: the points land within a pixel or two of the frames' (the
+      // box comes from the compressed first frame, so it moves a little; that shift is all the difference).
+      const a = fromVideo!.landmarks![i]!;
+      const b = fromFrames!.landmarks![i]!;
+      let mean = 0;
+      for (let k = 0; k < 68; k++) mean += Math.hypot(a[2 * k]! - b[2 * k]!, a[2 * k + 1]! - b[2 * k + 1]!) / 68;
+      expect(mean).toBeLessThan(2);
+      expect(similarityResidual(b, a)).toBeLessThan(1);
+    }
+    // The m4a decodes to 16 kHz mono of the WAV's length (AAC pads a little).
+    expect(fromVideo!.audio.sampleRate).toBe(16_000);
+    expect(Math.abs(fromVideo!.audio.samples.length / 16_000 - fromFrames!.audio.samples.length / fromFrames!.audio.sampleRate)).toBeLessThan(0.03);
+  }, 60_000);
 });
