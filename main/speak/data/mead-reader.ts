@@ -301,8 +301,8 @@ function poses(labels: FolderLabels, count: number, file: string | undefined): C
   return frames.map((f) => ({ yaw: f.yaw!, pitch: f.pitch!, roll: f.roll! }));
 }
 
-/** Reads a MEAD-style folder: faces found, cropped and measured by the real detector. */
-export async function readMead(dir: string, options: ReadMeadOptions = {}): Promise<ClipSet> {
+/** The clips of a MEAD-style folder one at a time (each held until the caller drops it), options checked first. */
+export async function* meadClips(dir: string, options: ReadMeadOptions = {}): AsyncGenerator<SpeakClip> {
   const size = options.size ?? 64;
   if (!Number.isInteger(size) || size < 16 || size > 1024) throw new Error(`The crop size must be a whole number of pixels from 16 to 1024; got ${size}.`);
   const every = options.landmarkEvery ?? 1;
@@ -316,16 +316,23 @@ export async function readMead(dir: string, options: ReadMeadOptions = {}): Prom
     sources = sources.filter((s) => options.identities!.includes(s.actor));
   }
   if (options.emotions) sources = sources.filter((s) => options.emotions!.includes(s.emotion));
-  const clips: SpeakClip[] = [];
   for (const [k, source] of sources.entries()) {
+    let clip: SpeakClip | undefined;
     try {
-      clips.push(await readClip(source, options, size));
+      clip = await readClip(source, options, size);
     } catch (error) {
       if (!(error instanceof SkipClip)) throw error;
       if (!options.onClipSkipped) throw new Error(`Clip ${source.id}: ${error.message}. Remove the clip, or read with onClipSkipped to leave such clips out.`);
       options.onClipSkipped(source.id, error.message);
     }
     options.onProgress?.(k + 1, sources.length, source.id);
+    if (clip) yield clip;
   }
+}
+
+/** Reads a MEAD-style folder into memory: faces found, cropped and measured by the real detector. */
+export async function readMead(dir: string, options: ReadMeadOptions = {}): Promise<ClipSet> {
+  const clips: SpeakClip[] = [];
+  for await (const clip of meadClips(dir, options)) clips.push(clip);
   return { clips, identities: [...new Set(clips.map((c) => c.identity))] };
 }

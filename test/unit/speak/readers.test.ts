@@ -17,6 +17,7 @@ import { encodePng } from '../../../main/speak/corpus/png';
 import type { SpeakClip } from '../../../main/speak/data/clip';
 import { readCorpus } from '../../../main/speak/data/corpus-reader';
 import { splitIdentities } from '../../../main/speak/data/identity-split';
+import { importMead } from '../../../main/speak/data/mead-import';
 import { readMead, scanMead } from '../../../main/speak/data/mead-reader';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { FfmpegMissingError, locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
@@ -214,6 +215,7 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
   const mead = path.join(root, 'mead');
   const W = 200, H = 170, DX = 40, DY = 22, SIDE = 128;
   let people: SpeakClip[];
+  let read: SpeakClip[] = [];
   beforeAll(() => {
     // Two rendered people as real-corpus folders: one in MEAD's frames layout (audio under
     // <actor>/audio), one as a plain clip folder with a labels.json giving head poses.
@@ -243,6 +245,7 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
 
   it('crops the real detector\'s face from every frame, with 68 landmarks that fit the true ones, poses where labelled', async () => {
     const set = await readMead(mead, { size: 64 });
+    read = set.clips;
     expect(set.identities).toEqual(['M003', 'W009']);
     expect(set.clips.map((c) => [c.id, c.emotion, c.frameCount, c.size])).toEqual([
       ['M003/happy/level_3/001', 'happy', 3, 64],
@@ -268,6 +271,44 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
     }
     expect(set.clips[0]!.poses).toBeNull();
     expect(set.clips[1]!.poses).toEqual(people[1]!.poses);
+  }, 60_000);
+
+  it('imports the folder once into a corpus that readCorpus reads back the same; a clip with no face stops the read or is skipped', async () => {
+    expect(read).toHaveLength(2); // from the test above
+    const out = path.join(root, 'imported');
+    const manifest = await importMead(mead, out, { size: 64 });
+    expect(manifest.clips.map((c) => [c.path, c.level, c.frames])).toEqual([
+      ['M003/happy/level_3/001', 3, 3],
+      ['W009/sad/level_2/007', 2, 3],
+    ]);
+    const back = readCorpus(out);
+    for (const [k, clip] of back.clips.entries()) {
+      const original = read[k]!;
+      expect([clip.id, clip.identity, clip.emotion, clip.intensity]).toEqual([original.id, original.identity, original.emotion, original.intensity]);
+      for (let i = 0; i < clip.frameCount; i++) {
+        expect(Buffer.from(clip.frame(i)).equals(Buffer.from(original.frame(i)))).toBe(true);
+        // Landmarks are kept to 0.01 px in labels.json.
+        expect(Math.max(...clip.landmarks![i]!.map((v, j) => Math.abs(v - original.landmarks![i]![j]!)))).toBeLessThanOrEqual(0.005 + 1e-4);
+      }
+      expect(clip.poses).toEqual(original.poses);
+      // Written and read again as 16-bit PCM: within one step (encodeWav scales positives by 32767, decodeWav divides by 32768).
+      expect(clip.audio.samples.length).toBe(original.audio.samples.length);
+      expect(Math.max(...clip.audio.samples.map((v, j) => Math.abs(v - original.audio.samples[j]!)))).toBeLessThanOrEqual(1 / 32768 + 1e-9);
+    }
+    await expect(importMead(mead, out)).rejects.toThrow(/imported is not empty: the import goes into a new or empty folder/);
+
+    // An actor whose clip shows only the grey canvas: no face in its first frame.
+    const faceless = path.join(root, 'mead-faceless');
+    cpSync(path.join(mead, 'W009'), path.join(faceless, 'W009'), { recursive: true });
+    const blank = path.join(faceless, 'M001', 'neutral', 'level_1', '001');
+    mkdirSync(blank, { recursive: true });
+    writeFileSync(path.join(blank, '000.png'), encodePng(new Uint8Array(W * H * 3).fill(118), W, H));
+    writeFileSync(path.join(blank, 'audio.wav'), encodeWav(people[0]!.audio));
+    await expect(readMead(faceless)).rejects.toThrow(/^Clip M001\/neutral\/level_1\/001: the real detector finds no face in the first frame of .*001\. Remove the clip, or read with onClipSkipped/);
+    const skipped: string[] = [];
+    const kept = await readMead(faceless, { onClipSkipped: (id) => skipped.push(id), landmarkEvery: 0 });
+    expect(skipped).toEqual(['M001/neutral/level_1/001']);
+    expect(kept.clips.map((c) => [c.id, c.landmarks])).toEqual([['W009/sad/level_2/007', null]]);
   }, 60_000);
 
   it('says ffmpeg is missing, and how to install it, when a video needs it', async () => {
