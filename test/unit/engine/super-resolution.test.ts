@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../main/engine/backend/select';
 import { createEdsr, type EdsrConfig, describeEdsr, evenSrCuts, pixelShuffle, SrConfigError, type SrFlow, srModuleRanges } from '../../../main/engine/tasks/super-resolution/edsr';
-import { areaDownscale, bicubicDownscale, cropImage, makeSrPair, patchSampler, readPhotos } from '../../../main/engine/tasks/super-resolution/sr-data';
+import { areaDownscale, bicubicDownscale, cropImage, listImages, makeSrPair, patchSampler, readPhotos } from '../../../main/engine/tasks/super-resolution/sr-data';
 import { createSrOptimizer, evaluateSr, type SrMethod, SrTrainer } from '../../../main/engine/tasks/super-resolution/sr-trainer';
 import type { RgbImage } from '../../../main/data/image-codec';
 
@@ -226,6 +226,10 @@ describe('super-resolution engine', () => {
     const again = patchSampler([pair], { batch: 6, lrPatch: 8, scale: 3 }, 5)();
     expect(read(again.lr)).toEqual(read(lr));
     expect(() => patchSampler([pair], { batch: 1, lrPatch: 40, scale: 3 }, 0)).toThrow(/smaller than the 40 px patch/);
+    // Folders and files: photos found by extension, a missing folder and a non-image refused naming them.
+    expect(listImages(path.dirname(PHOTO)).map((f) => path.basename(f))).toContain('sample1.jpg');
+    expect(() => listImages(path.join(path.dirname(PHOTO), 'missing'))).toThrow(/missing is not a folder/);
+    expect(() => readPhotos([path.resolve('package.json')])).toThrow(/package\.json: .*not a PNG or JPEG/);
     tf.dispose([lr, hr, pooled, again.lr, again.hr]);
   });
 });

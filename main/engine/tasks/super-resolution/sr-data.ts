@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
+import path from 'node:path';
 import { decodeImage, type RgbImage } from '../../../data/image-codec';
 import { createRng } from '../../../data/random';
 
@@ -136,6 +137,14 @@ export function makeSrPair(image: RgbImage, scale: number, downscale: Downscale 
   if (!(Number.isInteger(scale) && scale >= 2)) throw new Error(`The scale must be a whole number of at least 2 (got ${scale})`);
   const hr = modcrop(image, scale);
   return { hr, lr: downscale === 'bicubic' ? bicubicDownscale(hr, scale) : areaDownscale(hr, scale) };
+}
+
+/** The PNG and JPEG files directly in `dir`, sorted by name: an SR training folder needs no class subfolders. */
+export function listImages(dir: string): string[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder: give a folder of PNG or JPEG photographs`);
+  const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => path.join(dir, f));
+  if (files.length === 0) throw new Error(`${dir} holds no .png, .jpg or .jpeg files: put the photographs directly in it`);
+  return files;
 }
 
 /** Decode PNG/JPEG files into RGB images; a file that is not one is refused naming it. */
