@@ -15,8 +15,10 @@
  * clip (a fixed box, as MEAD's speakers sit still; the head's own motion stays in the crop).
  * Landmarks: face-api's 68-point model run on the crop of every `landmarkEvery`-th frame (default:
  * every frame) and the last, linearly interpolated between them; frames where the detector misses
- * the face are interpolated from their neighbours. Frames of a folder are taken as 25 fps; videos
- * are resampled to 25 fps by ffmpeg (./video-frames.ts). Crops are held in memory at `size`.
+ * the face are interpolated from their neighbours. Frames of a folder are taken at labels.json's
+ * `fps` (25 without one) and resampled to 25 by taking the nearest frame; videos are resampled to
+ * 25 fps by ffmpeg (./video-frames.ts). readMead holds the crops in memory at `size`; importMead
+ * (./mead-import.ts) writes them once as a corpus folder for large corpora.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -171,6 +173,8 @@ function labelsIn(dir: string): string | undefined {
 interface FolderLabels {
   emotion?: string;
   intensity?: number;
+  /** Frame rate of the folder's frames [25]; others are resampled to 25 by taking the nearest frame. */
+  fps?: number;
   frames?: { yaw?: number | null; pitch?: number | null; roll?: number | null }[];
 }
 
@@ -197,8 +201,16 @@ function frameImages(dir: string): string[] {
   return files;
 }
 
-async function* folderFrames(dir: string): AsyncGenerator<RgbImage> {
-  for (const file of frameImages(dir)) yield await decodeImageFile(file);
+/** Which of `count` frames at `fromFps` show the moments of frames at `toFps` (the nearest one each). */
+export function resampleIndices(count: number, fromFps: number, toFps: number): number[] {
+  if (!(fromFps > 0 && fromFps <= 240)) throw new Error(`A frame rate must be above 0 and at most 240; got ${fromFps}`);
+  if (fromFps === toFps) return Array.from({ length: count }, (_, i) => i);
+  const out = Math.max(1, Math.floor((count * toFps) / fromFps + 1e-9));
+  return Array.from({ length: out }, (_, j) => Math.min(count - 1, Math.round((j * fromFps) / toFps)));
+}
+
+async function* folderFrames(files: string[], indices: number[]): AsyncGenerator<RgbImage> {
+  for (const i of indices) yield await decodeImageFile(files[i]!);
 }
 
 async function readAudio(file: string, options: FfmpegOptions): Promise<PcmAudio> {
@@ -220,7 +232,18 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
   const sampled: boolean[] = [];
   let box: CropBox | undefined;
   const origin = source.video ?? source.framesDir!;
-  const stream = source.video ? videoFrames(source.video, { ...options, fps: 25, maxFrames: options.maxFrames }) : folderFrames(source.framesDir!);
+  const labels = source.labels ? readLabels(source.labels) : {};
+  // A frames folder is taken at labels.json's fps (25 without one) and resampled to 25.
+  const files = source.framesDir ? frameImages(source.framesDir) : [];
+  const indices = resampleIndices(files.length, labels.fps ?? 25, 25);
+  // Labels and speech are checked before the slow face work.
+  const emotion = labels.emotion ?? source.emotion;
+  if (!isEmotion(emotion)) throw new DatasetError(source.labels!, `names the emotion "${emotion}", not one of the 8 MEAD emotions (${EMOTIONS.join(', ')})`, 'Fix it, or delete it to take the emotion from the folder name');
+  const intensity = labels.intensity ?? source.intensity;
+  if (!(intensity >= 0 && intensity <= 1)) throw new DatasetError(source.labels!, `gives the intensity ${intensity}; it must be from 0 to 1`, 'Fix it, or delete it to take the intensity from the level folder');
+  const labelledPoses = poses(labels, files.length, source.labels);
+  let audio = await readAudio(source.audio, options);
+  const stream = source.video ? videoFrames(source.video, { ...options, fps: 25, maxFrames: options.maxFrames }) : folderFrames(files, indices);
   let pending: RgbImage | undefined;
   const measure = async (image: RgbImage) => {
     const crop = size >= LANDMARK_SIZE ? null : cutCrop(image, box!, LANDMARK_SIZE);
@@ -249,10 +272,6 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
     measured[frames.length - 1] = await measure(pending);
     sampled[frames.length - 1] = true;
   }
-  const labels = source.labels ? readLabels(source.labels) : {};
-  const emotion = labels.emotion ?? source.emotion;
-  if (!isEmotion(emotion)) throw new DatasetError(source.labels!, `names the emotion "${emotion}", not one of the 8 MEAD emotions (${EMOTIONS.join(', ')})`, 'Fix it, or delete it to take the emotion from the folder name');
-  let audio = await readAudio(source.audio, options);
   if (options.maxFrames !== undefined) {
     const keep = Math.min(audio.samples.length, Math.floor((frames.length * audio.sampleRate) / 25));
     audio = { sampleRate: audio.sampleRate, samples: audio.samples.slice(0, keep) };
@@ -261,7 +280,7 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
     id: source.id,
     identity: source.actor,
     emotion,
-    intensity: labels.intensity ?? source.intensity,
+    intensity,
     size,
     frameCount: frames.length,
     fps: 25,
@@ -270,7 +289,7 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
       return frames[i]!;
     },
     landmarks: every > 0 ? interpolate(measured, sampled.map((s, i) => s && measured[i] !== null)) : null,
-    poses: poses(labels, frames.length, source.labels),
+    poses: labelledPoses ? indices.slice(0, frames.length).map((i) => labelledPoses[i]!) : null,
     audio,
   };
 }

@@ -18,7 +18,7 @@ import type { ClipSet, SpeakClip } from '../../../main/speak/data/clip';
 import { readCorpus } from '../../../main/speak/data/corpus-reader';
 import { splitIdentities } from '../../../main/speak/data/identity-split';
 import { importMead } from '../../../main/speak/data/mead-import';
-import { readMead, scanMead } from '../../../main/speak/data/mead-reader';
+import { emotionFromFolder, interpolate, readMead, resampleIndices, scanMead } from '../../../main/speak/data/mead-reader';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { FfmpegMissingError, locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
 import { decodeImage } from '../../../main/data/image-codec';
@@ -153,6 +153,25 @@ describe.runIf(espeakAvailable())('corpus reader', () => {
     rmSync(path.join(gap, clipPath, '000002.png'));
     expect(thrown(() => readCorpus(gap)).message).toMatch(/000002\.png: is missing \(the frames must be numbered from 000000\.png without gaps\)/);
     expect(readdirSync(corpus)).toContain('manifest.json'); // the original is untouched
+  });
+});
+
+describe('MEAD reader parts', () => {
+  it('maps emotion folder names, resamples frame folders to 25 fps, and fills landmarks between measured frames', () => {
+    expect(['angry', 'contempt', 'disgusted', 'fear', 'happy', 'neutral', 'sad', 'surprised'].map(emotionFromFolder)).toEqual(['angry', 'contempt', 'disgusted', 'fear', 'happy', 'neutral', 'sad', 'surprised']);
+    expect(['Anger', 'surprise', 'fearful', 'sadness', 'bored'].map(emotionFromFolder)).toEqual(['angry', 'surprised', 'fear', 'sad', null]);
+    // 30 fps frames: 1 s (30 frames) becomes 25 frames, the nearest in time each.
+    const from30 = resampleIndices(30, 30, 25);
+    expect(from30).toHaveLength(25);
+    expect(from30.slice(0, 7)).toEqual([0, 1, 2, 4, 5, 6, 7]);
+    expect(resampleIndices(4, 50, 25)).toEqual([0, 2]);
+    expect(resampleIndices(3, 25, 25)).toEqual([0, 1, 2]);
+    expect(() => resampleIndices(3, 0, 25)).toThrow(/frame rate must be above 0/);
+    const a = Float32Array.from([0, 10]);
+    const b = Float32Array.from([4, 30]);
+    const filled = interpolate([a, null, null, b, null], [true, false, false, true, false])!;
+    expect(filled.map((p) => Array.from(p))).toEqual([[0, 10], [4 / 3, 10 + 20 / 3], [8 / 3, 10 + 40 / 3], [4, 30], [4, 30]].map((p) => p.map((v) => Math.fround(v))));
+    expect(interpolate([null, null], [false, false])).toBeNull();
   });
 });
 
