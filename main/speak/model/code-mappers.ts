@@ -112,7 +112,7 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
   return detached(x) as T;
 }
 
-/** Mean squared error between a mapper's codes and (stop-gradient) encoder codes, rows where mask is 1. */
+/** Mean squared error against fixed targets (no gradient flows into them: e.g. encoder codes), over the rows where mask is 1. */
 export function mapperLoss(predicted: tf.Tensor2D, encoderCodes: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {
   const perRow = tf.mean(tf.square(tf.sub(predicted, stopGradient(encoderCodes))), 1);
   if (!mask) return tf.mean(perRow) as tf.Scalar;

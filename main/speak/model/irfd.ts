@@ -10,6 +10,10 @@
  * Ours, not the paper's: the encoders are small ResNets (paper: ResNet-50), G_d is a small conv
  * decoder with AdaIN of the mlp code standing in for StyleGAN2 (a constant-free start from the
  * code, upsampling blocks, AdaIN at every block as StyleGAN2's style modulation does).
+ * Two additions, each a setting that restores the paper when off: code distances relative to the
+ * batch's code spread (relativeCodes; as written, a 100-step run collapsed f_P and f_E to
+ * constants: code variance 2e-2 -> 2e-6, C_m at chance) and L_poseLabel on f_P
+ * (poseLabelWeight; the corpus has pose labels, the paper's data has none).
  */
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
 import * as tf from '@tensorflow/tfjs-core';
@@ -57,8 +61,23 @@ export interface IrfdSettings extends IrfdArchitecture {
   weights: Record<IrfdLossName, number>;
   /** Weight of the slider mappers' regression losses (they move only the mappers). */
   mapperWeight: number;
+  /**
+   * Ours: weight of L_poseLabel, a small head R_p regressing the pose labels (degrees / 30) from
+   * f_P, as C_m supervises f_E with the emotion labels. The paper's data has no pose labels; the
+   * corpus has them, and without them f_P need not follow yaw/pitch/roll, which the pose sliders
+   * need. Frames without poses are left out. 0 = the paper's losses only.
+   */
+  poseLabelWeight: number;
   /** Chance that T is drawn from another identity than S (when the set has more than one). */
   otherIdentityRate: number;
+  /**
+   * Ours: measure the code distances of L_id, L_pose and L_emo in units of how far apart the
+   * batch's codes of that attribute are (their RMS spread over S and T). As written the paper's
+   * distances fall to 0 when an encoder shrinks its codes toward a constant, and a small run
+   * does exactly that (f_P and f_E collapse, f_I takes everything: measured, see the tests);
+   * relative distances cannot be lowered by shrinking, only by agreeing. false = as written.
+   */
+  relativeCodes: boolean;
 }
 
 export const DEFAULT_IRFD_SETTINGS: IrfdSettings = {
@@ -74,7 +93,9 @@ export const DEFAULT_IRFD_SETTINGS: IrfdSettings = {
   identityLoss: 'paper',
   weights: { id: 1, cls: 1, pose: 1, emo: 1, self: 1 },
   mapperWeight: 1,
+  poseLabelWeight: 1,
   otherIdentityRate: 0.9,
+  relativeCodes: true,
 };
 
 export type IrfdSettingsInput = Partial<Omit<IrfdSettings, 'weights'>> & { weights?: Partial<Record<IrfdLossName, number>> };
@@ -94,6 +115,8 @@ export function irfdSettings(input: IrfdSettingsInput = {}): IrfdSettings {
     if (!(w >= 0)) throw new Error(`IRFD weight of ${name} must be >= 0 (0 switches it off), got ${String(w)}`);
   }
   if (!(s.mapperWeight >= 0)) throw new Error(`IRFD mapperWeight must be >= 0, got ${String(s.mapperWeight)}`);
+  if (!(s.poseLabelWeight >= 0)) throw new Error(`IRFD poseLabelWeight must be >= 0, got ${String(s.poseLabelWeight)}`);
+  if (typeof s.relativeCodes !== 'boolean') throw new Error(`IRFD relativeCodes must be true or false, got ${String(s.relativeCodes)}`);
   if (!(s.otherIdentityRate >= 0 && s.otherIdentityRate <= 1)) throw new Error(`IRFD otherIdentityRate must be in 0..1, got ${String(s.otherIdentityRate)}`);
   return s;
 }
@@ -154,6 +177,15 @@ export function encodeFaces(p: Params, images: tf.Tensor4D, arch: IrfdArchitectu
 export function classifyEmotion(p: Params, emotionCode: tf.Tensor2D): tf.Tensor2D {
   const q = p.scope('C_m');
   return dense(q, 'out', lrelu(dense(q, 'hidden', emotionCode, 32)) as tf.Tensor2D, EMOTIONS.length);
+}
+
+/** Degrees per unit of R_p's output. */
+const POSE_LABEL_SCALE = 30;
+
+/** R_p (ours): (yaw, pitch, roll) / 30 from f_P, for L_poseLabel. */
+export function regressPose(p: Params, poseCode: tf.Tensor2D): tf.Tensor2D {
+  const q = p.scope('R_p');
+  return dense(q, 'out', lrelu(dense(q, 'hidden', poseCode, 32)) as tf.Tensor2D, 3);
 }
 
 /** G_d(mlp(concat f_I, f_E, f_P)) -> images [N, size, size, 3] in [0, 1]. */
@@ -222,7 +254,7 @@ export interface IrfdBatch {
   targetPoseKnown: tf.Tensor1D;
 }
 
-export type IrfdLossTensors = Record<IrfdLossName | 'dis' | 'mapPose' | 'mapEmotion' | 'total', tf.Scalar>;
+export type IrfdLossTensors = Record<IrfdLossName | 'dis' | 'poseLabel' | 'mapPose' | 'mapEmotion' | 'total', tf.Scalar>;
 
 /** Per-row L2 norm ||a - b||_2 (epsilon inside the root: its gradient at 0 is finite). */
 function l2(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
@@ -239,9 +271,11 @@ function l2(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
  * - L_pose = ||E_p(mix whose pose came from S) - E_p(S)|| + ||E_p(mix with T's pose) - E_p(T)||;
  * - L_emo the same with E_e;
  * - L_self = ||G_d(mlp(f_I, f_E, f_P of S)) - S|| + the same for T.
- * Norms per sample, averaged over the batch. Plus the slider mappers' regressions (mapPose,
- * mapEmotion), which reach only the mappers. total = sum of weight * loss over the weights
- * that are not 0 (a 0 leaves the loss out of the graph) + mapperWeight * (mapPose + mapEmotion).
+ * Norms per sample, averaged over the batch; with relativeCodes (ours, default) the code
+ * distances are in units of the batch's code spread. Plus, ours: L_poseLabel (R_p on f_P against
+ * the pose labels) and the slider mappers' regressions (mapPose, mapEmotion), which reach only the
+ * mappers. total = dis (sum of weight * loss over the weights that are not 0: a 0 leaves the loss
+ * out of the graph) + poseLabelWeight * poseLabel + mapperWeight * (mapPose + mapEmotion).
  */
 export function irfdLosses(p: Params, batch: IrfdBatch, attribute: IrfdAttribute, settings: IrfdSettings): IrfdLossTensors {
   const s = encodeFaces(p, batch.source, settings);
@@ -250,11 +284,19 @@ export function irfdLosses(p: Params, batch: IrfdBatch, attribute: IrfdAttribute
   const mixedFaces = mixed.map((codes) => decodeFaces(p, codes, settings));
   const re = mixedFaces.map((faces) => encodeFaces(p, faces, settings)) as [FaceCodes, FaceCodes];
   const original = { S: s, T: t };
+  // Distances in units of the attribute's code spread (relativeCodes), else as written.
+  const spread = (key: IrfdAttribute): tf.Scalar | null => {
+    if (!settings.relativeCodes) return null;
+    const all = tf.concat([s[key], t[key]]);
+    return tf.sqrt(tf.add(tf.mul(tf.mean(tf.sum(tf.square(tf.sub(all, tf.mean(all, 0, true))), 1)), 2), 1e-8)) as tf.Scalar;
+  };
+  const scaled = (d: tf.Tensor1D, unit: tf.Scalar | null): tf.Tensor1D => (unit ? (tf.div(d, unit) as tf.Tensor1D) : d);
 
   // Which mix carries S's identity (I_d(i, ., .)) and which T's (I_d(j, ., .)).
   const carriesS = sources[0].identity === 'S' ? 0 : 1;
-  const dS = l2(original.S.identity, re[carriesS].identity);
-  const dT = settings.identityLoss === 'paper' ? l2(original.T.identity, re[1 - carriesS]!.identity) : l2(original.S.identity, re[1 - carriesS]!.identity);
+  const idUnit = spread('identity');
+  const dS = scaled(l2(original.S.identity, re[carriesS].identity), idUnit);
+  const dT = scaled(settings.identityLoss === 'paper' ? l2(original.T.identity, re[1 - carriesS]!.identity) : l2(original.S.identity, re[1 - carriesS]!.identity), idUnit);
   const id = tf.mean(tf.relu(tf.add(tf.sub(dS, dT), settings.margin))) as tf.Scalar;
 
   const labels = tf.oneHot(tf.concat([batch.sourceEmotion, batch.targetEmotion]), EMOTIONS.length);
@@ -262,8 +304,10 @@ export function irfdLosses(p: Params, batch: IrfdBatch, attribute: IrfdAttribute
   const cls = tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 
   // Each mix's code of `key` compared with the original it came from.
-  const consistency = (key: 'pose' | 'emotion') =>
-    tf.mean(tf.add(l2(re[0][key], original[sources[0][key]][key]), l2(re[1][key], original[sources[1][key]][key]))) as tf.Scalar;
+  const consistency = (key: 'pose' | 'emotion') => {
+    const unit = spread(key);
+    return tf.mean(tf.add(scaled(l2(re[0][key], original[sources[0][key]][key]), unit), scaled(l2(re[1][key], original[sources[1][key]][key]), unit))) as tf.Scalar;
+  };
   const pose = consistency('pose');
   const emo = consistency('emotion');
 
@@ -285,8 +329,15 @@ export function irfdLosses(p: Params, batch: IrfdBatch, attribute: IrfdAttribute
     emotionToCode(p, labels as tf.Tensor2D, tf.concat([batch.sourceIntensity, batch.targetIntensity]), settings.emotionDim),
     tf.concat([s.emotion, t.emotion]) as tf.Tensor2D,
   );
-  const total = settings.mapperWeight === 0 ? dis : (tf.add(dis, tf.mul(tf.add(mapPose, mapEmotion), settings.mapperWeight)) as tf.Scalar);
-  return { ...losses, dis, mapPose, mapEmotion, total };
+  const poseLabel = mapperLoss(
+    regressPose(p, tf.concat([s.pose, t.pose]) as tf.Tensor2D),
+    tf.div(tf.concat([batch.sourcePose, batch.targetPose]), POSE_LABEL_SCALE) as tf.Tensor2D,
+    tf.concat([batch.sourcePoseKnown, batch.targetPoseKnown]) as tf.Tensor1D,
+  );
+  let total = dis;
+  if (settings.poseLabelWeight !== 0) total = tf.add(total, tf.mul(poseLabel, settings.poseLabelWeight));
+  if (settings.mapperWeight !== 0) total = tf.add(total, tf.mul(tf.add(mapPose, mapEmotion), settings.mapperWeight));
+  return { ...losses, dis, poseLabel, mapPose, mapEmotion, total };
 }
 
 // ---------------------------------------------------------------- batches
@@ -360,6 +411,7 @@ export function buildIrfd(p: Params, settings: IrfdSettings): void {
   tf.tidy(() => {
     const codes = encodeFaces(p, tf.zeros([1, settings.size, settings.size, 3]), settings);
     classifyEmotion(p, codes.emotion);
+    regressPose(p, codes.pose);
     decodeFaces(p, codes, settings);
     poseToCode(p, tf.zeros([1, 3]), settings.poseDim);
     emotionToCode(p, tf.oneHot(tf.tensor1d([0], 'int32'), EMOTIONS.length) as tf.Tensor2D, tf.zeros([1]), settings.emotionDim);
