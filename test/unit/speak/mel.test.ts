@@ -12,7 +12,7 @@ function tone(hz: number, seconds: number, sampleRate: number, amplitude = 0.5) 
   return { sampleRate, samples };
 }
 
-const mean = (xs: ArrayLike<number>) => Array.prototype.reduce.call(xs, (a: number, b: number) => a + b, 0) as number / xs.length;
+const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
 
 describe('log-mel features', () => {
   it('puts a 1 kHz tone (22.05 kHz, resampled to 16 kHz) in the mel band whose centre is nearest 1 kHz', () => {
