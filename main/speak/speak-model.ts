@@ -1,0 +1,214 @@
+/**
+ * The talking-head inference API: a trained model folder (model.json + model.bin, written by the
+ * `talking-head` job) turns an identity image with its 68 landmarks, speech and a performance
+ * (emotion mix, pose constant or keyframed) into frames at 25 fps, or one preview frame.
+ *
+ * The codes come the way the editor's sliders give them: f_I from IRFD's identity encoder on the
+ * identity image, f_E and f_P from the code mappers trained in the IRFD stage (emotion weights and
+ * intensity, yaw/pitch/roll in degrees), f_a from the audio encoder on the speech's mel windows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { poseAt, type EmotionMix, type HeadPoseDegrees, type Performance } from '../../shared/speak/performance';
+import { talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
+import { melWindows, type MelWindows } from './audio/mel';
+import { VIDEO_FPS } from './audio/loudness';
+import type { PcmAudio } from './audio/wav';
+import { EMOTIONS } from './corpus/emotions';
+import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
+import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
+import { generateFrame, type GeneratorSettings } from './model/generator';
+import { GENERATOR_STAGE_DEFAULTS, type GeneratorStageSettings } from './model/generator-stage';
+import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
+import { Params } from './model/nn';
+import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
+
+export interface SpeakModel {
+  dir: string;
+  settings: TalkingHeadSettings;
+  /** Frame side the model generates, pixels. */
+  size: number;
+  irfd: Params;
+  arch: IrfdArchitecture;
+  /** The generator stage's store: `generator.*` and the audio encoder's `audio.*`. */
+  generator: Params;
+  generatorSettings: GeneratorSettings;
+  audioSettings: Partial<AudioEncoderSettings>;
+  manifest: SpeakModelManifest;
+  dispose(): void;
+}
+
+/** Load a trained model folder; throws saying what is wrong with it (not a model, damaged, untrained stage). */
+export function loadSpeakModel(dir: string): SpeakModel {
+  const irfd = new Params('irfd');
+  const generator = new Params('');
+  try {
+    const manifest = loadSpeakModelInto(irfd, dir, 'irfd');
+    loadSpeakModelInto(generator, dir, 'generator');
+    const parsed = talkingHeadSettings.safeParse(manifest.settings);
+    if (!parsed.success) throw new Error(`${dir}/model.json holds settings this version cannot read (${parsed.error.issues[0]?.message ?? 'invalid'}): train the model again with this version`);
+    const settings = parsed.data;
+    for (const stage of ['irfd', 'generator'] as const) {
+      if (!manifest.stages.some((s) => s.name === stage && s.variables.length > 0)) throw new Error(`${dir} has no trained ${stage} stage: a talking-head model needs both the IRFD and the generator stages (train with steps.${stage} above 0)`);
+    }
+    const { audioEncoder: audioSettings = {}, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings> };
+    const generatorSettings = { ...GENERATOR_STAGE_DEFAULTS, ...own }.generator;
+    const arch = irfdArchitecture(irfd);
+    return {
+      dir,
+      settings,
+      size: settings.size,
+      irfd,
+      arch,
+      generator,
+      generatorSettings,
+      audioSettings,
+      manifest,
+      dispose: () => {
+        irfd.dispose();
+        generator.dispose();
+      },
+    };
+  } catch (error) {
+    irfd.dispose();
+    generator.dispose();
+    throw error;
+  }
+}
+
+/** The identity image the model moves: a square crop at the model's size and its 68 landmarks in that crop's pixels. */
+export interface FaceSource {
+  rgb: Uint8Array;
+  size: number;
+  landmarks: Float32Array;
+}
+
+/** A face ready to drive: its image and landmarks as tensors and its identity code (kept until dispose). */
+export interface PreparedFace {
+  image: tf.Tensor4D;
+  landmarks: tf.Tensor2D;
+  identity: tf.Tensor2D;
+  dispose(): void;
+}
+
+export function prepareFace(model: SpeakModel, face: FaceSource): PreparedFace {
+  if (face.size !== model.size) throw new Error(`The face is ${face.size} px but this model generates ${model.size} px faces: crop the face at ${model.size} px`);
+  if (face.rgb.length !== face.size * face.size * 3) throw new Error(`The face image has ${face.rgb.length} bytes, not ${face.size} x ${face.size} RGB`);
+  if (face.landmarks.length !== 136 || face.landmarks.some((v) => !Number.isFinite(v))) throw new Error('The face needs its 68 landmarks (136 finite numbers, pixels of the crop)');
+  const image = tf.tidy(() => tf.div(tf.tensor4d(face.rgb, [1, face.size, face.size, 3], 'float32'), 255) as tf.Tensor4D);
+  const landmarks = tf.tensor2d(face.landmarks, [1, 136]);
+  const identity = tf.tidy(() => encodeFaces(model.irfd, image, model.arch).identity);
+  return {
+    image,
+    landmarks,
+    identity,
+    dispose: () => tf.dispose([image, landmarks, identity]),
+  };
+}
+
+/** Mel windows of speech for `frames` video frames; silence when no audio is given (a still preview). */
+function speechWindows(audio: PcmAudio | null, frames: number): MelWindows {
+  const silent: PcmAudio = { sampleRate: 16000, samples: new Float32Array(Math.ceil((16000 * frames) / VIDEO_FPS)) };
+  return melWindows(audio ?? silent, frames, { fps: VIDEO_FPS });
+}
+
+function checkEmotion(emotion: EmotionMix): Float32Array {
+  if (!Number.isFinite(emotion.intensity) || emotion.intensity < 0 || emotion.intensity > 1) throw new Error(`Emotion intensity must be between 0 and 1, got ${String(emotion.intensity)}`);
+  return emotionWeights(emotion.weights);
+}
+
+/**
+ * Frames for rows [from, from + count) of the speech windows, each with its own pose; the
+ * emotion is the same for all. Returns RGB bytes per frame.
+ */
+function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, from: number, poses: HeadPoseDegrees[], emotion: EmotionMix, noiseSeed: number): Uint8Array[] {
+  const n = poses.length;
+  const weights = checkEmotion(emotion);
+  const pixels = tf.tidy(() => {
+    const win = windows.steps * windows.mels;
+    const mel = tf.tensor3d(windows.data.subarray(from * win, (from + n) * win), [n, windows.steps, windows.mels]);
+    const poseRows = tf.tensor2d(poses.flatMap((p) => [p.yaw, p.pitch, p.roll]), [n, 3]);
+    const weightRows = tf.tile(tf.tensor2d(weights, [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D;
+    const out = generateFrame(
+      model.generator.scope('generator'),
+      {
+        source: tf.tile(face.image, [n, 1, 1, 1]) as tf.Tensor4D,
+        sourceLandmarks: tf.tile(face.landmarks, [n, 1]) as tf.Tensor2D,
+        identity: tf.tile(face.identity, [n, 1]) as tf.Tensor2D,
+        emotion: emotionToCode(model.irfd, weightRows, tf.fill([n], emotion.intensity), model.arch.emotionDim),
+        pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
+        audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
+        noiseSeed,
+      },
+      model.generatorSettings,
+    );
+    return tf.cast(tf.round(tf.mul(tf.clipByValue(out.frame, 0, 1), 255)), 'int32');
+  });
+  const data = pixels.dataSync();
+  pixels.dispose();
+  const side = model.size * model.size * 3;
+  return Array.from({ length: n }, (_, i) => Uint8Array.from(data.subarray(i * side, (i + 1) * side)));
+}
+
+export interface PreviewRequest {
+  emotion: EmotionMix;
+  pose: HeadPoseDegrees;
+  noiseSeed: number;
+  /** Speech around this time (seconds) shapes the mouth; without audio the mouth is at rest. */
+  audio?: PcmAudio | null;
+  time?: number;
+}
+
+/** One frame for the given settings (the editor's live preview). */
+export function previewFrame(model: SpeakModel, face: PreparedFace, request: PreviewRequest): Uint8Array {
+  const pose = checkPose(request.pose);
+  const time = request.time ?? 0;
+  const frame = Math.max(0, Math.round(time * VIDEO_FPS));
+  const audio = request.audio ?? null;
+  const frames = audio ? Math.max(frame + 1, Math.ceil((audio.samples.length / audio.sampleRate) * VIDEO_FPS)) : 1;
+  const windows = speechWindows(audio, frames);
+  return renderRows(model, face, windows, Math.min(frame, frames - 1), [pose], request.emotion, request.noiseSeed)[0]!;
+}
+
+export interface GenerateProgress {
+  framesDone: number;
+  framesTotal: number;
+}
+
+export interface GeneratedClip {
+  frames: Uint8Array[];
+  size: number;
+  fps: number;
+  audio: PcmAudio;
+}
+
+/** Longest speech one generation takes: frames are kept in memory (64 px: ~12 KB each). */
+export const MAX_GENERATE_SECONDS = 600;
+
+/**
+ * Frames at 25 fps for the whole speech, `batch` at a time; `shouldStop` is checked between
+ * batches (a stopped generation throws). The emotion is constant; the pose follows its curve.
+ */
+export async function generateClip(
+  model: SpeakModel,
+  face: PreparedFace,
+  audio: PcmAudio,
+  performance: Performance,
+  options: { batch?: number; onProgress?: (p: GenerateProgress) => void; shouldStop?: () => boolean } = {},
+): Promise<GeneratedClip> {
+  const seconds = audio.samples.length / audio.sampleRate;
+  if (!(seconds > 0)) throw new Error('The speech is empty: give a WAV with sound in it');
+  if (seconds > MAX_GENERATE_SECONDS) throw new Error(`The speech is ${seconds.toFixed(0)} s long; one generation takes at most ${MAX_GENERATE_SECONDS} s: cut it into parts`);
+  checkEmotion(performance.emotion);
+  const total = Math.max(1, Math.round(seconds * VIDEO_FPS));
+  const poses = Array.from({ length: total }, (_, i) => checkPose(poseAt(performance.pose, i / VIDEO_FPS)));
+  const windows = speechWindows(audio, total);
+  const batch = Math.max(1, options.batch ?? 8);
+  const frames: Uint8Array[] = [];
+  for (let from = 0; from < total; from += batch) {
+    if (options.shouldStop?.()) throw Object.assign(new Error('Generation stopped'), { name: 'StoppedError' });
+    frames.push(...renderRows(model, face, windows, from, poses.slice(from, from + batch), performance.emotion, performance.noiseSeed));
+    options.onProgress?.({ framesDone: frames.length, framesTotal: total });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { frames, size: model.size, fps: VIDEO_FPS, audio };
+}

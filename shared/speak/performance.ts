@@ -1,0 +1,52 @@
+/**
+ * What a talking-head generation is asked to perform, in plain data the CLI, the job system and
+ * the editor share: an emotion mix with its intensity, and a head pose that is constant or a
+ * keyframed curve over the clip's time.
+ */
+import type { SPEAK_EMOTIONS } from './settings';
+
+export type SpeakEmotion = (typeof SPEAK_EMOTIONS)[number];
+
+export interface HeadPoseDegrees {
+  yaw: number;
+  pitch: number;
+  roll: number;
+}
+
+/** A pose at a time (seconds); between two keys the pose eases in and out (smoothstep) unless `ease` is false. */
+export interface PoseKey extends HeadPoseDegrees {
+  t: number;
+  ease?: boolean;
+}
+
+export interface EmotionMix {
+  /** Weights over the 8 MEAD emotions (normalised to sum 1; missing ones are 0). */
+  weights: Partial<Record<SpeakEmotion, number>>;
+  /** 0..1. */
+  intensity: number;
+}
+
+export interface Performance {
+  emotion: EmotionMix;
+  pose: HeadPoseDegrees | PoseKey[];
+  /** Seed of the editing module's noise: the same seed repeats a generation exactly. */
+  noiseSeed: number;
+}
+
+const smoothstep = (x: number) => x * x * (3 - 2 * x);
+
+/** The pose at time `t` (seconds): the constant pose, or the curve through the keys (held before the first and after the last). */
+export function poseAt(pose: Performance['pose'], t: number): HeadPoseDegrees {
+  if (!Array.isArray(pose)) return { yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll };
+  if (pose.length === 0) return { yaw: 0, pitch: 0, roll: 0 };
+  const keys = [...pose].sort((a, b) => a.t - b.t);
+  const next = keys.findIndex((k) => k.t > t);
+  if (next === 0) return pick(keys[0]!);
+  if (next === -1) return pick(keys[keys.length - 1]!);
+  const a = keys[next - 1]!, b = keys[next]!;
+  const x = (t - a.t) / (b.t - a.t);
+  const w = b.ease === false ? x : smoothstep(x);
+  return { yaw: a.yaw + (b.yaw - a.yaw) * w, pitch: a.pitch + (b.pitch - a.pitch) * w, roll: a.roll + (b.roll - a.roll) * w };
+}
+
+const pick = (k: HeadPoseDegrees): HeadPoseDegrees => ({ yaw: k.yaw, pitch: k.pitch, roll: k.roll });
