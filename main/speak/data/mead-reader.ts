@@ -79,6 +79,8 @@ export interface ReadMeadOptions extends FfmpegOptions {
   emotions?: readonly Emotion[];
   /** Cut clips to this many frames. */
   maxFrames?: number;
+  /** Videos are shrunk to fit this square before the face is found (MEAD is 1920x1080) [max(720, 4 * size)]. */
+  videoMaxSide?: number;
   /** Room around the face, as the photo finder's margin [0.5]. */
   margin?: number;
   /** Run the landmark model on every k-th frame and interpolate between [1: every frame]; 0: no landmarks. */
@@ -243,7 +245,7 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
   if (!(intensity >= 0 && intensity <= 1)) throw new DatasetError(source.labels!, `gives the intensity ${intensity}; it must be from 0 to 1`, 'Fix it, or delete it to take the intensity from the level folder');
   const labelledPoses = poses(labels, files.length, source.labels);
   let audio = await readAudio(source.audio, options);
-  const stream = source.video ? videoFrames(source.video, { ...options, fps: 25, maxFrames: options.maxFrames }) : folderFrames(files, indices);
+  const stream = source.video ? videoFrames(source.video, { ...options, fps: 25, maxFrames: options.maxFrames, maxSide: options.videoMaxSide ?? Math.max(720, 4 * size) }) : folderFrames(files, indices);
   let pending: RgbImage | undefined;
   const measure = async (image: RgbImage) => {
     const crop = size >= LANDMARK_SIZE ? null : cutCrop(image, box!, LANDMARK_SIZE);

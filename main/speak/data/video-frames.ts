@@ -37,7 +37,7 @@ export interface VideoOptions extends FfmpegOptions {
   fps?: number;
   /** Stop after this many frames. */
   maxFrames?: number;
-  /** Shrink frames so the longer side is at most this many pixels (aspect kept; smaller videos are enlarged to it too) [no scaling]. */
+  /** Shrink frames to fit a square of this many pixels (aspect kept; smaller videos are left as they are) [no scaling]. */
   maxSide?: number;
 }
 
@@ -63,7 +63,8 @@ export function videoArgs(file: string, options: VideoOptions = {}): string[] {
   const filters = [`fps=${fps}`];
   if (options.maxSide !== undefined) {
     if (!Number.isInteger(options.maxSide) || options.maxSide < 16) throw new Error(`maxSide must be a whole number of at least 16 pixels; got ${options.maxSide}`);
-    filters.push(`scale=${options.maxSide}:${options.maxSide}:force_original_aspect_ratio=decrease`);
+    // The box is min(maxSide, the frame's own side), so a small video is never enlarged; quoted for the commas.
+    filters.push(`scale='min(${options.maxSide},iw)':'min(${options.maxSide},ih)':force_original_aspect_ratio=decrease`);
   }
   const limit = options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : [];
   // -nostdin: never wait for keys; -map 0:v:0: the first video stream only; -an -sn -dn: nothing else.
@@ -128,7 +129,7 @@ async function* runFfmpeg(file: string, args: string[], options: FfmpegOptions):
   try {
     for await (const chunk of child.stdout) yield chunk as Buffer;
     const code = await exited;
-    if (timedOut) throw new Error(`ffmpeg took longer than ${Math.round(timeoutMs / 1000)} s on ${file} and was stopped. Give it more time (timeoutMs) or cut the video shorter.`);
+    if (timedOut) throw new Error(`ffmpeg took longer than ${timeoutMs >= 1000 ? `${timeoutMs / 1000} s` : `${timeoutMs} ms`} on ${file} and was stopped. Give it more time (timeoutMs) or cut the video shorter.`);
     if (code !== 0) throw new Error(`ffmpeg could not decode ${file} (exit code ${code}): ${stderr.trim().split('\n').slice(-3).join(' ') || 'no message'}`);
   } finally {
     clearTimeout(timer);

@@ -240,7 +240,7 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
   beforeAll(() => {
     // Two rendered people as real-corpus folders: one in MEAD's frames layout (audio under
     // <actor>/audio), one as a plain clip folder with a labels.json giving head poses.
-    people = proceduralClips({ count: 2, seed: 11, size: SIDE, emotions: ['happy', 'sad'], maxFrames: 3 }).clips.filter((c, i) => i === 0 || i === 3);
+    people = proceduralClips({ count: 2, seed: 11, size: SIDE, emotions: ['happy', 'sad'], maxFrames: 3 }).clips.filter((_, i) => i === 0 || i === 3);
     const [a, b] = people as [SpeakClip, SpeakClip];
     const framesA = path.join(mead, 'M003', 'frames', 'front', 'happy', 'level_3', '001');
     const framesB = path.join(mead, 'W009', 'sadness', 'level_2', '007');
@@ -369,6 +369,16 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
       expect(diff / png.data.length).toBeLessThan(3);
     }
     expect(n).toBe(3);
+    // Shrunk to fit a square (aspect kept), never enlarged; cut after two frames.
+    const sizes = async (maxSide: number) => {
+      const out: number[][] = [];
+      for await (const image of videoFrames(path.join(videoDir, '001.mp4'), { maxSide, maxFrames: 2 })) out.push([image.width, image.height]);
+      return out;
+    };
+    expect(await sizes(100)).toEqual([[100, 85], [100, 85]]);
+    expect(await sizes(1000)).toEqual([[W, H], [W, H]]);
+    const slow = videoFrames(path.join(videoDir, '001.mp4'), { timeoutMs: 1 });
+    await expect((async () => { for await (const _ of slow); })()).rejects.toThrow(/^ffmpeg took longer than 1 ms on .*001\.mp4 and was stopped/);
     const [fromVideo] = (await readMead(videos, { size: 64 })).clips;
     const [fromFrames] = (await readFixture()).clips;
     expect([fromVideo!.id, fromVideo!.emotion, fromVideo!.frameCount]).toEqual(['M003/happy/level_3/001', 'happy', 3]);
