@@ -132,6 +132,12 @@ export function scanMead(dir: string, view = 'front'): MeadClipSource[] {
     const audioBase = (emotion: string, level: number, clip: string) => path.join(actorDir, 'audio', emotion, `level_${level}`, clip);
     const videoDir = path.join(actorDir, 'video', view);
     const framesRoot = path.join(actorDir, 'frames', view);
+    for (const kind of ['video', 'frames']) {
+      const kindDir = path.join(actorDir, kind);
+      if (existsSync(kindDir) && !existsSync(path.join(kindDir, view))) {
+        throw new DatasetError(kindDir, `has no "${view}" camera view (it has ${subdirs(kindDir).join(', ') || 'none'})`, 'Choose one of those views, or add the clips of this one');
+      }
+    }
     if (existsSync(videoDir) || existsSync(framesRoot)) {
       const folderName = (levelDir: string) => path.basename(path.dirname(levelDir));
       if (existsSync(videoDir)) {

@@ -262,6 +262,7 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
     ]);
     expect(found[0]!.audio).toBe(path.join(mead, 'M003', 'audio', 'happy', 'level_3', '001.wav'));
     expect(() => scanMead(path.join(root, 'nowhere'))).toThrow(/is not a folder\. Expected MEAD folders/);
+    expect(() => scanMead(mead, 'left_30')).toThrow(/M003[/\\]frames: has no "left_30" camera view \(it has front\)/);
   });
 
   it('crops the real detector\'s face from every frame, with 68 landmarks that fit the true ones, poses where labelled', async () => {
