@@ -79,8 +79,8 @@ export interface GeneratorStageDeps {
   encodeFaces(images: tf.Tensor4D): FaceCodes;
   /** The audio encoder on mel windows [N, T, M] -> f_a [N, A]. */
   encodeAudio(mel: tf.Tensor3D): tf.Tensor2D;
-  /** The audio encoder's variables, trained with the generator when given. */
-  audioVariables?: tf.Variable[];
+  /** The audio encoder's variables, trained with the generator when given (a function: they may be made on first use). */
+  audioVariables?: () => tf.Variable[];
   /** SyncNet's L_sync between real and generated frames (frozen); without it L_sync is left out. */
   syncLoss?(real: tf.Tensor4D, generated: tf.Tensor4D): tf.Scalar;
   /** The perceptual net; default: face-api's, loaded on the first step when its weight is above 0. */
@@ -191,7 +191,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
       };
     });
 
-  const generatorVariables = () => [...gParams.trainable(), ...(deps.audioVariables ?? [])];
+  const generatorVariables = () => [...gParams.trainable(), ...(deps.audioVariables?.() ?? [])];
   const discriminatorVariables = () => dParams.trainable();
 
   const step = async (stepIndex: number): Promise<Record<string, number>> => {
@@ -231,7 +231,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
     }
     const values: Record<string, tf.Scalar> = {};
     let fake: tf.Tensor4D | undefined;
-    optimizer.minimize(
+    const total = optimizer.minimize(
       () => {
         const out = forward();
         const w = s.weights;
@@ -250,12 +250,12 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
           total = tf.add(total, tf.mul(value, weight));
         }
         fake = tf.keep(out.frame);
-        values.total = tf.keep(total);
-        return total;
+        return total as tf.Scalar;
       },
-      false,
+      true,
       generatorVariables(),
     );
+    values.total = total!;
     const result: Record<string, number> = {};
     for (const [name, t] of Object.entries(values)) result[name] = (await t.data())[0]!;
     result.discriminator = await trainDiscriminator(batch, fake!);

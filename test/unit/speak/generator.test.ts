@@ -1,0 +1,196 @@
+/**
+ * The pixel-moving generator (main/speak/model/generator.ts with motion.ts, editing.ts), its
+ * multiscale discriminator, the perceptual loss on face-api's real landmark-net features, and the
+ * generator stage, on real procedural clips (2 identities, 64 px) with small real (untrained)
+ * encoders written with nn.ts standing in for IRFD and the audio encoder.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../main/engine/backend/select';
+import type { ClipSet } from '../../../main/speak/data/clip';
+import { proceduralClips } from '../../../main/speak/data/procedural-clips';
+import { loadFaceApi } from '../../../main/speak/instruments/face-api-runtime';
+import { discriminate } from '../../../main/speak/model/discriminator';
+import { generateFrame, type GeneratorSettings } from '../../../main/speak/model/generator';
+import { createGeneratorStage, type FaceCodes, type GeneratorStageDeps } from '../../../main/speak/model/generator-stage';
+import { MOTION_DEFAULTS } from '../../../main/speak/model/motion';
+import { conv, dense, downsample2x, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
+import { createPerceptual, type PerceptualNet } from '../../../main/speak/model/perceptual';
+
+const SIZE = 64;
+const SMALL: GeneratorSettings = {
+  width: 8,
+  resBlocks: 1,
+  faceCodeWidth: 32,
+  editing: { blocks: 2, width: 32, styleDim: 32 },
+  motion: { ...MOTION_DEFAULTS, headWidth: 64, hourglassWidth: 16, scale: 0.25 },
+};
+
+/** A small real image encoder (untrained) with IRFD's three heads, and a dense audio encoder. */
+function smallEncoders(seed: number): GeneratorStageDeps & { params: Params } {
+  const params = new Params('', seed);
+  const faces = params.scope('faces');
+  const audio = params.scope('audio');
+  return {
+    params,
+    encodeFaces(images: tf.Tensor4D): FaceCodes {
+      const h = lrelu(conv(faces, 'c1', downsample2x(lrelu(conv(faces, 'c0', images, 8, 3, 2)) as tf.Tensor4D), 16)) as tf.Tensor4D;
+      const g = globalPool(h);
+      return { identity: dense(faces, 'identity', g, 64), emotion: dense(faces, 'emotion', g, 16), pose: dense(faces, 'pose', g, 8) };
+    },
+    encodeAudio(mel: tf.Tensor3D): tf.Tensor2D {
+      const flat = tf.reshape(mel, [mel.shape[0], -1]) as tf.Tensor2D;
+      return lrelu(dense(audio, 'fa', flat, 64)) as tf.Tensor2D;
+    },
+  };
+}
+
+function frameTensor(clips: ClipSet, clip: number, frame: number): tf.Tensor4D {
+  const c = clips.clips[clip]!;
+  return tf.tensor4d(Float32Array.from(c.frame(frame), (v) => v / 255), [1, SIZE, SIZE, 3]);
+}
+const landmarksOf = (clips: ClipSet, clip: number, frame: number) => tf.tensor2d(clips.clips[clip]!.landmarks![frame]!, [1, 136]);
+
+describe('SPEAK generator', () => {
+  let clips: ClipSet;
+  let perceptual: PerceptualNet;
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    clips = proceduralClips({ count: 2, seed: 11, size: SIZE, emotions: ['neutral', 'happy'], maxFrames: 16 });
+    perceptual = await createPerceptual();
+  }, 120_000);
+
+  it('makes a frame of the source size in (0, 1); with driving = source landmarks the flow is the identity', () => {
+    const enc = smallEncoders(1);
+    const p = new Params('', 2);
+    tf.tidy(() => {
+      const source = tf.concat([frameTensor(clips, 0, 0), frameTensor(clips, 1, 3)]) as tf.Tensor4D;
+      const lm = tf.concat([landmarksOf(clips, 0, 0), landmarksOf(clips, 1, 3)]) as tf.Tensor2D;
+      const codes = enc.encodeFaces(source);
+      const mel = tf.randomUniform([2, 20, 40], -1, 1, 'float32', 3) as tf.Tensor3D;
+      const out = generateFrame(p, { source, sourceLandmarks: lm, ...codes, audio: enc.encodeAudio(mel), noiseSeed: 5, drivingLandmarks: lm }, SMALL);
+      expect(out.frame.shape).toEqual([2, SIZE, SIZE, 3]);
+      const values = out.frame.dataSync();
+      expect(values.every((v) => v > 0 && v < 1)).toBe(true);
+      expect(out.landmarks.shape).toEqual([2, 136]);
+      // The untrained head starts near the source landmarks ('small' offsets).
+      const lmNorm = tf.sub(tf.mul(lm, 2 / SIZE), 1);
+      expect(tf.max(tf.abs(tf.sub(out.landmarks, lmNorm))).dataSync()[0]).toBeLessThan(0.1);
+      // No motion: every region's shift is 0 and the masks sum to 1, so the flow samples each pixel where it is.
+      const r = SIZE * SMALL.motion.scale;
+      expect(out.motion.flow.shape).toEqual([2, r, r, 2]);
+      const centres = Array.from({ length: r }, (_, j) => ((j + 0.5) * 2) / r - 1);
+      const flow = out.motion.flow.arraySync() as number[][][][];
+      let worst = 0;
+      for (const img of flow) for (let y = 0; y < r; y++) for (let x = 0; x < r; x++) worst = Math.max(worst, Math.abs(img[y]![x]![0]! - centres[x]!), Math.abs(img[y]![x]![1]! - centres[y]!));
+      expect(worst).toBeLessThan(1e-5);
+      const occ = out.motion.occlusion.dataSync();
+      expect(occ.every((v) => v > 0 && v < 1)).toBe(true);
+      // The same noise seed repeats the frame exactly; another seed changes f'_S.
+      const again = generateFrame(p, { source, sourceLandmarks: lm, ...codes, audio: enc.encodeAudio(mel), noiseSeed: 5, drivingLandmarks: lm }, SMALL);
+      expect(Array.from(again.frame.dataSync())).toEqual(Array.from(values));
+    });
+    console.log(`generator (small test settings) parameters: ${p.count()}`);
+    p.dispose();
+    enc.params.dispose();
+  });
+
+  it('perceptual: our re-run of face-api\'s landmark-net blocks equals face-api\'s own extractor, and its gradient reaches the frame', async () => {
+    const { api } = await loadFaceApi();
+    const extractor = (api.nets.faceLandmark68Net as unknown as { faceFeatureExtractor: { forward(x: tf.Tensor4D): Promise<tf.Tensor4D> } }).faceFeatureExtractor;
+    const full = await createPerceptual({ blocks: 4 });
+    const image = tf.image.resizeBilinear(frameTensor(clips, 1, 5), [112, 112]);
+    const theirs = await extractor.forward(tf.mul(image, 255) as tf.Tensor4D);
+    const ours = tf.avgPool(full.features(image).at(-1)!, [7, 7], [2, 2], 'valid');
+    expect(ours.shape).toEqual(theirs.shape);
+    const scale = tf.max(tf.abs(theirs)).dataSync()[0]!;
+    expect(scale).toBeGreaterThan(0);
+    expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]! / scale).toBeLessThan(1e-3);
+    full.dispose();
+
+    const real = frameTensor(clips, 0, 2);
+    const other = frameTensor(clips, 1, 2);
+    expect(perceptual.loss(real, real).dataSync()[0]).toBe(0);
+    expect(perceptual.loss(real, other).dataSync()[0]).toBeGreaterThan(0.01);
+    const grad = tf.grad((x: tf.Tensor) => perceptual.loss(real, x as tf.Tensor4D))(other).dataSync();
+    expect(grad.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...Array.from(grad, Math.abs))).toBeGreaterThan(0);
+  });
+
+  it('gradient of the stage\'s losses reaches the motion head, the dense motion, the editing module and the refinement net', () => {
+    const enc = smallEncoders(3);
+    const stage = createGeneratorStage(clips, { generator: SMALL, discriminator: { width: 8, scales: 2 }, teacherForcing: 0 }, { ...enc, perceptual }, 4);
+    const batch = stage.sampleBatch(0);
+    const gp = stage.params.scope('generator');
+    const codes = { identity: enc.encodeFaces(batch.source).identity, emotion: enc.encodeFaces(batch.target).emotion, pose: enc.encodeFaces(batch.target).pose };
+    const loss = () => {
+      const out = generateFrame(gp, { source: batch.source, sourceLandmarks: batch.sourceLandmarks, ...codes, audio: enc.encodeAudio(batch.mel), noiseSeed: 1 }, SMALL);
+      const kp = tf.mean(tf.square(tf.sub(out.landmarks, tf.sub(tf.mul(batch.targetLandmarks, 2 / SIZE), 1))));
+      return tf.add(tf.add(tf.mean(tf.abs(tf.sub(out.frame, batch.target))), kp), perceptual.loss(batch.target, out.frame)) as tf.Scalar;
+    };
+    tf.tidy(loss); // makes the variables
+    const { grads } = tf.variableGrads(loss, stage.generatorVariables());
+    const reach: Record<string, number> = {};
+    const nameOf = new Map(stage.params.variables().map(({ name, variable }) => [variable.name, name]));
+    for (const [tfName, g] of Object.entries(grads)) {
+      const part = nameOf.get(tfName)!.split('.').slice(0, 2).join('.');
+      reach[part] = Math.max(reach[part] ?? 0, tf.max(tf.abs(g)).dataSync()[0]!);
+    }
+    for (const part of ['generator.motionHead', 'generator.denseMotion', 'generator.editing', 'generator.refine']) {
+      expect(reach[part], part).toBeGreaterThan(0);
+      expect(Number.isFinite(reach[part]), part).toBe(true);
+    }
+    tf.dispose(Object.values(grads));
+    stage.params.dispose();
+    enc.params.dispose();
+  });
+
+  it('the discriminator step changes only discriminator variables; D scores both scales', async () => {
+    const enc = smallEncoders(5);
+    const stage = createGeneratorStage(clips, { generator: SMALL, discriminator: { width: 8, scales: 2 }, weights: { gan: 1, sync: 1, perceptual: 0, pixel: 10, keypoints: 100 } }, enc, 6);
+    await stage.step(0); // builds every variable
+    const batch = stage.sampleBatch(1);
+    const scores = discriminate(stage.params.scope('discriminator'), batch.source, batch.target, stage.settings.discriminator);
+    expect(scores.map((s) => s.shape[1])).toEqual([SIZE / 4, SIZE / 8]);
+    const before = new Map(stage.params.variables().map(({ name, variable }) => [name, variable.dataSync().slice()]));
+    const fake = tf.clone(batch.target);
+    const loss = await stage.trainDiscriminator(batch, tf.reverse(fake, 2) as tf.Tensor4D);
+    expect(Number.isFinite(loss)).toBe(true);
+    let dChanged = 0;
+    for (const { name, variable } of stage.params.variables()) {
+      const same = variable.dataSync().every((v, i) => v === before.get(name)![i]);
+      if (name.startsWith('discriminator.')) dChanged += same ? 0 : 1;
+      else expect(same, name).toBe(true);
+    }
+    expect(dChanged).toBeGreaterThan(0);
+    expect(stage.generatorVariables().length).toBeGreaterThan(20);
+    expect(stage.discriminatorVariables().every((v) => v.name.length > 0)).toBe(true);
+    stage.params.dispose();
+    enc.params.dispose();
+  });
+
+  it('a few dozen stage steps on 2 identities lower the pixel and keypoint losses', async () => {
+    const enc = smallEncoders(7);
+    const stage = createGeneratorStage(
+      clips,
+      { generator: SMALL, discriminator: { width: 8, scales: 2 }, learningRate: 2e-3, discriminatorLearningRate: 2e-3, batchSize: 4, weights: { gan: 1, sync: 1, perceptual: 0, pixel: 10, keypoints: 100 } },
+      { ...enc, audioVariables: () => enc.params.scope('audio').trainable() },
+      8,
+    );
+    const history: Record<string, number>[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 24; i++) history.push(await stage.step(i));
+    const msPerStep = (Date.now() - started) / 24;
+    const objective = (h: Record<string, number>) => h.pixel! + h.keypoints! * 10; // L1 + L_kp (in the stage's units)
+    const first = history.slice(0, 5).reduce((a, h) => a + objective(h), 0) / 5;
+    const last = history.slice(-5).reduce((a, h) => a + objective(h), 0) / 5;
+    console.log(`generator stage, small settings, batch 4, 64 px: ${msPerStep.toFixed(0)} ms/step; L1 + 10 L_kp ${first.toFixed(4)} -> ${last.toFixed(4)}`, history.at(-1));
+    for (const h of history) for (const [name, v] of Object.entries(h)) expect(Number.isFinite(v), name).toBe(true);
+    expect(Object.keys(history[0]!).sort()).toEqual(['discriminator', 'gan', 'keypoints', 'pixel', 'total']); // perceptual weight 0: left out
+    expect(last).toBeLessThan(first * 0.8);
+    stage.dispose?.();
+    stage.params.dispose();
+    enc.params.dispose();
+  }, 120_000);
+});
