@@ -13,7 +13,10 @@ import { loadFaceApi } from '../../../main/speak/instruments/face-api-runtime';
 import { discriminate } from '../../../main/speak/model/discriminator';
 import { generateFrame, type GeneratorSettings } from '../../../main/speak/model/generator';
 import { createGeneratorStage, type FaceCodes, type GeneratorStageDeps } from '../../../main/speak/model/generator-stage';
+import { audioEncoder } from '../../../main/speak/model/audio-encoder';
+import { encodeFaces, type IrfdArchitecture } from '../../../main/speak/model/irfd';
 import { MOTION_DEFAULTS } from '../../../main/speak/model/motion';
+import { syncLoss, type SyncNetSettings } from '../../../main/speak/model/syncnet';
 import { conv, dense, downsample2x, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
 import { createPerceptual, type PerceptualNet } from '../../../main/speak/model/perceptual';
 
@@ -192,5 +195,41 @@ describe('SPEAK generator', () => {
     stage.dispose?.();
     stage.params.dispose();
     enc.params.dispose();
+  }, 120_000);
+
+  it('the real IRFD encoders, audio encoder and SyncNet plug in: L_sync is trained on, the audio encoder learns, IRFD and SyncNet stay frozen', async () => {
+    const irfd = new Params('irfd', 21);
+    const arch: IrfdArchitecture = { size: SIZE, width: 8, identityDim: 64, emotionDim: 16, poseDim: 8, styleDim: 32 };
+    const audio = new Params('audio', 22);
+    const sync = new Params('syncnet', 23);
+    const syncSettings: Partial<SyncNetSettings> = { visualWidths: [8, 16], audioWidths: [8, 16], hidden: 32, embedDim: 32 };
+    const deps: GeneratorStageDeps = {
+      encodeFaces: (images) => encodeFaces(irfd, images, arch),
+      encodeAudio: (mel) => audioEncoder(audio, mel, { width: 16 }),
+      audioVariables: () => audio.trainable(),
+      syncLoss: (real, generated) => syncLoss(sync, real, generated, syncSettings),
+    };
+    tf.tidy(() => {
+      const frame = frameTensor(clips, 0, 0);
+      deps.encodeFaces(frame);
+      deps.syncLoss!(frame, frame);
+    });
+    const stage = createGeneratorStage(clips, { generator: SMALL, discriminator: { width: 8, scales: 1 }, batchSize: 2, weights: { gan: 1, sync: 1, perceptual: 0, pixel: 10, keypoints: 100 } }, deps, 24);
+    const snapshot = (p: Params) => p.variables().map(({ variable }) => variable.dataSync().slice());
+    const frozenBefore = [...snapshot(irfd), ...snapshot(sync)];
+    const first = await stage.step(0);
+    const audioBefore = snapshot(audio);
+    const second = await stage.step(1);
+    for (const h of [first, second]) {
+      expect(Object.keys(h).sort()).toEqual(['discriminator', 'gan', 'keypoints', 'pixel', 'sync', 'total']);
+      for (const [name, v] of Object.entries(h)) expect(Number.isFinite(v), name).toBe(true);
+    }
+    expect(first.sync).toBeGreaterThan(0);
+    const frozenAfter = [...snapshot(irfd), ...snapshot(sync)];
+    frozenAfter.forEach((v, i) => expect(v.every((x, j) => x === frozenBefore[i]![j])).toBe(true));
+    const audioAfter = snapshot(audio);
+    expect(audioAfter.some((v, i) => v.some((x, j) => x !== audioBefore[i]![j]))).toBe(true);
+    stage.dispose?.();
+    for (const p of [stage.params, irfd, audio, sync]) p.dispose();
   }, 120_000);
 });
