@@ -8,7 +8,9 @@
  *   A plain folder:      <actor>/<emotion>/level_<k>/<clip>/{<frames>.png|jpg, audio.wav, labels.json?}
  * The emotion comes from its folder name (MEAD's names, and a few common spellings), the intensity
  * from the level as the corpus writer maps it; an optional labels.json may give the emotion, the
- * intensity and per-frame yaw/pitch/roll. Poses are null where nothing gives them.
+ * intensity and per-frame yaw/pitch/roll. Without those, head poses are measured on the crops by
+ * human's face mesh when a `poseMeter` is given (roll is then the crop's: the first frame's eyes
+ * are level), and are null otherwise.
  *
  * Faces: the real detector (face-api) finds the face on the clip's first frame; one square crop,
  * eyes level, with the photo finder's alignment (alignedCropBox), is cut from every frame of the
@@ -29,6 +31,7 @@ import { levelIntensity } from '../corpus/clip-plan';
 import { EMOTIONS, isEmotion, type Emotion } from '../corpus/emotions';
 import { detectFaces } from '../instruments/detect-faces';
 import { alignedCropBox, cutCrop, DEFAULT_FIND_OPTIONS, type CropBox } from '../instruments/face-finder';
+import type { FaceMeshMeter } from '../instruments/head-pose';
 import type { ClipPose, ClipSet, SpeakClip } from './clip';
 import { decodeAudioFile, videoFrames, type FfmpegOptions } from './video-frames';
 
@@ -85,6 +88,8 @@ export interface ReadMeadOptions extends FfmpegOptions {
   margin?: number;
   /** Run the landmark model on every k-th frame and interpolate between [1: every frame]; 0: no landmarks. */
   landmarkEvery?: number;
+  /** Measures head poses on the crops with human's face mesh where labels.json gives none (else poses are null). */
+  poseMeter?: FaceMeshMeter;
   /** Called for a clip whose first frame has no face; without it such a clip stops the read. */
   onClipSkipped?: (id: string, reason: string) => void;
   onProgress?: (done: number, total: number, id: string) => void;
@@ -236,8 +241,6 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
   const margin = options.margin ?? DEFAULT_FIND_OPTIONS.margin;
   const every = options.landmarkEvery ?? 1;
   const frames: Uint8Array[] = [];
-  const measured: (Float32Array | null)[] = [];
-  const sampled: boolean[] = [];
   let box: CropBox | undefined;
   const origin = source.video ?? source.framesDir!;
   const labels = source.labels ? readLabels(source.labels) : {};
@@ -252,14 +255,27 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
   const labelledPoses = poses(labels, files.length, source.labels);
   let audio = await readAudio(source.audio, options);
   const stream = source.video ? videoFrames(source.video, { ...options, fps: 25, maxFrames: options.maxFrames, maxSide: options.videoMaxSide ?? Math.max(720, 4 * size) }) : folderFrames(files, indices);
-  let pending: RgbImage | undefined;
+  // Head pose by human's face mesh on the crop (so roll is the crop's, eyes levelled at the first
+  // frame), when a meter is given and labels.json gives none.
+  const meter = labelledPoses ? undefined : options.poseMeter;
+  const step = every > 0 ? every : meter ? 1 : 0;
   const measure = async (image: RgbImage) => {
-    const crop = size >= LANDMARK_SIZE ? null : cutCrop(image, box!, LANDMARK_SIZE);
-    const [face] = await detectFaces(crop ?? cutCrop(image, box!, size));
-    if (!face) return null;
-    const k = crop ? size / LANDMARK_SIZE : 1;
-    return Float32Array.from(face.landmarks.flatMap(([x, y]) => [x * k, y * k]));
+    const crop = cutCrop(image, box!, Math.max(size, LANDMARK_SIZE));
+    const k = size / crop.width;
+    const [face] = every > 0 ? await detectFaces(crop) : [];
+    const pose = meter ? await meter.headPose(crop) : null;
+    return {
+      points: face ? Float32Array.from(face.landmarks.flatMap(([x, y]) => [x * k, y * k])) : null,
+      pose: pose ? Float32Array.of(pose.yaw, pose.pitch, pose.roll) : null,
+    };
   };
+  const points: (Float32Array | null)[] = [];
+  const angles: (Float32Array | null)[] = [];
+  const record = (i: number, m: { points: Float32Array | null; pose: Float32Array | null } | null) => {
+    points[i] = m?.points ?? null;
+    angles[i] = m?.pose ?? null;
+  };
+  let pending: RgbImage | undefined;
   for await (const image of stream) {
     if (!box) {
       const [face] = await detectFaces(image);
@@ -268,18 +284,14 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
     }
     const i = frames.length;
     frames.push(cutCrop(image, box, size).data);
-    const wanted = every > 0 && i % every === 0;
-    sampled.push(wanted);
-    measured.push(wanted ? await measure(image) : null);
+    const wanted = step > 0 && i % step === 0;
+    record(i, wanted ? await measure(image) : null);
     pending = wanted ? undefined : image;
     if (options.maxFrames !== undefined && frames.length >= options.maxFrames) break;
   }
   if (!frames.length) throw new DatasetError(origin, 'has no frames', 'Check the file with ffmpeg -i, or put the frames back');
   // The last frame is always measured, so interpolation never runs past the end.
-  if (every > 0 && pending) {
-    measured[frames.length - 1] = await measure(pending);
-    sampled[frames.length - 1] = true;
-  }
+  if (pending) record(frames.length - 1, await measure(pending));
   if (options.maxFrames !== undefined) {
     const keep = Math.min(audio.samples.length, Math.floor((frames.length * audio.sampleRate) / 25));
     audio = { sampleRate: audio.sampleRate, samples: audio.samples.slice(0, keep) };
@@ -296,10 +308,15 @@ async function readClip(source: MeadClipSource, options: ReadMeadOptions, size: 
       if (!Number.isInteger(i) || i < 0 || i >= frames.length) throw new RangeError(`Frame ${i} is outside clip ${source.id} (${frames.length} frames)`);
       return frames[i]!;
     },
-    landmarks: every > 0 ? interpolate(measured, sampled.map((s, i) => s && measured[i] !== null)) : null,
-    poses: labelledPoses ? indices.slice(0, frames.length).map((i) => labelledPoses[i]!) : null,
+    landmarks: every > 0 ? interpolate(points, points.map((p) => p !== null)) : null,
+    poses: labelledPoses ? indices.slice(0, frames.length).map((i) => labelledPoses[i]!) : measuredPoses(angles),
     audio,
   };
+}
+
+function measuredPoses(angles: (Float32Array | null)[]): ClipPose[] | null {
+  const filled = interpolate(angles, angles.map((a) => a !== null));
+  return filled ? filled.map(([yaw, pitch, roll]) => ({ yaw: yaw!, pitch: pitch!, roll: roll! })) : null;
 }
 
 /** Fills the frames without landmarks linearly from the nearest measured ones; null when none was measured. */

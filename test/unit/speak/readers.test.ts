@@ -22,6 +22,7 @@ import { emotionFromFolder, interpolate, readMead, resampleIndices, scanMead } f
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { FfmpegMissingError, locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
 import { decodeImage } from '../../../main/data/image-codec';
+import { FaceMeshMeter } from '../../../main/speak/instruments/head-pose';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'speak-readers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -292,6 +293,28 @@ describe.runIf(espeakAvailable())('MEAD-style reader', () => {
     }
     expect(set.clips[0]!.poses).toBeNull();
     expect(set.clips[1]!.poses).toEqual(people[1]!.poses);
+  }, 60_000);
+
+  it('measures head poses with the face mesh where no labels give them', async () => {
+    const meter = await FaceMeshMeter.start({ maxFaces: 1 });
+    try {
+      const set = await readMead(mead, { size: 64, poseMeter: meter, landmarkEvery: 0 });
+      const [measured, labelled] = set.clips as [SpeakClip, SpeakClip];
+      expect(labelled.poses).toEqual(people[1]!.poses); // labels.json wins
+      const truth = people[0]!.poses!;
+      // The mesh on a 192 px crop of a rendered face: yaw -5.6 vs the renderer's -10.2, pitch 1.1 vs 8.8
+      // (the mesh reads this renderer's pitch low), roll the crop's own (the eyes levelled).
+      expect(measured.poses).toHaveLength(3);
+      measured.poses!.forEach((pose, i) => {
+        expect(Math.sign(pose.yaw)).toBe(Math.sign(truth[i]!.yaw));
+        expect(Math.abs(pose.yaw - truth[i]!.yaw)).toBeLessThan(7);
+        expect(Math.abs(pose.pitch - truth[i]!.pitch)).toBeLessThan(12);
+        expect(Math.abs(pose.roll - truth[i]!.roll)).toBeLessThan(10);
+      });
+      expect(measured.landmarks).toBeNull();
+    } finally {
+      await meter.close();
+    }
   }, 60_000);
 
   it('imports the folder once into a corpus that readCorpus reads back the same; a clip with no face stops the read or is skipped', async () => {
