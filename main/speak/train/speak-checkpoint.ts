@@ -37,13 +37,21 @@ export interface SpeakPosition {
 interface SavedTensor {
   name: string;
   shape: number[];
+  /** Which of the stage's Params stores (0: params, then extraParams) holds it. */
+  store?: number;
+}
+
+interface SavedOptimizer {
+  iterations: number;
+  slots: SavedTensor[];
+  accBeta: [number, number] | null;
 }
 
 interface SavedStage {
   name: SpeakStageName;
   variables: SavedTensor[];
-  /** The stage being trained keeps its optimiser; finished stages need none. */
-  optimizer: { iterations: number; slots: SavedTensor[]; accBeta: [number, number] | null } | null;
+  /** The stage being trained keeps its optimisers (optimizer, then extraOptimizers); finished stages need none. */
+  optimizers: SavedOptimizer[];
   state?: unknown;
 }
 
@@ -69,25 +77,37 @@ async function floatsOf(tensor: tf.Tensor): Promise<Float32Array> {
 
 export const hasSpeakCheckpoint = (dir: string): boolean => fs.existsSync(path.join(dir, STATE_FILE));
 
-/** Save the run's state: `stages` are those built so far, `position.stage` the one training (its optimiser is kept). */
+/** Every Params store a stage trains: its own, then any extra ones. */
+export const storesOf = (stage: SpeakStage): Params[] => [stage.params, ...(stage.extraParams ?? [])];
+const optimizersOf = (stage: SpeakStage): tf.Optimizer[] => [stage.optimizer, ...(stage.extraOptimizers ?? [])];
+
+async function saveOptimizer(optimizer: tf.Optimizer, arrays: Float32Array[]): Promise<SavedOptimizer> {
+  const [iterations, ...slots] = await optimizer.getWeights();
+  for (const slot of slots) arrays.push(await floatsOf(slot.tensor));
+  const powers = optimizer as unknown as AdamPowers;
+  const accBeta: [number, number] | null = powers.accBeta1 && powers.accBeta2 ? [(await powers.accBeta1.data())[0]!, (await powers.accBeta2.data())[0]!] : null;
+  const saved = { iterations: iterations ? (await iterations.tensor.data())[0]! : 0, slots: slots.map((s) => ({ name: s.name, shape: [...s.tensor.shape] })), accBeta };
+  if (iterations) iterations.tensor.dispose(); // saveIterations makes a fresh scalar each call
+  return saved;
+}
+
+/** Save the run's state: `stages` are those built so far, `position.stage` the one training (its optimisers are kept). */
 export async function saveSpeakCheckpoint(dir: string, stages: readonly SpeakStage[], position: SpeakPosition): Promise<void> {
   makeFolders(dir, 'run folder');
   const arrays: Float32Array[] = [];
   const saved: SavedStage[] = [];
   for (const [index, stage] of stages.entries()) {
-    const variables = stage.params.variables();
-    for (const { variable } of variables) arrays.push(await floatsOf(variable));
-    let optimizer: SavedStage['optimizer'] = null;
-    if (index === position.stage) {
-      const [iterations, ...slots] = await stage.optimizer.getWeights();
-      for (const slot of slots) arrays.push(await floatsOf(slot.tensor));
-      const powers = stage.optimizer as unknown as AdamPowers;
-      const accBeta: [number, number] | null = powers.accBeta1 && powers.accBeta2 ? [(await powers.accBeta1.data())[0]!, (await powers.accBeta2.data())[0]!] : null;
-      optimizer = { iterations: iterations ? (await iterations.tensor.data())[0]! : 0, slots: slots.map((s) => ({ name: s.name, shape: [...s.tensor.shape] })), accBeta };
-      if (iterations) iterations.tensor.dispose(); // saveIterations makes a fresh scalar each call
+    const variables: SavedTensor[] = [];
+    for (const [store, params] of storesOf(stage).entries()) {
+      for (const { name, variable } of params.variables()) {
+        arrays.push(await floatsOf(variable));
+        variables.push({ name, shape: [...variable.shape], store });
+      }
     }
+    const optimizers: SavedOptimizer[] = [];
+    if (index === position.stage) for (const optimizer of optimizersOf(stage)) optimizers.push(await saveOptimizer(optimizer, arrays));
     const state = stage.getState?.();
-    saved.push({ name: stage.name, variables: variables.map(({ name, variable }) => ({ name, shape: [...variable.shape] })), optimizer, ...(state === undefined ? {} : { state }) });
+    saved.push({ name: stage.name, variables, optimizers, ...(state === undefined ? {} : { state }) });
   }
   const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
@@ -105,7 +125,7 @@ export async function saveSpeakCheckpoint(dir: string, stages: readonly SpeakSta
 export interface SpeakCheckpoint {
   position: SpeakPosition;
   /** Stage name -> its saved variables, optimiser slots and state, with the values. */
-  stages: Map<SpeakStageName, { saved: SavedStage; values: Float32Array[]; slots: Float32Array[] }>;
+  stages: Map<SpeakStageName, { saved: SavedStage; values: Float32Array[]; slots: Float32Array[][] }>;
 }
 
 export function readSpeakCheckpoint(dir: string): SpeakCheckpoint {
@@ -118,10 +138,10 @@ export function readSpeakCheckpoint(dir: string): SpeakCheckpoint {
   const floats = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
   let at = 0;
   const take = (shape: readonly number[]) => floats.subarray(at, (at += size(shape)));
-  const stages = new Map<SpeakStageName, { saved: SavedStage; values: Float32Array[]; slots: Float32Array[] }>();
+  const stages = new Map<SpeakStageName, { saved: SavedStage; values: Float32Array[]; slots: Float32Array[][] }>();
   for (const saved of file.stages) {
     const values = saved.variables.map((v) => take(v.shape));
-    const slots = (saved.optimizer?.slots ?? []).map((s) => take(s.shape));
+    const slots = saved.optimizers.map((o) => o.slots.map((s) => take(s.shape)));
     stages.set(saved.name, { saved, values, slots });
   }
   return { position: file.position, stages };
@@ -141,21 +161,31 @@ export function restoreParams(params: Params, saved: readonly SavedTensor[], val
   });
 }
 
-/** Restore one rebuilt stage from the checkpoint: its variables, and its optimiser and state when it was the stage training. */
+/** Restore one rebuilt stage from the checkpoint: its variables, and its optimisers and state when it was the stage training. */
 export async function restoreStage(checkpoint: SpeakCheckpoint, stage: SpeakStage): Promise<void> {
   const entry = checkpoint.stages.get(stage.name);
   if (!entry) return;
-  restoreParams(stage.params, entry.saved.variables, entry.values);
-  const optimizer = entry.saved.optimizer;
-  if (optimizer) {
-    await stage.optimizer.setWeights([
-      { name: 'iter', tensor: tf.scalar(optimizer.iterations, 'int32') },
-      ...optimizer.slots.map((slot, i) => ({ name: slot.name, tensor: tf.tensor(entry.slots[i]!, slot.shape) })),
+  const stores = storesOf(stage);
+  for (const [store, params] of stores.entries()) {
+    const mine = entry.saved.variables.map((v, i) => ({ v, i })).filter(({ v }) => (v.store ?? 0) === store);
+    restoreParams(params, mine.map(({ v }) => v), mine.map(({ i }) => entry.values[i]!));
+  }
+  const outside = entry.saved.variables.find((v) => (v.store ?? 0) >= stores.length);
+  if (outside) throw new Error(`The checkpoint's ${stage.name} stage has variable ${outside.name} in a store this build's stage does not have: start the run again`);
+  const optimizers = optimizersOf(stage);
+  if (entry.saved.optimizers.length && entry.saved.optimizers.length !== optimizers.length) {
+    throw new Error(`The checkpoint's ${stage.name} stage has ${entry.saved.optimizers.length} optimisers; this build's has ${optimizers.length}: start the run again`);
+  }
+  for (const [k, saved] of entry.saved.optimizers.entries()) {
+    const optimizer = optimizers[k]!;
+    await optimizer.setWeights([
+      { name: 'iter', tensor: tf.scalar(saved.iterations, 'int32') },
+      ...saved.slots.map((slot, i) => ({ name: slot.name, tensor: tf.tensor(entry.slots[k]![i]!, slot.shape) })),
     ]);
-    const powers = stage.optimizer as unknown as AdamPowers;
-    if (optimizer.accBeta && powers.accBeta1 && powers.accBeta2) {
-      powers.accBeta1.assign(tf.scalar(optimizer.accBeta[0]));
-      powers.accBeta2.assign(tf.scalar(optimizer.accBeta[1]));
+    const powers = optimizer as unknown as AdamPowers;
+    if (saved.accBeta && powers.accBeta1 && powers.accBeta2) {
+      powers.accBeta1.assign(tf.scalar(saved.accBeta[0]));
+      powers.accBeta2.assign(tf.scalar(saved.accBeta[1]));
     }
   }
   if (entry.saved.state !== undefined) stage.setState?.(entry.saved.state);
@@ -181,7 +211,7 @@ export async function saveSpeakModel(dir: string, settings: unknown, stages: rea
   const manifestStages: SpeakModelManifest['stages'] = [];
   for (const { stage, steps } of stages) {
     const variables: SpeakModelManifest['stages'][number]['variables'] = [];
-    for (const { name, variable } of stage.params.variables()) {
+    for (const { name, variable } of storesOf(stage).flatMap((params) => params.variables())) {
       arrays.push(await floatsOf(variable));
       variables.push({ name, shape: [...variable.shape], offset });
       offset += variable.size;

@@ -25,6 +25,13 @@ export interface SpeakStage {
    * Adam keeps its slots by position in that list.
    */
   step(step: number): Promise<Record<string, number>>;
+  /**
+   * Optional: variables this stage trains that live in other Params stores (e.g. the audio
+   * encoder trained with the generator); checkpointed and saved in the model file with it.
+   */
+  extraParams?: Params[];
+  /** Optional: other optimisers this stage steps (e.g. the discriminator's Adam); checkpointed with it. */
+  extraOptimizers?: tf.Optimizer[];
   /** Optional: frames (or clips) per step, for the progress line's speed; 1 when absent. */
   batchSize?: number;
   /**

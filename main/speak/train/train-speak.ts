@@ -66,12 +66,12 @@ export type StopSignal = () => boolean;
 export const lossKey = (stage: SpeakStageName, loss: string): string => `loss/${stage}.${loss}`;
 
 /**
- * The stages this run builds, in order: up to the last one with steps (a later stage needs the
- * earlier ones, trained or not; a stage after it would only be built to be thrown away).
+ * The stages this run builds, in order: those with steps, and IRFD for a generator even with
+ * none (the generator encodes faces with it). A SyncNet with no steps is left out, and the
+ * generator then trains without L_sync (the paper's "w/o L_sync" ablation).
  */
 export function stagesToBuild(settings: TalkingHeadSettings): SpeakStageName[] {
-  const last = SPEAK_STAGE_ORDER.reduce((at, name, i) => (settings.steps[name] > 0 ? i : at), -1);
-  return SPEAK_STAGE_ORDER.slice(0, last + 1);
+  return SPEAK_STAGE_ORDER.filter((name) => settings.steps[name] > 0 || (name === 'irfd' && settings.steps.generator > 0));
 }
 
 /** Train the run from its checkpoint (or the start) to the end; returns once the model file is written. */
@@ -147,8 +147,8 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
   } finally {
     for (const stage of built) {
       stage.dispose?.();
-      stage.optimizer.dispose();
-      stage.params.dispose();
+      for (const optimizer of [stage.optimizer, ...(stage.extraOptimizers ?? [])]) optimizer.dispose();
+      for (const params of [stage.params, ...(stage.extraParams ?? [])]) params.dispose();
     }
   }
 }
