@@ -183,7 +183,12 @@ describe('SPEAK generator', () => {
     );
     const history: Record<string, number>[] = [];
     const started = Date.now();
-    for (let i = 0; i < 24; i++) history.push(await stage.step(i));
+    let tensorsAfterWarmUp = 0;
+    for (let i = 0; i < 24; i++) {
+      history.push(await stage.step(i));
+      if (i === 1) tensorsAfterWarmUp = tf.memory().numTensors; // variables and Adam slots exist by now
+    }
+    expect(tf.memory().numTensors, 'tensors leaked per step').toBe(tensorsAfterWarmUp);
     const msPerStep = (Date.now() - started) / 24;
     const objective = (h: Record<string, number>) => h.pixel! + h.keypoints! * 10; // L1 + L_kp (in the stage's units)
     const first = history.slice(0, 5).reduce((a, h) => a + objective(h), 0) / 5;
