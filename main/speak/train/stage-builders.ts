@@ -48,7 +48,7 @@ const generator: StageBuilder = ({ clips, settings, earlier }) => {
     {
       encodeFaces: (images) => encodeFaces(irfdStage.params, images, arch),
       encodeAudio: (mel) => audioEncoder(audio, mel, audioSettings),
-      audioVariables: audio.trainable(),
+      audioVariables: () => audio.trainable(),
       ...(syncnet?.syncLoss ? { syncLoss: syncnet.syncLoss } : {}),
     },
     seed,

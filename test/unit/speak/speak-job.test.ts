@@ -34,7 +34,10 @@ function landmarkStage(name: SpeakStageName, clips: ClipSet, seed: number, lr = 
   const params = new Params(name, seed);
   const optimizer = tf.train.adam(lr);
   const size = clips.clips[0]!.size;
-  const net = (x: tf.Tensor4D) => dense(params, 'out', lrelu(dense(params, 'fc', globalPool(lrelu(conv(params, 'c2', lrelu(conv(params, 'c1', x, 8, 3, 2)), 8, 3, 2))), 16)), 136, 'small');
+  const net = (x: tf.Tensor4D) => {
+    const h = lrelu(conv(params, 'c2', lrelu(conv(params, 'c1', x, 8, 3, 2)) as tf.Tensor4D, 8, 3, 2)) as tf.Tensor4D;
+    return dense(params, 'out', lrelu(dense(params, 'fc', globalPool(h), 16)) as tf.Tensor2D, 136, 'small');
+  };
   const batch = (step: number) => {
     const rng = createRng(mixSeed(seed, step));
     const pixels = new Float32Array(2 * size * size * 3);
