@@ -163,14 +163,17 @@ describe.runIf(espeakAvailable())('talking-head trainer loop', () => {
   }, 60_000);
 });
 
-/** The real IRFD stage at its smallest (width 8, batch 2); wasm: tfjs' cpu backend takes minutes per IRFD step. */
+/**
+ * The real IRFD and generator stages at their smallest (IRFD width 8, batch 2; generator batch 1,
+ * no perceptual net); wasm: tfjs' cpu backend takes minutes per IRFD step.
+ */
 const REAL: TalkingHeadInput = {
   backend: 'wasm',
   seed: 2,
   data: { source: 'procedural', identities: 2, seed: 3, emotions: ['neutral', 'happy'], maxFrames: 6 },
-  steps: { syncnet: 0, irfd: 3, generator: 0 },
+  steps: { syncnet: 0, irfd: 2, generator: 3 },
   checkpointEvery: 2,
-  model: { irfd: { width: 8, batch: 2 } },
+  model: { irfd: { width: 8, batch: 2 }, generator: { batchSize: 1, weights: { perceptual: 0 } } },
 };
 
 describe.runIf(espeakAvailable())('talking-head trainer with the real stages', () => {
@@ -180,24 +183,31 @@ describe.runIf(espeakAvailable())('talking-head trainer with the real stages', (
     clips = proceduralClips({ count: 2, seed: 3, size: 64, emotions: ['neutral', 'happy'], maxFrames: 6 });
   }, 60_000);
 
-  it('IRFD: its five losses per step, and a run stopped mid-stage resumes to the weights of an uninterrupted run', async () => {
+  it('IRFD then the generator: every loss per step, and a run stopped in the generator stage resumes to the weights of an uninterrupted run', async () => {
     const run = settings(REAL);
     const whole = path.join(tmp(), 'whole');
     const events: JobEvent[] = [];
     await trainSpeak({ runId: 1, settings: run, filesDir: whole }, (e) => events.push(e), () => false, { clips });
     const metrics = events.flatMap((e) => (e.type === 'records' ? (e.metrics ?? []) : []));
-    expect([...new Set(metrics.map((m) => m.key))].sort()).toEqual(expect.arrayContaining(['loss/irfd.cls', 'loss/irfd.emo', 'loss/irfd.id', 'loss/irfd.pose', 'loss/irfd.self', 'loss/irfd.total']));
-    expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([1, 2, 3]);
+    const keys = [...new Set(metrics.map((m) => m.key))];
+    // IRFD's five losses (paper) and the generator's pixel, keypoint and GAN losses plus the discriminator's.
+    expect(keys).toEqual(expect.arrayContaining(['loss/irfd.id', 'loss/irfd.cls', 'loss/irfd.pose', 'loss/irfd.emo', 'loss/irfd.self', 'loss/irfd.total']));
+    expect(keys).toEqual(expect.arrayContaining(['loss/generator.pixel', 'loss/generator.keypoints', 'loss/generator.gan', 'loss/generator.total', 'loss/generator.discriminator']));
+    expect(keys.some((k) => k.startsWith('loss/syncnet'))).toBe(false); // no SyncNet steps: no SyncNet, no L_sync
+    expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([1, 2]);
+    expect(metrics.filter((m) => m.key === 'loss/generator.total').map((m) => m.step)).toEqual([3, 4, 5]);
     const model = readSpeakModel(whole);
-    expect(model.manifest.stages.map((s) => s.name)).toEqual(['irfd']);
+    expect(model.manifest.stages.map((s) => s.name)).toEqual(['irfd', 'generator']);
     expect(model.values.has('irfd.E_i.stem.w')).toBe(true);
+    const generatorNames = model.manifest.stages[1]!.variables.map((v) => v.name.split('.')[0]);
+    expect([...new Set(generatorNames)].sort()).toEqual(['audio', 'discriminator', 'generator']);
 
     const parts = path.join(tmp(), 'parts');
     let steps = 0;
-    await expect(trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') steps++; }, () => steps >= 1, { clips })).rejects.toBeInstanceOf(JobCancelled);
-    const resumed: number[] = [];
-    await trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') resumed.push(e.progress.step); }, () => false, { clips });
-    expect(resumed).toEqual([2, 3]);
+    await expect(trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') steps++; }, () => steps >= 3, { clips })).rejects.toBeInstanceOf(JobCancelled);
+    const resumed: string[] = [];
+    await trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') resumed.push(`${e.progress.epoch}:${e.progress.step}`); }, () => false, { clips });
+    expect(resumed).toEqual(['2:2', '2:3']);
     expect(Buffer.compare(fs.readFileSync(path.join(parts, MODEL_BIN)), fs.readFileSync(path.join(whole, MODEL_BIN)))).toBe(0);
   }, 120_000);
 });
