@@ -1,6 +1,7 @@
 /**
  * SPEAK's generator in our pixel-moving form: the identity image itself is encoded, its features
- * are warped by the dense motion's backward flow and multiplied by the occlusion map, then a
+ * (1/2 and 1/4 resolution; at full resolution the photo's own pixels) are warped by the dense
+ * motion's backward flow and multiplied by the occlusion map, then a
  * refinement net (residual blocks with AdaIN from mlp(f_I, f_P) and f'_S, SPEAK's
  * I_g = G_g(mlp(f_I, f_P), F = f'_S)) decodes an RGB frame of the input's size. The editing module
  * turns the audio and emotion codes into f'_S, which (with the target pose code) drives the 68
@@ -64,11 +65,14 @@ export interface GeneratedFrame {
   motion: DenseMotion;
 }
 
-function warpLevel(features: tf.Tensor4D, flow: tf.Tensor4D, occlusion: tf.Tensor4D): tf.Tensor4D {
+/** `features` warped by the (normalised) flow at their own resolution, times the occlusion map when given. */
+function warpLevel(features: tf.Tensor4D, flow: tf.Tensor4D, occlusion: tf.Tensor4D | null): tf.Tensor4D {
   const side = features.shape[1];
   const f = flow.shape[1] === side ? flow : tf.image.resizeBilinear(flow, [side, side]);
+  const warped = warp(features, flowToPixels(f, side));
+  if (!occlusion) return warped;
   const o = occlusion.shape[1] === side ? occlusion : tf.image.resizeBilinear(occlusion, [side, side]);
-  return tf.mul(warp(features, flowToPixels(f, side)), o) as tf.Tensor4D;
+  return tf.mul(warped, o) as tf.Tensor4D;
 }
 
 /** One frame per row of the inputs (call inside tf.tidy or a minimize closure). */
@@ -92,12 +96,13 @@ export function generateFrame(p: Params, inputs: GeneratorInputs, settings: Gene
   const e2 = lrelu(conv(g, 'enc2', downsample2x(e1), w * 4)) as tf.Tensor4D; // S/4
   const faceCode = lrelu(dense(g, 'faceCode1', lrelu(dense(g, 'faceCode0', tf.concat([inputs.identity, inputs.pose], 1) as tf.Tensor2D, settings.faceCodeWidth)) as tf.Tensor2D, settings.faceCodeWidth)) as tf.Tensor2D;
   const modulation = tf.concat([faceCode, style], 1) as tf.Tensor2D;
+  // The warped photo itself (not its features) is the full-resolution skip: its pixels can pass
+  // almost unchanged, and one 3-channel warp costs far less than warping the width-w features.
+  const warpedSource = warpLevel(x, motion.flow, null);
   let h = warpLevel(e2, motion.flow, motion.occlusion);
   for (let b = 0; b < settings.resBlocks; b++) h = adain(g, `res${b}.adain`, resBlock(g, `res${b}`, h, w * 4), modulation);
   h = lrelu(adain(g, 'dec1.adain', conv(g, 'dec1', tf.concat([upsample2x(h), warpLevel(e1, motion.flow, motion.occlusion)], 3) as tf.Tensor4D, w * 2), modulation)) as tf.Tensor4D;
-  h = lrelu(adain(g, 'dec0.adain', conv(g, 'dec0', tf.concat([upsample2x(h), warpLevel(e0, motion.flow, motion.occlusion)], 3) as tf.Tensor4D, w), modulation)) as tf.Tensor4D;
-  // The warped photo itself goes into the last layer too: its pixels can pass almost unchanged.
-  const warpedSource = warpLevel(x, motion.flow, tf.onesLike(motion.occlusion) as tf.Tensor4D);
+  h = lrelu(adain(g, 'dec0.adain', conv(g, 'dec0', tf.concat([upsample2x(h), warpedSource], 3) as tf.Tensor4D, w), modulation)) as tf.Tensor4D;
   const frame = tf.sigmoid(conv(g, 'rgb', tf.concat([h, warpedSource], 3) as tf.Tensor4D, 3)) as tf.Tensor4D;
   return { frame, landmarks, style, motion };
 }
