@@ -164,16 +164,16 @@ describe.runIf(espeakAvailable())('talking-head trainer loop', () => {
 });
 
 /**
- * The real IRFD and generator stages at their smallest (IRFD width 8, batch 2; generator batch 1,
+ * The real stages at their smallest (SyncNet batch 4; IRFD width 8, batch 2; generator batch 1,
  * no perceptual net); wasm: tfjs' cpu backend takes minutes per IRFD step.
  */
 const REAL: TalkingHeadInput = {
   backend: 'wasm',
   seed: 2,
   data: { source: 'procedural', identities: 2, seed: 3, emotions: ['neutral', 'happy'], maxFrames: 6 },
-  steps: { syncnet: 0, irfd: 2, generator: 3 },
+  steps: { syncnet: 2, irfd: 2, generator: 3 },
   checkpointEvery: 2,
-  model: { irfd: { width: 8, batch: 2 }, generator: { batchSize: 1, weights: { perceptual: 0 } } },
+  model: { syncnet: { batchSize: 4 }, irfd: { width: 8, batch: 2 }, generator: { batchSize: 1, weights: { perceptual: 0 } } },
 };
 
 describe.runIf(espeakAvailable())('talking-head trainer with the real stages', () => {
@@ -183,31 +183,32 @@ describe.runIf(espeakAvailable())('talking-head trainer with the real stages', (
     clips = proceduralClips({ count: 2, seed: 3, size: 64, emotions: ['neutral', 'happy'], maxFrames: 6 });
   }, 60_000);
 
-  it('IRFD then the generator: every loss per step, and a run stopped in the generator stage resumes to the weights of an uninterrupted run', async () => {
+  it('SyncNet, IRFD, then the generator: every loss per step, and a run stopped in the generator stage resumes to the weights of an uninterrupted run', async () => {
     const run = settings(REAL);
     const whole = path.join(tmp(), 'whole');
     const events: JobEvent[] = [];
     await trainSpeak({ runId: 1, settings: run, filesDir: whole }, (e) => events.push(e), () => false, { clips });
     const metrics = events.flatMap((e) => (e.type === 'records' ? (e.metrics ?? []) : []));
     const keys = [...new Set(metrics.map((m) => m.key))];
-    // IRFD's five losses (paper) and the generator's pixel, keypoint and GAN losses plus the discriminator's.
+    // SyncNet's contrastive loss, IRFD's five (paper), the generator's L_sync, pixel, keypoint and GAN losses, and the discriminator's.
+    expect(keys).toEqual(expect.arrayContaining(['loss/syncnet.total']));
     expect(keys).toEqual(expect.arrayContaining(['loss/irfd.id', 'loss/irfd.cls', 'loss/irfd.pose', 'loss/irfd.emo', 'loss/irfd.self', 'loss/irfd.total']));
-    expect(keys).toEqual(expect.arrayContaining(['loss/generator.pixel', 'loss/generator.keypoints', 'loss/generator.gan', 'loss/generator.total', 'loss/generator.discriminator']));
-    expect(keys.some((k) => k.startsWith('loss/syncnet'))).toBe(false); // no SyncNet steps: no SyncNet, no L_sync
-    expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([1, 2]);
-    expect(metrics.filter((m) => m.key === 'loss/generator.total').map((m) => m.step)).toEqual([3, 4, 5]);
+    expect(keys).toEqual(expect.arrayContaining(['loss/generator.sync', 'loss/generator.pixel', 'loss/generator.keypoints', 'loss/generator.gan', 'loss/generator.total', 'loss/generator.discriminator']));
+    expect(metrics.filter((m) => m.key === 'loss/syncnet.total').map((m) => m.step)).toEqual([1, 2]);
+    expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([3, 4]);
+    expect(metrics.filter((m) => m.key === 'loss/generator.total').map((m) => m.step)).toEqual([5, 6, 7]);
     const model = readSpeakModel(whole);
-    expect(model.manifest.stages.map((s) => s.name)).toEqual(['irfd', 'generator']);
+    expect(model.manifest.stages.map((s) => s.name)).toEqual(['syncnet', 'irfd', 'generator']);
     expect(model.values.has('irfd.E_i.stem.w')).toBe(true);
-    const generatorNames = model.manifest.stages[1]!.variables.map((v) => v.name.split('.')[0]);
+    const generatorNames = model.manifest.stages[2]!.variables.map((v) => v.name.split('.')[0]);
     expect([...new Set(generatorNames)].sort()).toEqual(['audio', 'discriminator', 'generator']);
 
     const parts = path.join(tmp(), 'parts');
     let steps = 0;
-    await expect(trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') steps++; }, () => steps >= 3, { clips })).rejects.toBeInstanceOf(JobCancelled);
+    await expect(trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') steps++; }, () => steps >= 5, { clips })).rejects.toBeInstanceOf(JobCancelled);
     const resumed: string[] = [];
     await trainSpeak({ runId: 2, settings: run, filesDir: parts }, (e) => { if (e.type === 'progress') resumed.push(`${e.progress.epoch}:${e.progress.step}`); }, () => false, { clips });
-    expect(resumed).toEqual(['2:2', '2:3']);
+    expect(resumed).toEqual(['3:2', '3:3']);
     expect(Buffer.compare(fs.readFileSync(path.join(parts, MODEL_BIN)), fs.readFileSync(path.join(whole, MODEL_BIN)))).toBe(0);
   }, 120_000);
 });
