@@ -244,4 +244,56 @@ describe('talking-head jobs', () => {
     expect(store.runs.list({ limit: 10, offset: 0 }).runs).toEqual([]);
     expect(fs.existsSync(runDir(store.path, 1))).toBe(false);
   });
+
+  /** Every step's loss rows of a run, by key: [step, value] pairs. */
+  const lossRows = (store: Store, runId: number) => Object.fromEntries(store.metrics.series(runId, 'step').map((s) => [s.key, s.steps.map((step, i) => [step, s.values[i]!])]));
+  const JOB: TalkingHeadInput = { ...REAL, steps: { syncnet: 2, irfd: 2, generator: 2 } };
+
+  it.runIf(espeakAvailable())('trains in a job worker into SQLite: the run done, every loss per step stored, the model file kept and the checkpoint gone', async () => {
+    const { store, jobs, experimentId } = setUp();
+    const progress: { epoch: number; step: number; eta: number }[] = [];
+    jobs.subscribe((u) => {
+      if (u.type === 'event' && u.event.type === 'progress') progress.push({ epoch: u.event.progress.epoch, step: u.event.progress.step, eta: u.event.progress.etaSeconds });
+    });
+    const run = jobs.submit({ experimentId, name: 'speak', kind: 'talking-head', config: JOB });
+    expect(run.kind).toBe('talking-head');
+    expect(run.seed).toBe(2);
+    const { run: done } = await jobs.wait(run.id);
+    expect(done.status).toBe('done');
+    expect(done.environment?.backend).toBe('wasm');
+    const rows = lossRows(store, run.id);
+    expect(rows['loss/syncnet.total']!.map(([step]) => step)).toEqual([1, 2]);
+    expect(rows['loss/irfd.total']!.map(([step]) => step)).toEqual([3, 4]);
+    expect(rows['loss/generator.total']!.map(([step]) => step)).toEqual([5, 6]);
+    for (const key of ['loss/irfd.id', 'loss/irfd.cls', 'loss/irfd.pose', 'loss/irfd.emo', 'loss/irfd.self', 'loss/generator.sync', 'loss/generator.gan']) expect(rows[key]?.length).toBe(2);
+    expect(progress.map((p) => `${p.epoch}:${p.step}`)).toEqual(['1:1', '1:2', '2:1', '2:2', '3:1', '3:2']);
+    expect(progress.every((p) => Number.isFinite(p.eta))).toBe(true);
+    const dir = runDir(store.path, run.id);
+    expect(store.metrics.artifacts(run.id).map((a) => [a.kind, a.path])).toEqual([['speak-model', dir]]);
+    expect(readSpeakModel(dir).manifest.stages.map((s) => s.name)).toEqual(['syncnet', 'irfd', 'generator']);
+    expect(hasSpeakCheckpoint(dir)).toBe(false);
+  }, 120_000);
+
+  it.runIf(espeakAvailable())('cancelled in the IRFD stage, resumed by the job manager: continues at the same step and ends with the weights of an uninterrupted run', async () => {
+    const { store, jobs, experimentId } = setUp();
+    const whole = jobs.submit({ experimentId, name: 'whole', kind: 'talking-head', config: JOB }).id;
+    expect((await jobs.wait(whole)).run.status).toBe('done');
+
+    const parts = jobs.submit({ experimentId, name: 'parts', kind: 'talking-head', config: JOB }).id;
+    const seen: string[] = [];
+    jobs.subscribe((u) => {
+      if (u.runId !== parts || u.type !== 'event' || u.event.type !== 'progress') return;
+      seen.push(`${u.event.progress.epoch}:${u.event.progress.step}`);
+      if (seen.length === 3) jobs.cancel(parts); // IRFD's first step is done
+    });
+    expect((await jobs.wait(parts)).run.status).toBe('cancelled');
+    expect(hasSpeakCheckpoint(runDir(store.path, parts))).toBe(true);
+    jobs.resume(parts);
+    expect((await jobs.wait(parts)).run.status).toBe('done');
+    expect(seen).toEqual(['1:1', '1:2', '2:1', '2:2', '3:1', '3:2']);
+    // Every step stored once, and the same losses as the uninterrupted run's.
+    expect(lossRows(store, parts)).toEqual(lossRows(store, whole));
+    const bin = (id: number) => fs.readFileSync(path.join(runDir(store.path, id), MODEL_BIN));
+    expect(Buffer.compare(bin(parts), bin(whole))).toBe(0);
+  }, 180_000);
 });
