@@ -237,4 +237,32 @@ describe('SPEAK generator', () => {
     stage.dispose?.();
     for (const p of [stage.params, irfd, audio, sync]) p.dispose();
   }, 120_000);
+
+  it('draws each step\'s batch from (seed, step) alone, and refuses bad input with a message saying what to give', () => {
+    const enc = smallEncoders(9);
+    const a = createGeneratorStage(clips, { generator: SMALL }, enc, 30);
+    const b = createGeneratorStage(clips, { generator: SMALL }, enc, 30);
+    const later = b.sampleBatch(7);
+    const first = a.sampleBatch(0); // a stream living between calls would shift what step 7 draws
+    const again = a.sampleBatch(7);
+    for (const key of ['source', 'target', 'sourceLandmarks', 'targetLandmarks', 'mel'] as const) {
+      expect(Array.from(again[key].dataSync()), key).toEqual(Array.from(later[key].dataSync()));
+    }
+    const next = a.sampleBatch(8);
+    expect(Array.from(next.target.dataSync())).not.toEqual(Array.from(later.target.dataSync()));
+    for (const batch of [first, again, later, next]) tf.dispose(Object.values(batch));
+
+    const small = proceduralClips({ count: 1, seed: 11, size: 32, emotions: ['neutral'], maxFrames: 2 });
+    expect(() => createGeneratorStage(small, {}, enc, 1)).toThrow(/is 32 px but the stage trains at 64 px/);
+    expect(() => createGeneratorStage({ clips: clips.clips.map((c) => ({ ...c, landmarks: null })), identities: clips.identities }, {}, enc, 1)).toThrow(/no clip has landmarks/);
+    expect(() => createGeneratorStage(clips, { weights: { gan: -1, sync: 1, perceptual: 1, pixel: 1, keypoints: 1 } }, enc, 1)).toThrow(/gan must be >= 0/);
+    tf.tidy(() => {
+      const source = frameTensor(clips, 0, 0);
+      const codes = enc.encodeFaces(source);
+      const audio = tf.zeros([1, 64]) as tf.Tensor2D;
+      expect(() => generateFrame(new Params(), { source, sourceLandmarks: tf.zeros([1, 10]) as tf.Tensor2D, ...codes, audio, noiseSeed: null }, SMALL)).toThrow(/sourceLandmarks must be \[1, 136\]/);
+      expect(() => generateFrame(new Params(), { source: tf.zeros([1, 60, 60, 3]) as tf.Tensor4D, sourceLandmarks: landmarksOf(clips, 0, 0), ...codes, audio, noiseSeed: null }, SMALL)).toThrow(/side divisible by 8/);
+    });
+    enc.params.dispose();
+  });
 });
