@@ -56,8 +56,8 @@ describe.each(['cpu', 'wasm'] as const)('warp on %s', (backend) => {
     expect(Math.max(...Array.from(gi, Math.abs))).toBeGreaterThan(0.1);
     expect(Math.max(...Array.from(gf, Math.abs))).toBeGreaterThan(0.1);
 
-    const flowValues = flow.dataSync().slice();
-    const imageValues = image.dataSync().slice();
+    const flowValues = (flow.dataSync() as Float32Array).slice();
+    const imageValues = (image.dataSync() as Float32Array).slice();
     const at = (f: Float32Array, i: Float32Array) => loss(tf.tensor4d(i, image.shape), tf.tensor4d(f, flow.shape)).dataSync()[0]!;
     const eps = 1e-2;
     // Flow: an interior position whose fraction stays inside (0, 1) for +- eps (the loss is piecewise linear).
