@@ -415,8 +415,7 @@ async function runTrain(cli: SpeakTrainCommand): Promise<void> {
   } catch (error) {
     if (stop) {
       console.error(`\nStopped; the checkpoint is in ${cli.out}. Run the same command again to continue.`);
-      process.exitCode = 130;
-      return;
+      process.exit(130); // as a shell reports Ctrl+C (blockwise.ts exits 0 after a command that returns)
     }
     throw error;
   } finally {

@@ -102,6 +102,9 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
       const firstStep = index === from.stage ? from.step : 0;
       for (let step = firstStep; step < stepsOf[index]!; step++) {
         position = { stage: index, step };
+        // A turn of the event loop: on wasm and cpu a step's awaits resolve at once, so without it
+        // a signal (Ctrl+C under the CLI) or an in-process cancel would never be seen.
+        await new Promise((resolve) => setImmediate(resolve));
         if (shouldStop()) {
           if (filesDir) await checkpointNow(filesDir, built, position, emit, offsetOf(index) + step);
           throw new JobCancelled();

@@ -1,12 +1,17 @@
 /**
  * `blockwise speak corpus|train|generate|eval` parsing: every subcommand's flags into checked
- * options or talking-head settings, and bad flags refused with a message naming the flag.
+ * options or talking-head settings, and bad flags refused with a message naming the flag; then
+ * the real CLI process training the real stages, stopped by Ctrl+C and resumed by the same command.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../main/cli/args';
 import { parseSpeakCli, type SpeakGenerateCommand, type SpeakTrainCommand } from '../../../main/cli/speak';
+import { espeakAvailable } from '../../../main/speak/audio/espeak';
+import { readSpeakModel } from '../../../main/speak/train/speak-checkpoint';
+import { buildCli } from '../../helpers/cli';
 import { useTempDir } from '../../helpers/temp';
 
 /** The CliError message a parse throws (fails the test when it throws none, or another error). */
@@ -142,4 +147,44 @@ describe('blockwise speak', () => {
     expect(refusal(['eval', '--model', f.model, '--identities', '0'])).toMatch(/at least 1 held-out person/);
     expect(refusal(['eval', '--model', f.model, '--table', 'x'])).toMatch(/^Unknown option "--table" for blockwise speak eval/);
   });
+
+  it.runIf(espeakAvailable())('train in a real process: progress with losses and ETA, Ctrl+C stops at a checkpoint, the same command resumes, other flags are refused', async () => {
+    const dir = tmp();
+    const { cli, env } = await buildCli(dir);
+    const out = path.join(dir, 'model');
+    const flags = ['speak', 'train', '--out', out, '--identities', '2', '--seed', '3', '--emotions', 'neutral,happy', '--max-frames', '6', '--steps', 'syncnet=2,irfd=2,generator=0', '--backend', 'wasm', '--model-settings', '{"syncnet":{"batchSize":4},"irfd":{"width":8,"batch":2}}'];
+    // Stopped by SIGINT (Ctrl+C) once SyncNet's last step is reported.
+    const first = spawn(process.execPath, [cli, ...flags], { env });
+    let stderr = '';
+    first.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('syncnet (stage 1/2) step 2/2')) first.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => first.on('exit', resolve));
+    expect(stderr).toMatch(/syncnet \(stage 1\/2\) step 2\/2  total \d\.\d+.* frames\/s  ETA \d+:\d\d/);
+    expect(stderr).toContain('Run the same command again to continue');
+    expect(code).toBe(130);
+    expect(fs.existsSync(path.join(out, 'checkpoint.json'))).toBe(true);
+
+    const other = spawnSync(process.execPath, [cli, ...flags.map((f) => (f === '--seed' ? '--size' : f === '3' ? '128' : f))], { env, encoding: 'utf8' });
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/holds the checkpoint of a run with other settings/);
+
+    const second = spawnSync(process.execPath, [cli, ...flags], { env, encoding: 'utf8' });
+    expect(second.status).toBe(0);
+    expect(second.stderr).toMatch(/Resuming the run in .* from its checkpoint/);
+    expect(second.stderr).not.toMatch(/syncnet \(stage/); // SyncNet was finished: it does not train again
+    expect(second.stderr).toMatch(/irfd \(stage 2\/2\) step 2\/2  id \d.* total \d.*ETA 0:00/);
+    expect(second.stdout).toMatch(/talking-head model written to .*model \(model\.json, model\.bin\)/);
+    expect(second.stdout).toMatch(/last loss\/irfd\.self +\d/);
+    expect(readSpeakModel(out).manifest.stages.map((s) => [s.name, s.steps])).toEqual([['syncnet', 2], ['irfd', 2]]);
+    expect(fs.existsSync(path.join(out, 'checkpoint.json'))).toBe(true); // the CLI keeps it beside the model; a second train into DIR is refused
+    const again = spawnSync(process.execPath, [cli, ...flags], { env, encoding: 'utf8' });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/holds a trained model already/);
+
+    const generate = spawnSync(process.execPath, [cli, 'speak', 'generate', '--model', out, '--image', path.join(out, 'model.json'), '--audio', path.join(dir, 'none.wav'), '--out', path.join(dir, 'clip')], { env, encoding: 'utf8' });
+    expect(generate.status).toBe(2);
+    expect(generate.stderr).toMatch(/--audio: .*none\.wav does not exist/);
+  }, 180_000);
 });
