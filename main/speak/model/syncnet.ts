@@ -214,6 +214,17 @@ export function embedClip(p: Params, clip: SpeakClip, windows: MelWindows, setti
   return { visual, audio };
 }
 
+/**
+ * SyncNet's confidence for a clip (real, or generated frames wrapped as a SpeakClip with the
+ * driving audio), its own audio, or `audio` in its place (the shuffled-audio control).
+ */
+export function clipSyncConfidence(p: Params, clip: SpeakClip, settings: Partial<SyncNetSettings> = {}, audio = clip.audio): SyncConfidence {
+  const s = { ...SYNCNET_DEFAULTS, ...settings };
+  const windows = melWindows(audio, clip.frameCount, { ...s.window, fps: clip.fps }, s.mel);
+  const { visual, audio: heard } = embedClip(p, clip, windows, s);
+  return syncConfidence(visual, heard);
+}
+
 export interface SyncBatch {
   /** Whole face frames [B, S, S, 3] in [0, 1] (the visual stream crops the mouth). */
   frames: Float32Array;
@@ -274,7 +285,6 @@ export interface SyncNetStage {
   step(step: number): Promise<Record<string, number>>;
   /** Mel windows of every clip (one per video frame), in clip order. */
   windows: MelWindows[];
-  dispose(): void;
 }
 
 export interface SyncNetStageOptions {
@@ -331,9 +341,6 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
       distances!.dispose();
       const mean = (from: number, to: number) => d.subarray(from, to).reduce((a: number, b: number) => a + b, 0) / (to - from);
       return { total: loss, sync_contrastive: loss, sync_pos_distance: mean(0, half), sync_neg_distance: mean(half, n) };
-    },
-    dispose() {
-      optimizer.dispose();
     },
   };
 }

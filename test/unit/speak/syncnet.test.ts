@@ -6,6 +6,7 @@ import { melWindows } from '../../../main/speak/audio/mel';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { Params } from '../../../main/speak/model/nn';
 import {
+  clipSyncConfidence,
   contrastiveLoss,
   createSyncNetStage,
   embedClip,
@@ -154,7 +155,11 @@ describe('SyncNet', () => {
     expect(mean(inSync)).toBeLessThan(mean(otherClip) - 0.2);
     expect(confidences.filter((c) => Math.abs(c.offset) <= 1).length).toBeGreaterThanOrEqual(3);
     expect(mean(confidences.map((c) => c.confidence))).toBeGreaterThan(1.5 * mean(controls.map((c) => c.confidence)));
-    stage.dispose();
+    // The same through clipSyncConfidence (windows from the clip's audio, or another audio as control).
+    const first = clipSyncConfidence(stage.params, set.clips[0]!, stage.settings);
+    expect(first.confidence).toBeCloseTo(confidences[0]!.confidence, 5);
+    expect(clipSyncConfidence(stage.params, set.clips[0]!, stage.settings, set.clips[2]!.audio).confidence).toBeLessThan(first.confidence);
+    stage.optimizer.dispose();
     stage.params.dispose();
   }, 120_000);
 });
