@@ -4,7 +4,7 @@
  * accuracy on held-out identities, and saves them.
  *
  *   node scripts/run-ts.mjs bench/speak-eval-instruments.ts [--ids 24] [--held-out 6] [--steps 1500]
- *     [--frames 8] [--width 16] [--size 64] [--kinds emotion,pose,landmarks] [--stem 1] [--reference 1]
+ *     [--frames 8] [--width 16] [--size 64] [--kinds emotion,pose,landmarks] [--stem 0]
  *     [--backend wasm] [--out <dir>]
  *
  * Training identities are the seed's first `ids` people; the held-out ones the next `held-out`.
@@ -41,11 +41,10 @@ async function main(): Promise<void> {
   const size = Number(option('size', '64'));
   const seed = Number(option('seed', '11'));
   const kinds = option('kinds', 'emotion,pose,landmarks').split(',') as InstrumentKind[];
-  const stem = option('stem', '1') === '1';
-  const reference = option('reference', '1') === '1';
+  const stem = option('stem', '0') === '1';
   const out = option('out', path.join(os.tmpdir(), 'speak-eval-instruments'));
   const backend = await selectBackend(option('backend', 'wasm') as BackendId);
-  console.log(`backend ${backend.id}; ${ids} training identities, ${heldOut} held out, 8 emotions at intensity 1, ${size} px, ${frames} frames per clip, ${steps} steps, width ${width}, stem ${stem}, emotion against a neutral reference ${reference}`);
+  console.log(`backend ${backend.id}; ${ids} training identities, ${heldOut} held out, 8 emotions at intensity 1, ${size} px, ${frames} frames per clip, ${steps} steps, width ${width}, stem ${stem}`);
 
   let t = Date.now();
   const train = frameSetFromClips(proceduralClips({ count: ids, seed, size, maxFrames: 50 }), frames);
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
 
   for (const kind of kinds) {
     t = Date.now();
-    const inst = createInstrument(kind, { width, seed, stem, reference: kind === 'emotion' && reference });
+    const inst = createInstrument(kind, { width, seed, stem });
     await trainInstrument(inst, train, steps, (p) => {
       if (p.step % 100 === 0 || p.step === p.steps) console.log(`  ${kind} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} (${(p.elapsedMs / 1000).toFixed(0)} s)`);
     });

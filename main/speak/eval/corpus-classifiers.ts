@@ -43,14 +43,9 @@ export interface InstrumentSettings {
   augment: boolean;
   /** A full-resolution 3x3 conv before the stride-2 ones (about 3x the compute; finer cues). */
   stem: boolean;
-  /**
-   * Emotion only: the net also sees a neutral frame of the same person (channels 4-6) and judges
-   * what changed, not who it is. The evaluation has that frame: the identity image it generated from.
-   */
-  reference: boolean;
 }
 
-export const DEFAULT_INSTRUMENT_SETTINGS: InstrumentSettings = { inputSize: 64, width: 16, hidden: 96, learningRate: 1e-3, batchSize: 32, seed: 1, augment: true, stem: true, reference: false };
+export const DEFAULT_INSTRUMENT_SETTINGS: InstrumentSettings = { inputSize: 64, width: 16, hidden: 96, learningRate: 1e-3, batchSize: 32, seed: 1, augment: true, stem: false };
 
 export interface CorpusInstrument {
   kind: InstrumentKind;
@@ -68,22 +63,23 @@ export function createInstrument(kind: InstrumentKind, settings: Partial<Instrum
   for (const key of ['inputSize', 'width', 'hidden', 'batchSize'] as const) {
     if (!Number.isInteger(full[key]) || full[key] < 1) throw new Error(`Instrument setting ${key} must be a positive integer (got ${full[key]})`);
   }
-  if (full.reference && kind !== 'emotion') throw new Error(`Only the emotion instrument takes a neutral reference frame; the ${kind} instrument does not`);
   if (full.inputSize % 16 !== 0) throw new Error(`inputSize must be a multiple of 16 (four stride-2 convs); got ${full.inputSize}`);
   return { kind, settings: full, params: new Params(kind, full.seed), steps: 0 };
 }
 
-/** The CNN: a 3x3 stem, four stride-2 3x3 convs, flatten (position matters for pose and landmarks), dense, head. */
+/** The CNN: an optional full-resolution stem, four stride-2 3x3 convs, flatten (position matters for pose and landmarks), dense, head. */
 function forward(inst: CorpusInstrument, images: tf.Tensor4D): tf.Tensor2D {
   const { inputSize, width, hidden } = inst.settings;
   const p = inst.params;
   let x: tf.Tensor4D = images.shape[1] === inputSize && images.shape[2] === inputSize ? images : tf.image.resizeBilinear(images, [inputSize, inputSize]);
   x = tf.sub(x, 0.5);
-  // A full-resolution stem: emotion shows in 1-2 px moves of brows, lids and lip corners at 64 px.
-  // Instance norm on the first two levels takes out each face's colours and contrast (who it
-  // is), leaving shapes (what it does).
-  if (inst.settings.stem) x = instanceNorm(lrelu(conv(p, 'c0', x, width, 3, 1)) as tf.Tensor4D);
-  x = instanceNorm(lrelu(conv(p, 'c1', x, width, 3, 2)) as tf.Tensor4D);
+  // For the emotion classifier, instance norm on the first level(s) takes out each face's colours
+  // and contrast (who it is), leaving shapes (what it does): held-out accuracy 0.26 -> 0.35 at 24
+  // identities. Pose and landmarks keep them (they learnt pitch worse with it).
+  // The optional stem sees 1-px moves of brows, lids and lips (about 3x the compute).
+  const norm = (t: tf.Tensor4D) => (inst.kind === 'emotion' ? instanceNorm(t) : t);
+  if (inst.settings.stem) x = norm(lrelu(conv(p, 'c0', x, width, 3, 1)) as tf.Tensor4D);
+  x = norm(lrelu(conv(p, 'c1', x, width, 3, 2)) as tf.Tensor4D);
   x = lrelu(conv(p, 'c2', x, width * 2, 3, 2)) as tf.Tensor4D;
   x = lrelu(conv(p, 'c3', x, width * 4, 3, 2)) as tf.Tensor4D;
   x = lrelu(conv(p, 'c4', x, width * 4, 3, 2)) as tf.Tensor4D;
@@ -94,21 +90,7 @@ function forward(inst: CorpusInstrument, images: tf.Tensor4D): tf.Tensor2D {
 
 /** Params makes variables on first use: one forward pass on a blank frame creates them all. */
 function ensureBuilt(inst: CorpusInstrument): void {
-  const channels = inst.settings.reference ? 6 : 3;
-  if (inst.params.variables().length === 0) tf.tidy(() => forward(inst, tf.zeros([1, inst.settings.inputSize, inst.settings.inputSize, channels]) as tf.Tensor4D));
-}
-
-/** For each frame, the rows of its person's neutral frames (the references a reference classifier compares with). */
-function neutralRows(set: FrameSet): Map<string, number[]> {
-  const neutral = EMOTIONS.indexOf('neutral');
-  const byIdentity = new Map<string, number[]>();
-  set.identity.forEach((id, r) => {
-    if (set.emotion[r] === neutral) byIdentity.set(id, [...(byIdentity.get(id) ?? []), r]);
-  });
-  for (const id of new Set(set.identity)) {
-    if (!byIdentity.has(id)) throw new Error(`${id} has no neutral frame in the set: the reference emotion classifier compares each frame with its person's neutral face, so include the neutral clips`);
-  }
-  return byIdentity;
+  if (inst.params.variables().length === 0) tf.tidy(() => forward(inst, tf.zeros([1, inst.settings.inputSize, inst.settings.inputSize, 3]) as tf.Tensor4D));
 }
 
 /** Targets of frames `rows` in the net's units (class index, pose / 30, landmarks in [-1, 1]). */
@@ -136,11 +118,6 @@ function batchImages(set: FrameSet, rows: readonly number[], augment: { kind: In
     else out.set(frame, i * per);
   });
   return tf.tensor4d(out, [rows.length, set.size, set.size, 3]);
-}
-
-/** The frames with their references in channels 4-6 ([N, H, W, 6]). */
-function withReference(frames: tf.Tensor4D, references: tf.Tensor4D): tf.Tensor4D {
-  return tf.concat([frames, references], 3);
 }
 
 /**
@@ -191,22 +168,13 @@ export async function trainInstrument(inst: CorpusInstrument, set: FrameSet, ste
   ensureBuilt(inst);
   const optimizer = tf.train.adam(inst.settings.learningRate);
   const rng = createRng(inst.settings.seed * 7919 + inst.steps);
-  const references = inst.settings.reference ? neutralRows(set) : null;
   const started = Date.now();
   const losses: number[] = [];
   try {
     for (let s = 0; s < steps; s++) {
       const rows = Array.from({ length: Math.min(inst.settings.batchSize, set.count) }, () => randomInt(rng, set.count));
       const value = tf.tidy(() => {
-        const jitter = inst.settings.augment ? { kind: inst.kind, rng } : null;
-        let images = batchImages(set, rows, jitter);
-        if (references) {
-          const refRows = rows.map((r) => {
-            const options = references.get(set.identity[r]!)!;
-            return options[randomInt(rng, options.length)]!;
-          });
-          images = withReference(images, batchImages(set, refRows, jitter));
-        }
+        const images = batchImages(set, rows, inst.settings.augment ? { kind: inst.kind, rng } : null);
         const target = targets(inst, set, rows);
         return optimizer.minimize(() => loss(inst, forward(inst, images), target), true, inst.params.trainable()) as tf.Scalar;
       });
@@ -224,25 +192,16 @@ export async function trainInstrument(inst: CorpusInstrument, set: FrameSet, ste
 }
 
 /** The raw outputs for the frames of side `size` ([0, 1] floats, NHWC), in chunks. */
-async function outputs(inst: CorpusInstrument, pixels: Float32Array, size: number, reference: Float32Array | null = null): Promise<{ values: Float32Array; count: number }> {
+async function outputs(inst: CorpusInstrument, pixels: Float32Array, size: number): Promise<{ values: Float32Array; count: number }> {
   const per = size * size * 3;
   const count = pixels.length / per;
   if (!Number.isInteger(count) || count < 1) throw new Error(`${pixels.length} values are not a whole number of ${size}x${size}x3 frames`);
-  if (inst.settings.reference && !reference) throw new Error('This emotion classifier compares with a neutral frame of the same person: pass it as the reference');
-  if (reference && reference.length !== per && reference.length !== pixels.length) {
-    throw new Error(`The reference has ${reference.length} values; give one ${size}x${size}x3 frame or one per frame (${pixels.length})`);
-  }
   const n = OUTPUTS[inst.kind];
   const out = new Float32Array(count * n);
   const chunk = 64;
   for (let start = 0; start < count; start += chunk) {
     const m = Math.min(chunk, count - start);
-    const y = tf.tidy(() => {
-      const frames = tf.tensor4d(pixels.subarray(start * per, (start + m) * per), [m, size, size, 3]);
-      if (!inst.settings.reference || !reference) return forward(inst, frames);
-      const refs = reference.length === per ? tf.tile(tf.tensor4d(reference, [1, size, size, 3]), [m, 1, 1, 1]) : tf.tensor4d(reference.subarray(start * per, (start + m) * per), [m, size, size, 3]);
-      return forward(inst, withReference(frames, refs as tf.Tensor4D));
-    });
+    const y = tf.tidy(() => forward(inst, tf.tensor4d(pixels.subarray(start * per, (start + m) * per), [m, size, size, 3])));
     out.set((await y.data()) as Float32Array, start * n);
     y.dispose();
   }
@@ -253,13 +212,10 @@ function checkKind(inst: CorpusInstrument, kind: InstrumentKind): void {
   if (inst.kind !== kind) throw new Error(`This is the ${inst.kind} instrument; ${kind} predictions need the ${kind} instrument`);
 }
 
-/**
- * Class probabilities (EMOTIONS order) and the top class per frame. A reference classifier also
- * needs `reference`: a neutral frame of the same person (one for all frames, or one per frame).
- */
-export async function predictEmotions(inst: CorpusInstrument, pixels: Float32Array, size: number, reference: Float32Array | null = null): Promise<{ probabilities: Float32Array[]; emotions: Emotion[] }> {
+/** Class probabilities (EMOTIONS order) and the top class per frame. */
+export async function predictEmotions(inst: CorpusInstrument, pixels: Float32Array, size: number): Promise<{ probabilities: Float32Array[]; emotions: Emotion[] }> {
   checkKind(inst, 'emotion');
-  const { values: logits, count } = await outputs(inst, pixels, size, reference);
+  const { values: logits, count } = await outputs(inst, pixels, size);
   const probabilities: Float32Array[] = [];
   const emotions: Emotion[] = [];
   for (let i = 0; i < count; i++) {
@@ -288,20 +244,9 @@ export async function predictLandmarks(inst: CorpusInstrument, pixels: Float32Ar
   return Array.from({ length: count }, (_, i) => y.slice(i * 136, (i + 1) * 136).map((v) => ((v + 1) / 2) * size));
 }
 
-/** Share of frames whose top emotion is their label (a reference classifier compares each with its person's first neutral frame). */
+/** Share of frames whose top emotion is their label. */
 export async function emotionAccuracy(inst: CorpusInstrument, set: FrameSet): Promise<number> {
-  let reference: Float32Array | null = null;
-  if (inst.settings.reference) {
-    // Each frame against its person's first neutral frame (a fixed choice: the accuracy replays).
-    const per = set.size * set.size * 3;
-    const rows = neutralRows(set);
-    reference = new Float32Array(set.pixels.length);
-    set.identity.forEach((id, r) => {
-      const n = rows.get(id)![0]!;
-      reference!.set(set.pixels.subarray(n * per, (n + 1) * per), r * per);
-    });
-  }
-  const { emotions } = await predictEmotions(inst, set.pixels, set.size, reference);
+  const { emotions } = await predictEmotions(inst, set.pixels, set.size);
   return emotions.filter((e, i) => EMOTIONS.indexOf(e) === set.emotion[i]).length / set.count;
 }
 
