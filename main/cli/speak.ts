@@ -2,16 +2,17 @@
  * `blockwise speak ...`: the talking-head commands. `corpus` renders the procedural training
  * corpus; `train` trains the SPEAK model through the same code as the studio's talking-head job
  * (checkpoints in its --out folder, Ctrl+C stops it there and the same command resumes it);
- * `generate` and `eval` are parsed and checked here and run the model's inference and the
- * evaluation table when this build has them.
+ * `generate` makes a clip from a trained model, a photo and speech (the studio's generation
+ * task, in-process); `eval` is parsed and checked, and refused until the evaluation lands.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BACKEND_IDS } from '../../shared/ids';
+import { BACKEND_IDS, type BackendId } from '../../shared/ids';
 import { talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
 import type { JobEvent } from '../jobs/events';
 import { EMOTIONS, isEmotion, type Emotion } from '../speak/corpus/emotions';
 import { writeCorpus, type CorpusOptions, type CorpusProgress } from '../speak/corpus/corpus-writer';
+import { CLIP_FILE, generateToFolder } from '../speak/train/generate-task';
 import { hasSpeakCheckpoint, MODEL_MANIFEST } from '../speak/train/speak-checkpoint';
 import { stagesToBuild, trainSpeak } from '../speak/train/train-speak';
 import { CliError } from './args';
@@ -46,6 +47,10 @@ export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities
   --intensity X           emotion intensity, 0..1 [1]
   --yaw D --pitch D --roll D   constant head pose in degrees, -90..90 [0]
   --pose-curve FILE       keyframed pose instead: JSON [{"t": seconds, "yaw", "pitch", "roll"}, ...]
+  --seed S                seed of the generator's noise (the same seed repeats a clip) [0]
+  --largest-face          a photo with several faces: take the largest (else it is refused)
+  --backend B             ${BACKEND_IDS.join(', ')} [best present]
+  DIR gets 000000.png ... (25 fps), audio.wav and clip.json; it must be new or empty.
 
        blockwise speak eval --model DIR [--identities N --seed S]
   The evaluation table of a trained model on held-out procedural people [4 people, seed 9000].`;
@@ -79,6 +84,9 @@ export interface SpeakGenerateCommand {
   intensity: number;
   /** A constant pose, or keyframes sorted by time. */
   pose: { yaw: number; pitch: number; roll: number } | PoseKey[];
+  noiseSeed: number;
+  backend?: BackendId;
+  largestFace: boolean;
 }
 
 export interface SpeakEvalCommand {
@@ -105,6 +113,11 @@ const folderValue = (flag: string, value: string | undefined, what = 'a folder')
   if (!value || value.startsWith('--')) throw new CliError(`${flag} needs ${what}.\n${SPEAK_USAGE}`);
   return value;
 };
+
+function backendValue(value: string | undefined): BackendId {
+  if (!(BACKEND_IDS as readonly string[]).includes(value ?? '')) throw new CliError(`--backend must be one of ${BACKEND_IDS.join(', ')} (got ${value ?? 'nothing'}).`);
+  return value as BackendId;
+}
 
 function emotionList(flag: string, value: string | undefined): Emotion[] {
   const list = (value ?? '').split(',').map((v) => v.trim().toLowerCase());
@@ -193,10 +206,7 @@ function parseTrain(rest: readonly string[]): SpeakTrainCommand {
       case '--max-frames': maxFrames = wholeNumber(flag, value); break;
       case '--lr': input.lr = realNumber(flag, value, Number.MIN_VALUE, 1); break;
       case '--checkpoint-every': input.checkpointEvery = wholeNumber(flag, value); break;
-      case '--backend':
-        if (!(BACKEND_IDS as readonly string[]).includes(value ?? '')) throw new CliError(`--backend must be one of ${BACKEND_IDS.join(', ')} (got ${value ?? 'nothing'}).`);
-        input.backend = value;
-        break;
+      case '--backend': input.backend = backendValue(value); break;
       case '--model-settings':
         try {
           input.model = JSON.parse(value ?? '');
@@ -264,8 +274,14 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
   const given: Partial<Record<'model' | 'image' | 'audio' | 'out' | 'poseCurve', string>> = {};
   let emotion: Partial<Record<Emotion, number>> | undefined;
   let intensity = 1;
+  let noiseSeed = 0;
+  let backend: BackendId | undefined;
+  let largestFace = false;
   const angles: Partial<Record<'yaw' | 'pitch' | 'roll', number>> = {};
-  eachFlag(rest, (flag, value) => {
+  // --largest-face takes no value: the pairs walk does not see it.
+  const pairs = rest.filter((flag) => flag !== '--largest-face');
+  largestFace = pairs.length !== rest.length;
+  eachFlag(pairs, (flag, value) => {
     switch (flag) {
       case '--model': given.model = folderValue(flag, value, 'a trained model folder'); break;
       case '--image': given.image = folderValue(flag, value, 'a photo (PNG or JPEG)'); break;
@@ -274,6 +290,8 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
       case '--pose-curve': given.poseCurve = folderValue(flag, value, 'a JSON file'); break;
       case '--emotion': emotion = emotionWeights(value); break;
       case '--intensity': intensity = realNumber(flag, value, 0, 1); break;
+      case '--seed': noiseSeed = wholeNumber(flag, value); break;
+      case '--backend': backend = backendValue(value); break;
       case '--yaw':
       case '--pitch':
       case '--roll':
@@ -292,7 +310,10 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
   existingFile('--audio', given.audio!, 'a WAV file of the speech');
   if (!/\.wav$/i.test(given.audio!)) throw new CliError(`--audio: ${given.audio} is not a .wav file; convert the speech to WAV (e.g. ffmpeg -i in.mp3 out.wav).`);
   const pose = given.poseCurve ? poseCurve(existingFile('--pose-curve', given.poseCurve, 'a JSON pose curve')) : { yaw: angles.yaw ?? 0, pitch: angles.pitch ?? 0, roll: angles.roll ?? 0 };
-  return { command: 'generate', model: given.model!, image: given.image!, audio: given.audio!, out: given.out!, emotion: emotion ?? { neutral: 1 }, intensity, pose };
+  if (fs.existsSync(given.out!) && (!fs.statSync(given.out!).isDirectory() || fs.readdirSync(given.out!).length > 0)) {
+    throw new CliError(`--out: ${given.out} is not a new or empty folder; the clip's frames would mix with what is there. Give another folder.`);
+  }
+  return { command: 'generate', model: given.model!, image: given.image!, audio: given.audio!, out: given.out!, emotion: emotion ?? { neutral: 1 }, intensity, pose, noiseSeed, largestFace, ...(backend ? { backend } : {}) };
 }
 
 /** `happy=0.8,surprised=0.2`: weights over the emotions, each 0..1, not all zero; normalised to sum 1. */
@@ -423,6 +444,40 @@ async function runTrain(cli: SpeakTrainCommand): Promise<void> {
   }
 }
 
+/** `speak generate`: the same task the studio runs in a job worker, here in-process with a progress line. */
+async function runGenerate(cli: SpeakGenerateCommand): Promise<void> {
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
+  const stream = process.stderr;
+  try {
+    const result = await generateToFolder(
+      { model: cli.model, image: cli.image, audio: cli.audio, out: cli.out, emotion: { weights: cli.emotion, intensity: cli.intensity }, pose: cli.pose, noiseSeed: cli.noiseSeed, largestFace: cli.largestFace, ...(cli.backend ? { backend: cli.backend } : {}) },
+      (event) => {
+        if (event.type !== 'progress') return;
+        const p = event.progress;
+        const line = `frame ${p.step}/${p.stepsPerEpoch}  ${p.imagesPerSecond.toFixed(1)} frames/s  ETA ${clock(p.etaSeconds)}`;
+        if (stream.isTTY) stream.write(`\r${line}`);
+        else if (p.step === p.stepsPerEpoch) stream.write(`${line}\n`);
+      },
+      () => stop,
+    );
+    if (stream.isTTY) stream.write('\n');
+    console.log(`${result.frames} frames at ${result.size} px, ${result.fps} fps, written to ${result.out} (PNG frames, audio.wav, ${CLIP_FILE}) in ${result.seconds.toFixed(1)} s on ${result.backend}; photo landmarks measured on the ${result.measuredOn}`);
+  } catch (error) {
+    if (stop) {
+      console.error('\nStopped; no clip was written.');
+      process.exit(130);
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 /** Run `blockwise speak ...` (argv after 'speak'). */
 export async function runSpeak(argv: readonly string[]): Promise<void> {
   const cli = parseSpeakCli(argv);
@@ -439,8 +494,9 @@ export async function runSpeak(argv: readonly string[]): Promise<void> {
     case 'train':
       return runTrain(cli);
     case 'generate':
+      return runGenerate(cli);
     case 'eval':
-      // Refused rather than faked: the inference API and the evaluation table are not in this build.
-      throw new Error(`blockwise speak ${cli.command} is not available yet in this build: the talking-head ${cli.command === 'generate' ? 'inference (main/speak/speak-model.ts)' : 'evaluation (main/speak/eval)'} is not part of it. Its options were checked and are fine.`);
+      // Refused rather than faked: the evaluation run is not in this build yet.
+      throw new Error('blockwise speak eval is not available yet in this build: the talking-head evaluation (main/speak/eval) has no command entry yet. Its options were checked and are fine.');
   }
 }

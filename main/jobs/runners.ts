@@ -8,13 +8,14 @@ import { type DecodeCheckRequest, runDecodeCheck } from '../data/decode-check';
 import { probeSplitMemory, type SplitProbeRequest } from '../engine/memory/probe-split';
 import { type TrainingJob, trainRun } from '../engine/train/train-run';
 import { evaluateRunInWorker, type RunEvaluationRequest } from '../engine/train/evaluate-run';
+import { generateToFolder, type GenerateRequest } from '../speak/train/generate-task';
 import { type TalkingHeadJob, trainSpeak } from '../speak/train/train-speak';
 import type { EmitJobEvent } from './events';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
 /** A run's kind, or a short task that records nothing (run with ./worker-task.ts). */
-export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-evaluate';
+export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-evaluate' | 'speak-generate';
 
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
@@ -22,4 +23,6 @@ export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
   'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),
+  // A talking-head clip from a trained model: a task, not a run (no losses, checkpoints or resume).
+  'speak-generate': (payload, emit, shouldStop) => generateToFolder(payload as GenerateRequest, emit, shouldStop),
 };

@@ -10,9 +10,21 @@ import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../main/cli/args';
 import { parseSpeakCli, type SpeakGenerateCommand, type SpeakTrainCommand } from '../../../main/cli/speak';
 import { espeakAvailable } from '../../../main/speak/audio/espeak';
+import { decodeWav, encodeWav } from '../../../main/speak/audio/wav';
+import { decodePngRgb } from '../../../main/speak/corpus/png';
+import { packageDir } from '../../../main/speak/instruments/model-files';
 import { readSpeakModel } from '../../../main/speak/train/speak-checkpoint';
 import { buildCli } from '../../helpers/cli';
 import { useTempDir } from '../../helpers/temp';
+
+/** A real group photo shipped with face-api's demo (real people). */
+const DEMO_PHOTO = (() => {
+  try {
+    return path.join(packageDir('@vladmandic/face-api'), 'demo', 'sample2.jpg');
+  } catch {
+    return '';
+  }
+})();
 
 /** The CliError message a parse throws (fails the test when it throws none, or another error). */
 function refusal(argv: string[]): string {
@@ -102,7 +114,8 @@ describe('blockwise speak', () => {
     const f = files();
     const base = ['generate', '--model', f.model, '--image', f.image, '--audio', f.audio, '--out', path.join(f.dir, 'out')];
     const plain = parseSpeakCli(base) as SpeakGenerateCommand;
-    expect(plain).toMatchObject({ command: 'generate', emotion: { neutral: 1 }, intensity: 1, pose: { yaw: 0, pitch: 0, roll: 0 } });
+    expect(plain).toMatchObject({ command: 'generate', emotion: { neutral: 1 }, intensity: 1, pose: { yaw: 0, pitch: 0, roll: 0 }, noiseSeed: 0, largestFace: false });
+    expect(parseSpeakCli([...base, '--largest-face', '--seed', '7', '--backend', 'wasm'])).toMatchObject({ noiseSeed: 7, largestFace: true, backend: 'wasm' });
     const mixed = parseSpeakCli([...base, '--emotion', 'happy=0.6,surprised=0.2', '--intensity', '0.5', '--yaw', '20', '--roll', '-5']) as SpeakGenerateCommand;
     expect(mixed.emotion.happy).toBeCloseTo(0.75, 12);
     expect(mixed.emotion.surprised).toBeCloseTo(0.25, 12);
@@ -136,6 +149,7 @@ describe('blockwise speak', () => {
     fs.writeFileSync(curveFile, 'not json');
     expect(refusal([...base, '--pose-curve', curveFile])).toMatch(/^--pose-curve: .* is not valid JSON/);
     expect(refusal([...base, '--fps', '30'])).toMatch(/^Unknown option "--fps" for blockwise speak generate/);
+    expect(refusal([...base.slice(0, 7), '--out', f.model])).toMatch(/^--out: .* is not a new or empty folder/);
   });
 
   it('eval: a model folder and the held-out people', () => {
@@ -186,5 +200,33 @@ describe('blockwise speak', () => {
     const generate = spawnSync(process.execPath, [cli, 'speak', 'generate', '--model', out, '--image', path.join(out, 'model.json'), '--audio', path.join(dir, 'none.wav'), '--out', path.join(dir, 'clip')], { env, encoding: 'utf8' });
     expect(generate.status).toBe(2);
     expect(generate.stderr).toMatch(/--audio: .*none\.wav does not exist/);
+  }, 180_000);
+
+  it.runIf(espeakAvailable() && fs.existsSync(DEMO_PHOTO))('generate in a real process: a real photo and a WAV through a trained model into PNG frames at 25 fps, audio.wav and clip.json', async () => {
+    const dir = tmp();
+    const { cli, env } = await buildCli(dir);
+    const model = path.join(dir, 'model');
+    const trained = spawnSync(process.execPath, [cli, 'speak', 'train', '--out', model, '--identities', '2', '--seed', '3', '--emotions', 'neutral,happy', '--max-frames', '6', '--steps', 'syncnet=0,irfd=1,generator=1', '--backend', 'wasm', '--model-settings', '{"irfd":{"width":8,"batch":2},"generator":{"batchSize":1,"weights":{"perceptual":0}}}'], { env, encoding: 'utf8' });
+    expect(trained.status, trained.stderr).toBe(0);
+    // Half a second of a 220 Hz tone: 13 frames at 25 fps.
+    const wav = path.join(dir, 'tone.wav');
+    const samples = Float32Array.from({ length: 8000 }, (_, i) => 0.25 * Math.sin((2 * Math.PI * 220 * i) / 16000));
+    fs.writeFileSync(wav, encodeWav({ sampleRate: 16000, samples }));
+    const clip = path.join(dir, 'clip');
+    const args = ['speak', 'generate', '--model', model, '--image', DEMO_PHOTO, '--audio', wav, '--out', clip, '--emotion', 'happy=1', '--yaw', '10', '--backend', 'wasm'];
+    // The demo photo is a group: refused with the real detector's count unless the largest face is asked for.
+    const group = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
+    expect(group.status).toBe(1);
+    expect(group.stderr).toMatch(/\d faces were found in this image; the talking head needs one/);
+    const made = spawnSync(process.execPath, [cli, ...args, '--largest-face'], { env, encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/^13 frames at 64 px, 25 fps, written to /);
+    const pngs = fs.readdirSync(clip).filter((f) => f.endsWith('.png')).sort();
+    expect(pngs).toEqual(Array.from({ length: 13 }, (_, i) => `${String(i).padStart(6, '0')}.png`));
+    const frame = decodePngRgb(fs.readFileSync(path.join(clip, pngs[6]!)));
+    expect([frame.width, frame.height]).toEqual([64, 64]);
+    expect(new Set(frame.rgb).size).toBeGreaterThan(10); // a picture, not a blank
+    expect(decodeWav(fs.readFileSync(path.join(clip, 'audio.wav'))).samples.length).toBe(8000);
+    expect(JSON.parse(fs.readFileSync(path.join(clip, 'clip.json'), 'utf8'))).toMatchObject({ fps: 25, size: 64, frames: 13, pose: { yaw: 10, pitch: 0, roll: 0 }, emotion: { weights: { happy: 1 }, intensity: 1 } });
   }, 180_000);
 });
