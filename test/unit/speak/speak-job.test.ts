@@ -15,6 +15,10 @@ import { mixSeed, createRng } from '../../../main/data/random';
 import { runDir } from '../../../main/engine/train/run-config';
 import { type JobEvent, JobCancelled } from '../../../main/jobs/events';
 import { JobManager } from '../../../main/jobs/job-manager';
+import { startWorkerTask } from '../../../main/jobs/worker-task';
+import { encodeWav } from '../../../main/speak/audio/wav';
+import { packageDir } from '../../../main/speak/instruments/model-files';
+import type { GenerateRequest, GenerateResult } from '../../../main/speak/train/generate-task';
 import { espeakAvailable } from '../../../main/speak/audio/espeak';
 import { EMOTIONS } from '../../../main/speak/corpus/emotions';
 import type { ClipSet } from '../../../main/speak/data/clip';
@@ -249,7 +253,7 @@ describe('talking-head jobs', () => {
   const lossRows = (store: Store, runId: number) => Object.fromEntries(store.metrics.series(runId, 'step').map((s) => [s.key, s.steps.map((step, i) => [step, s.values[i]!])]));
   const JOB: TalkingHeadInput = { ...REAL, steps: { syncnet: 2, irfd: 2, generator: 2 } };
 
-  it.runIf(espeakAvailable())('trains in a job worker into SQLite: the run done, every loss per step stored, the model file kept and the checkpoint gone', async () => {
+  it.runIf(espeakAvailable())('trains in a job worker into SQLite: the run done, every loss per step stored, the model file kept and the checkpoint gone; a worker task generates from it', async () => {
     const { store, jobs, experimentId } = setUp();
     const progress: { epoch: number; step: number; eta: number }[] = [];
     jobs.subscribe((u) => {
@@ -272,7 +276,20 @@ describe('talking-head jobs', () => {
     expect(store.metrics.artifacts(run.id).map((a) => [a.kind, a.path])).toEqual([['speak-model', dir]]);
     expect(readSpeakModel(dir).manifest.stages.map((s) => s.name)).toEqual(['syncnet', 'irfd', 'generator']);
     expect(hasSpeakCheckpoint(dir)).toBe(false);
-  }, 120_000);
+
+    // Generation from that run's model as a worker task ('speak-generate'): frames, audio and clip.json, progress on the way.
+    const photo = path.join(packageDir('@vladmandic/face-api'), 'demo', 'sample2.jpg');
+    if (!fs.existsSync(photo)) return;
+    const wav = path.join(tmp(), 'tone.wav');
+    fs.writeFileSync(wav, encodeWav({ sampleRate: 16000, samples: Float32Array.from({ length: 4000 }, (_, i) => 0.25 * Math.sin((2 * Math.PI * 300 * i) / 16000)) }));
+    const frames: number[] = [];
+    const request: GenerateRequest = { model: dir, image: photo, audio: wav, out: path.join(tmp(), 'clip'), emotion: { weights: { sad: 1 }, intensity: 0.5 }, pose: [{ t: 0, yaw: 0, pitch: 0, roll: 0 }, { t: 0.2, yaw: 15, pitch: 0, roll: 0 }], noiseSeed: 1, backend: 'wasm', largestFace: true };
+    const task = startWorkerTask('speak-generate', request, { onEvent: (e) => e.type === 'progress' && frames.push(e.progress.step) });
+    const result = (await task.result) as GenerateResult;
+    expect(result).toMatchObject({ frames: 6, fps: 25, size: 64, backend: 'wasm' });
+    expect(frames.at(-1)).toBe(6); // 0.25 s at 25 fps
+    expect(fs.readdirSync(request.out).filter((f) => f.endsWith('.png'))).toHaveLength(6);
+  }, 150_000);
 
   it.runIf(espeakAvailable())('cancelled in the IRFD stage, resumed by the job manager: continues at the same step and ends with the weights of an uninterrupted run', async () => {
     const { store, jobs, experimentId } = setUp();
