@@ -56,7 +56,7 @@ export interface GeneratorInputs {
 }
 
 export interface GeneratedFrame {
-  /** [N, S, S, 3] in [0, 1]. */
+  /** [N, S, S, 3] in [0, 1]: the decoder's sigmoid RGB blended per pixel with the warped photo. */
   frame: tf.Tensor4D;
   /** The motion head's driving landmarks, normalised [N, 136] (pixels: (x + 1) * S / 2). */
   landmarks: tf.Tensor2D;
@@ -103,6 +103,14 @@ export function generateFrame(p: Params, inputs: GeneratorInputs, settings: Gene
   for (let b = 0; b < settings.resBlocks; b++) h = adain(g, `res${b}.adain`, resBlock(g, `res${b}`, h, w * 4), modulation);
   h = lrelu(adain(g, 'dec1.adain', conv(g, 'dec1', tf.concat([upsample2x(h), warpLevel(e1, motion.flow, motion.occlusion)], 3) as tf.Tensor4D, w * 2), modulation)) as tf.Tensor4D;
   h = lrelu(adain(g, 'dec0.adain', conv(g, 'dec0', tf.concat([upsample2x(h), warpedSource], 3) as tf.Tensor4D, w), modulation)) as tf.Tensor4D;
-  const frame = tf.sigmoid(conv(g, 'rgb', tf.concat([h, warpedSource], 3) as tf.Tensor4D, 3)) as tf.Tensor4D;
+  // Decoder to RGB (sigmoid) plus a per-pixel blend with the warped photo: where the warp holds
+  // (most of the face) the photo's own pixels pass sharp from the first step, and the decoder
+  // paints what the warp cannot show (an opened mouth, uncovered background). The blend starts
+  // at sigmoid(2) = 0.88 toward the photo.
+  const out = conv(g, 'rgb', tf.concat([h, warpedSource], 3) as tf.Tensor4D, 4);
+  const painted = tf.sigmoid(tf.slice(out, [0, 0, 0, 0], [-1, -1, -1, 3]));
+  const blend = tf.sigmoid(tf.add(tf.slice(out, [0, 0, 0, 3], [-1, -1, -1, 1]), 2));
+  const photo = tf.div(tf.add(warpedSource, 1), 2);
+  const frame = tf.add(tf.mul(blend, photo), tf.mul(tf.sub(1, blend), painted)) as tf.Tensor4D;
   return { frame, landmarks, style, motion };
 }
