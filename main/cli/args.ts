@@ -12,7 +12,8 @@ export const CLI_USAGE = `Usage: blockwise train [options]      train a network 
        blockwise worker --redis URL     train runs queued on a Redis queue by a studio
                                         (blockwise worker help for its options)
        blockwise speak corpus --out DIR --identities N --seed S   render the talking-face corpus
-                                        (blockwise speak help for its options)
+       blockwise speak train --out DIR  train the talking-head model (generate, eval: see speak help)
+                                        (blockwise speak help for their options)
 
 Training options (defaults in brackets):
   --dataset ID        mnist or a data set id from the Data sets view (ds-<n>) [mnist]

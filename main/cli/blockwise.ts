@@ -10,6 +10,7 @@ import { defaultRunName } from '../../shared/api/run-names';
 import { resolveCuts } from '../engine/train/run-config';
 import { evaluateRun } from '../engine/train/run-training';
 import type { TrainingResult } from '../engine/train/train-run';
+import type { TalkingHeadResult } from '../speak/train/train-speak';
 import { JobManager } from '../jobs/job-manager';
 import { resolveDbPath } from '../platform/paths';
 import { isProcessAlive, THIS_PROCESS } from '../platform/process-owner';
@@ -104,6 +105,11 @@ async function main(): Promise<void> {
     const { run, result } = await jobs.wait(runId);
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (run.status !== 'done') throw new Error(`run ${runId} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+    if (run.kind === 'talking-head') {
+      // A resumed talking-head run (blockwise resume): its result is a model folder, not an accuracy.
+      console.log(`run ${runId}: talking-head model written to ${(result as TalkingHeadResult).modelDir ?? '(no files: in-memory database)'}`);
+      return;
+    }
     const { testAccuracy, bestTestAccuracy, peakBytes, backend } = result as TrainingResult;
     console.log(
       `run ${runId}: test accuracy ${(testAccuracy * 100).toFixed(2)}% (best ${(bestTestAccuracy * 100).toFixed(2)}%), ` +

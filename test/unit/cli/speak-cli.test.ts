@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../../main/cli/args';
+import { DatasetCatalog } from '../../../main/data/catalog';
+import { JobManager } from '../../../main/jobs/job-manager';
+import { Store } from '../../../main/store';
 import { parseSpeakCli, type SpeakGenerateCommand, type SpeakTrainCommand } from '../../../main/cli/speak';
 import { espeakAvailable } from '../../../main/speak/audio/espeak';
 import { decodeWav, encodeWav } from '../../../main/speak/audio/wav';
@@ -229,4 +232,30 @@ describe('blockwise speak', () => {
     expect(decodeWav(fs.readFileSync(path.join(clip, 'audio.wav'))).samples.length).toBe(8000);
     expect(JSON.parse(fs.readFileSync(path.join(clip, 'clip.json'), 'utf8'))).toMatchObject({ fps: 25, size: 64, frames: 13, pose: { yaw: 10, pitch: 0, roll: 0 }, emotion: { weights: { happy: 1 }, intensity: 1 } });
   }, 180_000);
+
+  it.runIf(espeakAvailable())('blockwise resume continues a cancelled talking-head run from its checkpoint and says where its model is', async () => {
+    const dir = tmp();
+    const { cli, env } = await buildCli(dir);
+    const db = path.join(dir, 'studio.sqlite');
+    const store = Store.open(db);
+    const experimentId = store.projects.createExperiment({ projectId: store.projects.create({ name: 'p' }).id, name: 'e', kind: 'talking-head' }).id;
+    const jobs = new JobManager({ store, datasets: new DatasetCatalog(store) });
+    const config = { backend: 'wasm', seed: 1, data: { source: 'procedural', identities: 2, seed: 3, emotions: ['neutral', 'happy'], maxFrames: 6 }, steps: { syncnet: 2, irfd: 1, generator: 0 }, model: { syncnet: { batchSize: 4 }, irfd: { width: 8, batch: 2 } } };
+    const runId = jobs.submit({ experimentId, name: 'speak', kind: 'talking-head', config }).id;
+    jobs.subscribe((u) => u.type === 'event' && u.event.type === 'progress' && jobs.cancel(runId));
+    expect((await jobs.wait(runId)).run.status).toBe('cancelled');
+    await jobs.close();
+    store.close();
+    const resumed = spawnSync(process.execPath, [cli, 'resume', String(runId), '--db', db], { env, encoding: 'utf8' });
+    expect(resumed.stderr).toMatch(/Resuming run \d+ \(speak\) from its last checkpoint/);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`run ${runId}: talking-head model written to ${path.join(dir, 'runs', String(runId))}`);
+    const reopened = Store.open(db);
+    try {
+      expect(reopened.runs.get(runId).status).toBe('done');
+      expect(reopened.metrics.series(runId, 'step').find((s) => s.key === 'loss/irfd.total')?.steps).toEqual([3]);
+    } finally {
+      reopened.close();
+    }
+  }, 120_000);
 });
