@@ -13,6 +13,13 @@
  *
  * The visual stream sees one frame (not SyncNet's five) so that L_sync can judge every generated
  * frame on its own; the 0.2 s audio window is SyncNet's five-frame span.
+ *
+ * Training first collapses (every distance near margin / 2, loss near 0.125) and stays there
+ * until sync features appear: ~110-180 steps for the tiny test nets on 4 clips, ~300 steps for
+ * the default widths on 16 clips, both at lr 1e-3 and batch 32 (test/fixtures/measure-syncnet.ts).
+ * The paper's lr 1e-4 should make that wait longer still (not measured). Jittering the training
+ * frames (mirror, 2 px shifts, brightness) kept the default net collapsed for all of 1000 steps
+ * on 16 clips, so frames are used as rendered.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
@@ -46,14 +53,14 @@ export interface SyncNetSettings {
 export const SYNCNET_DEFAULTS: SyncNetSettings = {
   visualWidths: [16, 32, 48, 64],
   audioWidths: [16, 32, 64],
-  // No hidden FC layer: with one, training sat ~100 steps longer in the initial collapse.
+  // No hidden FC layer: with one (128), training sat in the initial collapse ~580 steps instead of ~300 (16 clips).
   hidden: 0,
   embedDim: 64,
   margin: 1,
   lr: 1e-4,
-  batchSize: 16,
+  batchSize: 32,
   minShift: 5,
-  otherClipShare: 0.5,
+  otherClipShare: 0.2,
   window: MEL_WINDOW_DEFAULTS,
   mel: {},
 };
