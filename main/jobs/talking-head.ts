@@ -8,6 +8,7 @@ import { talkingHeadSettings } from '../../shared/speak/settings';
 import { parseOrBadRequest } from '../api/dispatch';
 import { runFilesDir } from '../engine/train/run-config';
 import { readManifest } from '../speak/data/corpus-reader';
+import { irfdSettings, type IrfdSettingsInput } from '../speak/model/irfd';
 import { hasSpeakCheckpoint } from '../speak/train/speak-checkpoint';
 import type { TalkingHeadJob } from '../speak/train/train-speak';
 import type { JobKindHandler } from './kinds';
@@ -16,6 +17,12 @@ import { errorMessage } from './run-ledger';
 export const talkingHeadJobs: JobKindHandler = {
   configure(input) {
     const settings = parseOrBadRequest(talkingHeadSettings, input, 'talking-head settings');
+    // IRFD's own settings can be checked without clips: refuse them now rather than in the worker.
+    try {
+      irfdSettings({ size: settings.size, lr: settings.lr, ...(settings.model.irfd as IrfdSettingsInput) });
+    } catch (error) {
+      throw new ApiError('bad_request', `Invalid talking-head settings: model.irfd: ${errorMessage(error)}. Nothing was changed.`);
+    }
     if (settings.data.source === 'corpus') {
       // Read now, so a wrong folder is refused before a run exists rather than failing in its worker.
       let identities: number;

@@ -245,6 +245,8 @@ describe('talking-head jobs', () => {
     expect(submit({ data: { source: 'corpus', dir: path.join(tmp(), 'nowhere') } })).toThrow(/data\.dir: .*nowhere does not exist.*Nothing was changed/);
     expect(submit({ data: { source: 'procedural', identities: 0 } })).toThrow(/data\.identities:/);
     expect(submit({ checkpointEvery: 0 })).toThrow(/checkpointEvery:/);
+    expect(submit({ model: { irfd: { width: 0 } } })).toThrow(/model\.irfd: IRFD width must be a whole number >= 1, got 0.*Nothing was changed/);
+    expect(submit({ model: { vocoder: {} } })).toThrow(/model: unknown field\(s\) "vocoder"/);
     expect(store.runs.list({ limit: 10, offset: 0 }).runs).toEqual([]);
     expect(fs.existsSync(runDir(store.path, 1))).toBe(false);
   });
