@@ -14,10 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../main/engine/backend/select';
 import type { BackendId } from '../shared/ids';
+import { EMOTIONS } from '../main/speak/corpus/emotions';
 import { proceduralClips } from '../main/speak/data/procedural-clips';
 import {
   createInstrument,
   emotionAccuracy,
+  emotionConfusion,
   poseError,
   predictLandmarks,
   saveInstrument,
@@ -62,6 +64,9 @@ async function main(): Promise<void> {
     const saved = await saveInstrument(inst, path.join(out, kind));
     if (kind === 'emotion') {
       console.log(`emotion: held-out accuracy ${(await emotionAccuracy(inst, test)).toFixed(3)} (training frames ${(await emotionAccuracy(inst, train)).toFixed(3)}; chance 0.125)`);
+      const confusion = await emotionConfusion(inst, test);
+      console.log(`  held-out confusion (rows: true, columns: predicted; ${EMOTIONS.join(', ')}):`);
+      confusion.forEach((row, i) => console.log(`  ${EMOTIONS[i]!.padEnd(10)} ${row.map((n) => String(n).padStart(4)).join('')}`));
     } else if (kind === 'pose') {
       const e = await poseError(inst, test);
       console.log(`pose: held-out mean absolute error yaw ${e.yaw.toFixed(2)}, pitch ${e.pitch.toFixed(2)}, roll ${e.roll.toFixed(2)} degrees`);

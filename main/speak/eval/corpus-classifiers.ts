@@ -244,6 +244,14 @@ export async function predictLandmarks(inst: CorpusInstrument, pixels: Float32Ar
   return Array.from({ length: count }, (_, i) => y.slice(i * 136, (i + 1) * 136).map((v) => ((v + 1) / 2) * size));
 }
 
+/** Confusion counts: [true class][predicted class], EMOTIONS order. */
+export async function emotionConfusion(inst: CorpusInstrument, set: FrameSet): Promise<number[][]> {
+  const { emotions } = await predictEmotions(inst, set.pixels, set.size);
+  const counts = EMOTIONS.map(() => EMOTIONS.map(() => 0));
+  emotions.forEach((e, i) => counts[set.emotion[i]!]![EMOTIONS.indexOf(e)]!++);
+  return counts;
+}
+
 /** Share of frames whose top emotion is their label. */
 export async function emotionAccuracy(inst: CorpusInstrument, set: FrameSet): Promise<number> {
   const { emotions } = await predictEmotions(inst, set.pixels, set.size);

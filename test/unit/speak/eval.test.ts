@@ -8,6 +8,7 @@ import {
   createInstrument,
   disposeInstrument,
   emotionAccuracy,
+  emotionConfusion,
   loadInstrument,
   poseError,
   predictEmotions,
@@ -19,6 +20,7 @@ import {
 import { frameSetFromClips, type FrameSet } from '../../../main/speak/eval/frame-set';
 import { atPaperScale, faceLmd, mouthLmd, sequenceLmd } from '../../../main/speak/eval/landmark-distance';
 import { emptyRow, formatEvalTable, meetsTargets, PAPER_ROWS } from '../../../main/speak/eval/eval-table';
+import { pearson, sequenceQuality } from '../../../main/speak/eval/frame-quality';
 
 /** 68 distinct points on a 64 px frame. */
 const truth = Float32Array.from({ length: 136 }, (_, i) => (i % 2 === 0 ? 10 + (i % 40) : 20 + Math.floor(i / 40) * 7));
@@ -52,6 +54,29 @@ describe('SPEAK eval: landmark distance', () => {
     bad[7] = NaN;
     expect(() => faceLmd(bad, truth)).toThrow(/value 7 is NaN/);
     expect(() => sequenceLmd([truth], [truth, truth])).toThrow(/1 predicted frames against 2/);
+  });
+});
+
+describe('SPEAK eval: frame quality and correlation', () => {
+  it('gives SSIM 1 for identical frames and 20 log10(255/4) dB for frames 4 grey levels brighter', () => {
+    const size = 16;
+    const frame = Uint8Array.from({ length: size * size * 3 }, (_, i) => (i * 37) % 200);
+    const brighter = frame.map((v) => v + 4);
+    const same = sequenceQuality([frame, frame], [frame, frame], size);
+    expect(same).toEqual({ ssim: 1, psnr: Infinity, frames: 2, identicalFrames: 2 });
+    const q = sequenceQuality([brighter, frame], [frame, frame], size);
+    expect(q.psnr).toBeCloseTo(20 * Math.log10(255 / 4), 10); // the identical pair is left out of the PSNR mean
+    expect(q.identicalFrames).toBe(1);
+    expect(q.ssim).toBeLessThan(1);
+    expect(() => sequenceQuality([frame], [], size)).toThrow(/1 generated frames against 0/);
+  });
+
+  it('Pearson correlation: 1 for a line, -1 for its mirror, hand value for a small case', () => {
+    expect(pearson([1, 2, 3, 4], [3, 5, 7, 9])).toBeCloseTo(1, 12);
+    expect(pearson([1, 2, 3, 4], [9, 7, 5, 3])).toBeCloseTo(-1, 12);
+    // x = [1, 2, 3], y = [1, 3, 2]: cov = 1, var x = 2, var y = 2 -> 0.5
+    expect(pearson([1, 2, 3], [1, 3, 2])).toBeCloseTo(0.5, 12);
+    expect(pearson([1, 1, 1], [1, 2, 3])).toBeNaN();
   });
 });
 
@@ -118,6 +143,10 @@ describe('SPEAK eval: corpus instruments (small CNNs trained on procedural frame
     console.log(`emotion: loss ${mean(losses.slice(0, 20)).toFixed(3)} -> ${mean(losses.slice(-20)).toFixed(3)}; accuracy on training frames ${trained.toFixed(3)}, held-out people ${held.toFixed(3)} (3 emotions, chance 0.333)`);
     expect(mean(losses.slice(-20))).toBeLessThan(0.6 * mean(losses.slice(0, 20)));
     expect(trained).toBeGreaterThan(0.6);
+    // The confusion matrix holds every held-out frame once; its diagonal is the accuracy.
+    const confusion = await emotionConfusion(inst, heldOut);
+    expect(confusion.flat().reduce((a, b) => a + b, 0)).toBe(heldOut.count);
+    expect(confusion.reduce((n, row, i) => n + row[i]!, 0) / heldOut.count).toBeCloseTo(held, 10);
     disposeInstrument(inst);
   }, 90_000);
 
