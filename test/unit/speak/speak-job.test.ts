@@ -22,7 +22,10 @@ import type { GenerateRequest, GenerateResult } from '../../../main/speak/train/
 import { espeakAvailable } from '../../../main/speak/audio/espeak';
 import { EMOTIONS } from '../../../main/speak/corpus/emotions';
 import type { ClipSet } from '../../../main/speak/data/clip';
+import { splitIdentities } from '../../../main/speak/data/identity-split';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
+import { writeCorpus } from '../../../main/speak/corpus/corpus-writer';
+import { clipsFor } from '../../../main/speak/train/speak-data';
 import { conv, dense, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
 import { hasSpeakCheckpoint, MODEL_BIN, readSpeakModel } from '../../../main/speak/train/speak-checkpoint';
 import type { SpeakStage, SpeakStageName } from '../../../main/speak/train/stage';
@@ -215,6 +218,24 @@ describe.runIf(espeakAvailable())('talking-head trainer with the real stages', (
     expect(resumed).toEqual(['3:2', '3:3']);
     expect(Buffer.compare(fs.readFileSync(path.join(parts, MODEL_BIN)), fs.readFileSync(path.join(whole, MODEL_BIN)))).toBe(0);
   }, 120_000);
+});
+
+describe.runIf(espeakAvailable())('talking-head data from a corpus folder', () => {
+  const tmp = useTempDir();
+
+  it('reads the folder at the run\'s size, keeps held-out people out, and trains on it', async () => {
+    const corpus = path.join(tmp(), 'corpus');
+    const manifest = writeCorpus({ out: corpus, identities: 3, seed: 5, size: 128, emotions: ['neutral', 'happy'], levels: [3], maxFrames: 4 });
+    const run = settings({ data: { source: 'corpus', dir: corpus, heldOut: 1, seed: 7 }, steps: { syncnet: 1, irfd: 0, generator: 0 }, model: { syncnet: { batchSize: 2 } } });
+    const clips = clipsFor(run);
+    const { heldOut, train } = splitIdentities(manifest.identities, 1, 7);
+    expect(clips.identities).toEqual(train);
+    expect(clips.clips.every((c) => !heldOut.includes(c.identity) && c.size === 64)).toBe(true);
+    expect(clips.clips.length).toBe(4); // 2 people x (neutral, happy level 3)
+    const events: JobEvent[] = [];
+    await trainSpeak({ runId: 1, settings: run, filesDir: null }, (e) => events.push(e), () => false);
+    expect(events.filter((e) => e.type === 'progress')).toHaveLength(1);
+  }, 60_000);
 });
 
 describe('talking-head jobs', () => {
