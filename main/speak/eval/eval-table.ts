@@ -134,9 +134,11 @@ export function meetsTargets(row: SpeakEvalRow): Record<keyof typeof TARGETS | '
 /**
  * The evaluation as markdown: the paper's columns with the paper's rows (default SPEAK on MEAD
  * and HDTF, and the two ablations) beside ours, then our measures beyond the paper with the
- * targets, then per-class real expression agreement if any row has it.
+ * targets, then per-class real expression agreement if any row has it. `notes` add lines under
+ * the tables, e.g. the instruments' own accuracy on ground-truth frames (the classifiers'
+ * ceiling: a generated frame cannot score better than the judge reads real ones).
  */
-export function formatEvalTable(rows: readonly SpeakEvalRow[], paper: readonly PaperRow[] = Object.values(PAPER_ROWS)): string {
+export function formatEvalTable(rows: readonly SpeakEvalRow[], paper: readonly PaperRow[] = Object.values(PAPER_ROWS), notes: readonly string[] = []): string {
   if (rows.length === 0) throw new Error('The evaluation table needs at least one row of ours');
   const paperTable = markdown(
     ['Model', 'SSIM ↑', 'PSNR (dB) ↑', 'F-LMD ↓', 'M-LMD ↓', 'Sync conf ↑', 'Sync conf, shuffled audio'],
@@ -153,11 +155,12 @@ export function formatEvalTable(rows: readonly SpeakEvalRow[], paper: readonly P
     ],
   );
   const sizes = [...new Set(rows.map((r) => r.size).filter((s): s is number => s !== null))];
-  const notes = [
+  const allNotes = [
     `Paper rows: methods.md 5.4 (Tables 1, 3, 4; 256 px frames, real videos). Our rows: held-out procedural identities${sizes.length ? ` at ${sizes.join(', ')} px` : ''}.`,
     'F-LMD / M-LMD: mean Euclidean landmark distance in pixels of the evaluated frames (68 points / mouth points 48-67), not normalised; the @256 figure rescales to the paper\'s frame size.',
+    ...notes,
   ];
-  const parts = ['### Paper columns', paperTable, '', '### Beyond the paper', beyond, '', ...notes.map((n) => `- ${n}`)];
+  const parts = ['### Paper columns', paperTable, '', '### Beyond the paper', beyond, '', ...allNotes.map((n) => `- ${n}`)];
   const perClass = rows.filter((r) => r.expressionAgreementPerClass);
   if (perClass.length) {
     const classes = [...new Set(perClass.flatMap((r) => Object.keys(r.expressionAgreementPerClass!)))];

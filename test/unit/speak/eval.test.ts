@@ -103,7 +103,8 @@ describe('SPEAK eval: the table', () => {
       syncConfShuffled: 3.5,
       expressionAgreementPerClass: { happy: 1, sad: 0.5 },
     };
-    const text = formatEvalTable([row], [PAPER_ROWS.speakMead]);
+    const text = formatEvalTable([row], [PAPER_ROWS.speakMead], ['Emotion classifier on ground-truth held-out frames: 0.35']);
+    expect(text).toContain('- Emotion classifier on ground-truth held-out frames: 0.35');
     expect(text).toContain('| ours | 92.5% | 2.5 / 1.3 / 3.5 | 100.0% | – | – | – | 42 | 31.3 |');
     expect(text).toContain('| ours | 100.0% | 50.0% |');
     const met = meetsTargets(row);
