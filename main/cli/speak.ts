@@ -417,6 +417,9 @@ async function runTrain(cli: SpeakTrainCommand): Promise<void> {
     if (saved !== JSON.stringify(cli.settings)) throw new CliError(`${cli.out} holds the checkpoint of a run with other settings (${settingsFile}); give the same flags to resume it, or another --out folder.`);
     console.error(`Resuming the run in ${cli.out} from its checkpoint`);
   } else {
+    // A new or empty folder (or one whose run stopped before its first checkpoint): the run's files must not mix with others.
+    const others = fs.existsSync(cli.out) ? fs.readdirSync(cli.out).filter((name) => name !== SETTINGS_FILE) : [];
+    if (others.length) throw new CliError(`${cli.out} already holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); give a new or empty --out folder.`);
     fs.mkdirSync(cli.out, { recursive: true });
     fs.writeFileSync(settingsFile, JSON.stringify(cli.settings));
   }

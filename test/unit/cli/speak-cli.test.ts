@@ -200,6 +200,10 @@ describe('blockwise speak', () => {
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/holds a trained model already/);
 
+    const busy = spawnSync(process.execPath, [cli, ...flags.map((f) => (f === out ? dir : f))], { env, encoding: 'utf8' });
+    expect(busy.status).toBe(2);
+    expect(busy.stderr).toMatch(/already holds other files \(.*\); give a new or empty --out folder/);
+
     const generate = spawnSync(process.execPath, [cli, 'speak', 'generate', '--model', out, '--image', path.join(out, 'model.json'), '--audio', path.join(dir, 'none.wav'), '--out', path.join(dir, 'clip')], { env, encoding: 'utf8' });
     expect(generate.status).toBe(2);
     expect(generate.stderr).toMatch(/--audio: .*none\.wav does not exist/);
