@@ -16,9 +16,15 @@ import type { StageBuilder, StageBuilders } from './train-speak';
 /** Seeds per stage, so two stages never start from the same random streams. */
 const stageSeed = (settings: TalkingHeadSettings, stage: number) => settings.seed * 4 + stage + 1;
 
-const syncnet: StageBuilder = ({ clips, settings }) => createSyncNetStage(clips, { lr: settings.lr, ...(settings.model.syncnet as Partial<SyncNetSettings>) }, stageSeed(settings, 0));
+const syncnet: StageBuilder = ({ clips, settings }) => {
+  const stage = createSyncNetStage(clips, { lr: settings.lr, ...(settings.model.syncnet as Partial<SyncNetSettings>) }, stageSeed(settings, 0));
+  return Object.assign(stage, { batchSize: stage.settings.batchSize });
+};
 
-const irfd: StageBuilder = ({ clips, settings }) => createIrfdStage(clips, { size: settings.size, lr: settings.lr, ...(settings.model.irfd as IrfdSettingsInput) }, stageSeed(settings, 1));
+const irfd: StageBuilder = ({ clips, settings }) => {
+  const stage = createIrfdStage(clips, { size: settings.size, lr: settings.lr, ...(settings.model.irfd as IrfdSettingsInput) }, stageSeed(settings, 1));
+  return Object.assign(stage, { batchSize: stage.settings.batch });
+};
 
 /**
  * The generator stage with the audio encoder trained alongside it (in its own Params store,
@@ -49,7 +55,7 @@ const generator: StageBuilder = ({ clips, settings, earlier }) => {
     },
     seed,
   );
-  return Object.assign(stage, { extraParams: [audio], extraOptimizers: [stage.discriminatorOptimizer] });
+  return Object.assign(stage, { extraParams: [audio], extraOptimizers: [stage.discriminatorOptimizer], batchSize: stage.settings.batchSize });
 };
 
 export const STAGE_BUILDERS: StageBuilders = {
