@@ -92,6 +92,8 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
   const built: SpeakStage[] = [];
   const lastLosses: Record<string, number> = {};
   const started = performance.now();
+  // Step times only (building a stage, e.g. SyncNet's mel windows, is not a step): per stage, for the ETA.
+  let stepSeconds = 0;
   let trainedHere = 0;
   let position: SpeakPosition = { ...from };
   try {
@@ -100,6 +102,7 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
       built.push(stage);
       if (index < from.stage) continue; // trained before the checkpoint; its weights are restored
       const firstStep = index === from.stage ? from.step : 0;
+      let stageSeconds = 0;
       for (let step = firstStep; step < stepsOf[index]!; step++) {
         position = { stage: index, step };
         // A turn of the event loop: on wasm and cpu a step's awaits resolve at once, so without it
@@ -109,15 +112,20 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
           if (filesDir) await checkpointNow(filesDir, built, position, emit, offsetOf(index) + step);
           throw new JobCancelled();
         }
+        const stepStarted = performance.now();
         const losses = await stage.step(step);
+        const took = (performance.now() - stepStarted) / 1000;
+        stageSeconds += took;
+        stepSeconds += took;
         trainedHere++;
         position = { stage: index, step: step + 1 };
         const globalStep = offsetOf(index) + step + 1;
         const at = Date.now();
         const metrics: MetricPoint[] = Object.entries(losses).map(([loss, value]) => ({ scope: 'step', step: globalStep, key: lossKey(name, loss), value, at }));
         for (const m of metrics) lastLosses[m.key] = m.value;
-        const seconds = (performance.now() - started) / 1000;
-        const stepsPerSecond = trainedHere / seconds;
+        // This stage's rest at its own pace; later stages at the pace of every step so far (their own is unknown yet).
+        const stageMean = stageSeconds / (step + 1 - firstStep);
+        const laterSteps = totalSteps - offsetOf(index) - stepsOf[index]!;
         emit({ type: 'records', metrics });
         emit({
           type: 'progress',
@@ -128,8 +136,8 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
             step: step + 1,
             stepsPerEpoch: stepsOf[index]!,
             losses: metrics.map((m) => m.value),
-            imagesPerSecond: stepsPerSecond * (stage.batchSize ?? 1),
-            etaSeconds: (totalSteps - globalStep) / stepsPerSecond,
+            imagesPerSecond: (stage.batchSize ?? 1) / stageMean,
+            etaSeconds: (stepsOf[index]! - step - 1) * stageMean + laterSteps * (stepSeconds / trainedHere),
           },
         });
         const lastOfStage = step + 1 === stepsOf[index];
