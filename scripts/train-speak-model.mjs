@@ -1,0 +1,53 @@
+// Trains the talking-head model the studio ships (resources/speak-model/) from nothing but this
+// repository and espeak-ng: procedural people made in memory, the three SPEAK stages in order,
+// sized to finish within 2 hours on 2 CPU cores. Resumable: run it again after a stop and it
+// continues from its checkpoint in the work folder. Usage:
+//   npm run train:speak-model [-- --work DIR] [-- --quick]
+// --quick trains a few steps of each stage (to check the pipeline, not to ship).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const quick = args.includes('--quick');
+const work = path.resolve(option('work', path.join(os.tmpdir(), 'blockwise-speak-model')));
+const target = path.resolve('resources/speak-model');
+
+/** The shipped recipe: every number a setting of `blockwise speak train`. */
+const RECIPE = {
+  identities: 24,
+  seed: 0,
+  size: 64,
+  maxFrames: 50,
+  lr: 0.001,
+  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 1000, irfd: 2000, generator: 4000 },
+  model: { irfd: { width: 8, batch: 8 }, generator: { batchSize: 4 } },
+};
+
+const steps = Object.entries(RECIPE.steps).map(([k, v]) => `${k}=${v}`).join(',');
+const started = Date.now();
+const run = spawnSync(
+  process.execPath,
+  [
+    'scripts/run-ts.mjs', 'main/cli/blockwise.ts', 'speak', 'train', '--out', work,
+    '--identities', String(RECIPE.identities), '--seed', String(RECIPE.seed), '--size', String(RECIPE.size),
+    '--max-frames', String(RECIPE.maxFrames), '--lr', String(RECIPE.lr), '--steps', steps,
+    '--model-settings', JSON.stringify(RECIPE.model), '--backend', 'wasm',
+  ],
+  { stdio: 'inherit' },
+);
+if (run.status !== 0) process.exit(run.status ?? 1);
+const minutes = (Date.now() - started) / 60000;
+
+mkdirSync(target, { recursive: true });
+for (const file of ['model.json', 'model.bin']) copyFileSync(path.join(work, file), path.join(target, file));
+writeFileSync(
+  path.join(target, 'TRAINING.json'),
+  `${JSON.stringify({ recipe: RECIPE, minutes: Number(minutes.toFixed(1)), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown', finished: new Date().toISOString() }, null, 1)}\n`,
+);
+console.log(`shipped model written to ${target} (${minutes.toFixed(1)} min of training here, this run)`);
