@@ -8,7 +8,8 @@
  *   paper's (the procedural corpus has exact landmarks for every frame).
  * - Dense motion (FOMM-style, translations only): landmarks are grouped into regions (a setting);
  *   in region k, the backward shift at pixel z is the Gaussian-weighted mean of its landmarks'
- *   (source - driving) offsets around the driving landmarks (fading to 0 far from them); a small
+ *   (source - driving) offsets around the driving landmarks (fading to 0 far from them; the
+ *   'face' region's Gaussians are wide, so it carries the whole head's motion); a small
  *   hourglass on the region heatmap differences (driving minus source), the downsampled source and
  *   the source warped by each region's flow predicts softmax masks over the K regions plus the
  *   background (identity flow), and a sigmoid occlusion map.
@@ -37,6 +38,11 @@ export interface MotionSettings {
   regions: readonly LandmarkRegion[];
   /** Gaussian radius around each landmark, normalised units (the image is 2 wide). */
   sigma: number;
+  /**
+   * Radius for the 'face' region, wider: its motion is the whole head's (a turn moves the hair and
+   * ears too, where no landmark is), so it reaches past the landmarks before fading out.
+   */
+  headSigma: number;
   /** Side of the dense motion grid as a fraction of the image (0.5: 32 px motion for 64 px frames). */
   scale: number;
   /** Width of the motion head MLP and of the dense motion hourglass. */
@@ -47,6 +53,7 @@ export interface MotionSettings {
 export const MOTION_DEFAULTS: MotionSettings = {
   regions: ['jaw', 'brows', 'eyes', 'nose', 'mouth', 'face'],
   sigma: 0.08,
+  headSigma: 0.3,
   scale: 0.5,
   headWidth: 128,
   hourglassWidth: 32,
@@ -67,10 +74,11 @@ export function motionHead(p: Params, source: tf.Tensor2D, style: tf.Tensor2D, p
   return tf.add(source, dense(p, 'offsets', h, 136, 'small'));
 }
 
-/** Membership [68, K] of each landmark in each region (1/0). */
-function membership(regions: readonly LandmarkRegion[]): tf.Tensor2D {
+/** Membership [68, K] of each landmark in each region (1/0), for the regions `use` picks (others 0). */
+function membership(regions: readonly LandmarkRegion[], use: (region: LandmarkRegion) => boolean): tf.Tensor2D {
   const m = new Float32Array(68 * regions.length);
   regions.forEach((region, k) => {
+    if (!use(region)) return;
     for (const [from, to] of LANDMARK_PARTS[region]) for (let i = from; i < to; i++) m[i * regions.length + k] = 1;
   });
   return tf.tensor2d(m, [68, regions.length]);
@@ -121,25 +129,29 @@ export function denseMotion(p: Params, sourceImage: tf.Tensor4D, source: tf.Tens
   const r = Math.round(h * settings.scale);
   if (r % 4 !== 0) throw new Error(`denseMotion: the motion grid side (${r} = ${h} x ${settings.scale}) must be a multiple of 4 for the hourglass`);
   const k = settings.regions.length;
-  const member = membership(settings.regions);
   const grid = normalisedGrid(r);
   const src = tf.reshape(source, [n, 68, 2]) as tf.Tensor3D;
   const drv = tf.reshape(driving, [n, 68, 2]) as tf.Tensor3D;
-  const wDrv = gaussians(grid, drv, settings.sigma); // [N, P, 68]
-  const wSrc = gaussians(grid, src, settings.sigma);
-  const memberB = tf.tile(tf.expandDims(member, 0), [n, 1, 1]) as tf.Tensor3D; // [N, 68, K]
-  // Region k's shift at z: sum_i w_i(z) m_ik (s_i - d_i) / (sum_i w_i(z) m_ik + eps), eps so it fades to 0 far away.
-  const weightSum = tf.matMul(wDrv, memberB); // [N, P, K]
-  const offsets = tf.sub(src, drv); // [N, 68, 2]
-  const shiftOf = (c: number) => {
-    const o = tf.slice(offsets, [0, 0, c], [-1, -1, 1]); // [N, 68, 1]
-    return tf.div(tf.matMul(wDrv, tf.mul(memberB, o)), tf.add(weightSum, 0.05)); // [N, P, K]
+  const batched = (m: tf.Tensor2D) => tf.tile(tf.expandDims(m, 0), [n, 1, 1]) as tf.Tensor3D; // [N, 68, K]
+  const near = batched(membership(settings.regions, (region) => region !== 'face'));
+  const head = batched(membership(settings.regions, (region) => region === 'face'));
+  // Gaussians of every grid point to every landmark [N, P, 68], narrow (parts) and wide (the head).
+  const spread = (points: tf.Tensor3D) => [gaussians(grid, points, settings.sigma), gaussians(grid, points, settings.headSigma)] as const;
+  const atDriving = spread(drv);
+  // Region-summed Gaussian mass around each grid point [N, P, K]; `values` [N, 68, 1] weights each landmark.
+  const mass = ([narrow, wide]: readonly [tf.Tensor3D, tf.Tensor3D], values?: tf.Tensor3D) => {
+    const weigh = (m: tf.Tensor3D) => (values ? tf.mul(m, values) : m);
+    return tf.add(tf.matMul(narrow, weigh(near)), tf.matMul(wide, weigh(head)));
   };
+  // Region k's shift at z: sum_i w_i(z) m_ik (s_i - d_i) / (sum_i w_i(z) m_ik + eps), eps so it fades to 0 far away.
+  const weightSum = mass(atDriving); // [N, P, K]
+  const offsets = tf.sub(src, drv); // [N, 68, 2]
+  const shiftOf = (c: number) => tf.div(mass(atDriving, tf.slice(offsets, [0, 0, c], [-1, -1, 1]) as tf.Tensor3D), tf.add(weightSum, 0.05)); // [N, P, K]
   const shifts = tf.stack([shiftOf(0), shiftOf(1)], 3); // [N, P, K, 2]
   const gridB = tf.reshape(grid, [1, r * r, 1, 2]);
   const regionFlows = tf.concat([tf.tile(gridB, [n, 1, 1, 1]), tf.add(gridB, shifts)], 2); // [N, P, K + 1, 2] (0: background)
   // Inputs of the hourglass: heatmap differences, the small source, the source warped by each region's flow.
-  const heat = tf.sub(tf.matMul(wDrv, memberB), tf.matMul(wSrc, memberB));
+  const heat = tf.sub(weightSum, mass(spread(src)));
   const small = tf.image.resizeBilinear(sourceImage, [r, r]);
   const flowsPerRegion = tf.reshape(tf.transpose(tf.reshape(regionFlows, [n, r, r, k + 1, 2]), [0, 3, 1, 2, 4]), [n * (k + 1), r, r, 2]) as tf.Tensor4D;
   const repeated = tf.reshape(tf.tile(tf.expandDims(small, 1), [1, k + 1, 1, 1, 1]), [n * (k + 1), r, r, 3]) as tf.Tensor4D;
