@@ -94,14 +94,19 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
     },
     'runs:relaunch': ({ id, name }) => {
       const run = store.runs.get(id);
-      const { config, cuts } = savedConfig(run.config);
-      return jobs.submit({ experimentId: run.experimentId, name: name ?? `${run.name} (again)`.slice(0, 120), kind: run.kind, config: { ...config, split: cuts } });
+      // A local-learning run's record holds its resolved cuts; other kinds keep their settings as given.
+      let config: Record<string, unknown> = run.config;
+      if (run.kind === 'local-learning') {
+        const saved = savedConfig(run.config);
+        config = { ...saved.config, split: saved.cuts };
+      }
+      return jobs.submit({ experimentId: run.experimentId, name: name ?? `${run.name} (again)`.slice(0, 120), kind: run.kind, config });
     },
     'runs:compare': ({ ids }) =>
       ids.map((id) => {
         const run = store.runs.get(id);
         const epochs = store.metrics.series(id, 'epoch');
-        const losses = store.metrics.series(id, 'step', true).filter((s) => s.key.startsWith('loss/m'));
+        const losses = store.metrics.series(id, 'step', true).filter((s) => s.key.startsWith('loss/'));
         const last = losses.sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true })).at(-1) ?? null;
         return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
       }),

@@ -109,7 +109,7 @@ export class JobManager {
   submit(job: NewJob, target: JobTarget = 'local'): Run {
     const config = jobKind(job.kind).configure(job.config, this.deps);
     const remote = target === 'remote' ? this.remoteTarget() : null;
-    remote?.checkAvailable({ config });
+    remote?.checkAvailable({ kind: job.kind, config });
     const { store } = this.deps;
     store.projects.getExperiment(job.experimentId);
     const seed = typeof config.seed === 'number' ? config.seed : null;

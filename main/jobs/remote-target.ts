@@ -5,6 +5,7 @@
  * entries of an older attempt are told apart.
  */
 import type { Run } from '../../shared/api/schemas';
+import type { JobKind } from '../../shared/ids';
 import type { JobEvent } from './events';
 import type { JobOutcome } from './job-manager';
 import type { RunLedger } from './run-ledger';
@@ -15,7 +16,7 @@ export const remoteOwner = (attempt: number) => ({ pid: attempt, host: REMOTE_OW
 
 export interface RemoteTarget {
   /** Refuses (throws, saying why) when runs cannot be queued remotely now, before anything is created. */
-  checkAvailable(run: { config: Record<string, unknown> }): void;
+  checkAvailable(run: { kind: JobKind; config: Record<string, unknown> }): void;
   /** Queue the run as a new attempt (it is `queued` and owned by the queue after this); `resume` continues from its checkpoint. */
   enqueue(run: Run, resume: boolean): Run;
   /** Stop a queued or running remote run (running: after its current step, on the worker). */

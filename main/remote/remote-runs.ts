@@ -9,6 +9,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../shared/api/errors';
 import type { Run } from '../../shared/api/schemas';
+import type { JobKind } from '../../shared/ids';
 import { hasCheckpoint } from '../engine/train/checkpoint';
 import { runFilesDir } from '../engine/train/run-config';
 import { REMOTE_OWNER_HOST, remoteOwner, type RemoteSink, type RemoteTarget } from '../jobs/remote-target';
@@ -105,7 +106,8 @@ export class RemoteRuns implements RemoteTarget {
     return this.trainedBy.get(runId);
   }
 
-  checkAvailable(run: { config: Record<string, unknown> }): void {
+  checkAvailable(run: { kind: JobKind; config: Record<string, unknown> }): void {
+    if (run.kind !== 'local-learning') throw new ApiError('bad_request', `Remote workers train local-learning runs only in this version; train this ${run.kind} run on this machine. Nothing was changed.`);
     const refusal = typeof run.config.dataset === 'string' ? remoteDatasetRefusal(run.config.dataset) : null;
     if (refusal) throw new ApiError('bad_request', `${refusal} Nothing was changed.`);
     if (!this.connected) throw new ApiError('conflict', `The remote queue's Redis cannot be reached (${this.problem ?? 'not connected'}): train on this machine, or check Settings > Remote workers. Nothing was changed.`);

@@ -141,6 +141,26 @@ describe('contract dispatch', () => {
     await s.close();
   }, 120_000);
 
+  it('launches a talking-head run again with its own settings (not read as local-learning ones)', async () => {
+    const s = studio();
+    const project = (await s.dispatch('projects:create', { name: 'p' })) as { ok: true; result: { id: number } };
+    const experiment = (await s.dispatch('experiments:create', { projectId: project.result.id, name: 'e' })) as { ok: true; result: { id: number } };
+    const config = { size: 64, seed: 3, steps: { syncnet: 0, irfd: 1, generator: 0 }, data: { source: 'procedural', identities: 1, maxFrames: 2 } };
+    const started = await s.dispatch('runs:start', { experimentId: experiment.result.id, name: 'head', kind: 'talking-head', config });
+    if (!started.ok) throw new Error(started.error.message);
+    const first = started.result as Run;
+    await s.dispatch('runs:cancel', { id: first.id });
+    await s.jobs.wait(first.id);
+    const again = await s.dispatch('runs:relaunch', { id: first.id });
+    if (!again.ok) throw new Error(again.error.message);
+    const second = again.result as Run;
+    expect(second).toMatchObject({ kind: 'talking-head', name: 'head (again)', config: { size: 64, seed: 3, steps: { irfd: 1 } } });
+    expect(second.config).toEqual(first.config);
+    await s.dispatch('runs:cancel', { id: second.id });
+    await s.jobs.wait(second.id);
+    await s.close();
+  }, 120_000);
+
   it('measures one real training step of a split and of end-to-end in a worker, and refuses an impossible split', async () => {
     const s = studio();
     const request = { depth: 8, cuts: [[0, 0], [1, 0], [2, 0]], method: 'infopro', dataset: 'mnist', batchSize: 16 };

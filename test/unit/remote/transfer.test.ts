@@ -124,6 +124,8 @@ describe('a studio whose Redis goes away', () => {
       const experiment = await call('experiments:create', { projectId: project.id, name: 'e' });
       const config = { depth: 8, method: 'dgl', split: 'k2', epochs: 1, batchSize: 32, trainLimit: 32, testLimit: 32, backend: 'wasm' };
       await expect(call('runs:start', { experimentId: experiment.id, name: 'r', config, target: 'remote' })).rejects.toThrow(/Redis cannot be reached.*train on this machine/);
+      // Remote workers train local-learning runs only: a talking-head run is refused by kind, before any connection question.
+      await expect(call('runs:start', { experimentId: experiment.id, name: 'head', kind: 'talking-head', config: {}, target: 'remote' })).rejects.toThrow(/local-learning runs only in this version; train this talking-head run on this machine/);
       expect((await call('runs:list', {})).total).toBe(0);
       const local = await call('runs:start', { experimentId: experiment.id, name: 'here', config });
       const { run } = await studio.jobs.wait(local.id as number);
