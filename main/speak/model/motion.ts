@@ -136,7 +136,9 @@ export function denseMotion(p: Params, sourceImage: tf.Tensor4D, source: tf.Tens
   const near = batched(membership(settings.regions, (region) => region !== 'face'));
   const head = batched(membership(settings.regions, (region) => region === 'face'));
   // Gaussians of every grid point to every landmark [N, P, 68], narrow (parts) and wide (the head).
-  const spread = (points: tf.Tensor3D) => [gaussians(grid, points, settings.sigma), gaussians(grid, points, settings.headSigma)] as const;
+  // Settings saved before headSigma existed had one radius for every region: the same here.
+  const headSigma = settings.headSigma ?? settings.sigma;
+  const spread = (points: tf.Tensor3D) => [gaussians(grid, points, settings.sigma), gaussians(grid, points, headSigma)] as const;
   const atDriving = spread(drv);
   // Region-summed Gaussian mass around each grid point [N, P, K]; `values` [N, 68, 1] weights each landmark.
   const mass = ([narrow, wide]: readonly [tf.Tensor3D, tf.Tensor3D], values?: tf.Tensor3D) => {
