@@ -2,8 +2,10 @@
 // repository and espeak-ng: procedural people made in memory, the three SPEAK stages in order,
 // sized to finish within 2 hours on 2 CPU cores. Resumable: run it again after a stop and it
 // continues from its checkpoint in the work folder. Usage:
-//   npm run train:speak-model [-- --work DIR] [-- --quick]
+//   npm run train:speak-model [-- --work DIR] [-- --quick] [-- --ablation no-lid|no-lsync]
 // --quick trains a few steps of each stage (to check the pipeline, not to ship).
+// --ablation trains the same recipe without one of the paper's losses (L_id in IRFD, L_sync in
+// the generator) for the evaluation table; the model stays in the work folder, not shipped.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +17,16 @@ const option = (name, fallback) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
 const quick = args.includes('--quick');
-const work = path.resolve(option('work', path.join(os.tmpdir(), 'blockwise-speak-model')));
+const ABLATIONS = {
+  'no-lid': { irfd: { weights: { id: 0 } } },
+  'no-lsync': { generator: { weights: { sync: 0 } } },
+};
+const ablation = option('ablation', null);
+if (ablation !== null && !(ablation in ABLATIONS)) {
+  console.error(`--ablation must be one of ${Object.keys(ABLATIONS).join(', ')} (got ${ablation})`);
+  process.exit(2);
+}
+const work = path.resolve(option('work', path.join(os.tmpdir(), `blockwise-speak-model${ablation ? `-${ablation}` : ''}`)));
 const target = path.resolve('resources/speak-model');
 
 /** The shipped recipe: every number a setting of `blockwise speak train`. */
@@ -25,9 +36,10 @@ const RECIPE = {
   size: 64,
   maxFrames: 50,
   lr: 0.001,
-  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 1000, irfd: 2000, generator: 4000 },
+  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 600, irfd: 1200, generator: 2400 },
   model: { irfd: { width: 8, batch: 8 }, generator: { batchSize: 4 } },
 };
+if (ablation) for (const [stage, extra] of Object.entries(ABLATIONS[ablation])) RECIPE.model[stage] = { ...RECIPE.model[stage], ...extra };
 
 const steps = Object.entries(RECIPE.steps).map(([k, v]) => `${k}=${v}`).join(',');
 const started = Date.now();
@@ -43,6 +55,10 @@ const run = spawnSync(
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
 const minutes = (Date.now() - started) / 60000;
+if (ablation) {
+  console.log(`ablation ${ablation} trained in ${minutes.toFixed(1)} min: ${work} (evaluate it beside the shipped model with blockwise speak eval)`);
+  process.exit(0);
+}
 
 mkdirSync(target, { recursive: true });
 for (const file of ['model.json', 'model.bin']) copyFileSync(path.join(work, file), path.join(target, file));

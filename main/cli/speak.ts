@@ -536,6 +536,7 @@ async function runEval(cli: SpeakEvalCommand): Promise<void> {
         photos: cli.photos,
         instrumentsDir: cli.instruments,
         instrumentTraining: { identities: 24, steps: cli.instrumentSteps, seed: 11 },
+        syncnetFrom: cli.models[0],
         onProgress: (message) => console.error(`  ${message}`),
       }),
     );

@@ -45,6 +45,8 @@ export interface EvaluateOptions {
   instrumentsDir: string;
   /** Training of missing instruments: people, steps. */
   instrumentTraining?: { identities: number; steps: number; seed: number };
+  /** The model whose SyncNet measures sync (the full model's, so ablations are measured by one instrument) [this model]. */
+  syncnetFrom?: string;
   /** Frames generated per photo for the identity, mesh and mouth measures. */
   photoFrames?: number;
   onProgress?: (message: string) => void;
@@ -243,8 +245,11 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions):
     const held = options.heldOut ?? DEFAULT_HELD_OUT;
     const set = proceduralClips({ first: held.first, count: held.count, seed: held.seed, size: model.size, maxFrames: held.maxFrames });
     const inst = await instruments(model.size, options);
-    const hasSync = loadSpeakModelInto(syncParams, modelDir, 'syncnet').stages.some((s) => s.name === 'syncnet' && s.variables.length > 0);
-    await heldOutMeasures(model, set, inst, hasSync ? { params: syncParams, settings: model.settings.model.syncnet as Partial<SyncNetSettings> } : null, row, options.onProgress);
+    const syncDir = options.syncnetFrom ?? modelDir;
+    const syncManifest = loadSpeakModelInto(syncParams, syncDir, 'syncnet');
+    const hasSync = syncManifest.stages.some((s) => s.name === 'syncnet' && s.variables.length > 0);
+    const syncSettings = ((syncManifest.settings as { model?: { syncnet?: unknown } }).model?.syncnet ?? {}) as Partial<SyncNetSettings>;
+    await heldOutMeasures(model, set, inst, hasSync ? { params: syncParams, settings: syncSettings } : null, row, options.onProgress);
     if (options.photos?.length) await photoMeasures(model, options.photos, set.clips[0]!.audio, options.photoFrames ?? 25, row, options.onProgress);
     await speed(model, set.clips[0]!, row);
     return row;
