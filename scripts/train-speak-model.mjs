@@ -36,7 +36,7 @@ const RECIPE = {
   size: 64,
   maxFrames: 50,
   lr: 0.001,
-  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 600, irfd: 1200, generator: 2400 },
+  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 2000, irfd: 1200, generator: 2400 },
   model: { irfd: { width: 8, batch: 8 }, generator: { batchSize: 4 } },
 };
 if (ablation) for (const [stage, extra] of Object.entries(ABLATIONS[ablation])) RECIPE.model[stage] = { ...RECIPE.model[stage], ...extra };
