@@ -3,8 +3,8 @@
  * regressor: main/speak/eval/corpus-classifiers.ts) on procedural corpus frames, reports their
  * accuracy on held-out identities, and saves them.
  *
- *   node scripts/run-ts.mjs bench/speak-eval-instruments.ts [--ids 24] [--held-out 6] [--steps 1500]
- *     [--frames 8] [--width 16] [--size 64] [--kinds emotion,pose,landmarks] [--stem 0]
+ *   node scripts/run-ts.mjs bench/speak-eval-instruments.ts [--ids 80] [--held-out 10] [--steps 3000]
+ *     [--frames 4] [--width 16] [--size 64] [--kinds emotion,pose,landmarks] [--stem 0]
  *     [--backend wasm] [--out <dir>]
  *
  * Training identities are the seed's first `ids` people; the held-out ones the next `held-out`.
@@ -35,15 +35,20 @@ function option(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
-  const ids = Number(option('ids', '24'));
-  const heldOut = Number(option('held-out', '6'));
-  const steps = Number(option('steps', '1500'));
-  const frames = Number(option('frames', '8'));
+  // Held-out emotion accuracy grows with the people seen (0.35 at 24, 0.47 at 32, 0.64 at 80
+  // identities; 2026-12-02), so the default trains on many people, few frames each.
+  const ids = Number(option('ids', '80'));
+  const heldOut = Number(option('held-out', '10'));
+  const steps = Number(option('steps', '3000'));
+  const frames = Number(option('frames', '4'));
   const width = Number(option('width', '16'));
   const size = Number(option('size', '64'));
   const seed = Number(option('seed', '11'));
   const kinds = option('kinds', 'emotion,pose,landmarks').split(',') as InstrumentKind[];
   const stem = option('stem', '0') === '1';
+  for (const [name, value] of Object.entries({ ids, 'held-out': heldOut, steps, frames, width, size })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${value})`);
+  }
   const out = option('out', path.join(os.tmpdir(), 'speak-eval-instruments'));
   const backend = await selectBackend(option('backend', 'wasm') as BackendId);
   console.log(`backend ${backend.id}; ${ids} training identities, ${heldOut} held out, 8 emotions at intensity 1, ${size} px, ${frames} frames per clip, ${steps} steps, width ${width}, stem ${stem}`);
