@@ -65,7 +65,7 @@ export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities
   --frames N              frames per held-out clip [50]
   --photo FILE            a real photo (repeatable) [face-api's six demo photos, largest face]
   --instruments DIR       where the corpus instruments are kept, trained there on first use [tmp]
-  --instrument-steps N    their training steps when missing [1500]
+  --instrument-steps N    their training steps when missing (on 80 people) [3000]
   --backend B             ${BACKEND_IDS.join(', ')} [best present]`;
 
 export interface SpeakCorpusCommand {
@@ -388,7 +388,7 @@ function parseEval(rest: readonly string[]): SpeakEvalCommand {
   let identities = 4;
   let seed = 9000;
   let frames = 50;
-  let instrumentSteps = 1500;
+  let instrumentSteps = 3000;
   let instruments = path.join(os.tmpdir(), 'blockwise-speak-instruments');
   let backend: BackendId | undefined;
   eachFlag(rest, (flag, value) => {
@@ -527,21 +527,23 @@ async function runGenerate(cli: SpeakGenerateCommand): Promise<void> {
 async function runEval(cli: SpeakEvalCommand): Promise<void> {
   const backend = await selectBackend(cli.backend);
   const rows: SpeakEvalRow[] = [];
+  const notes: string[] = [];
   for (const model of cli.models) {
     console.error(`evaluating ${model} on ${backend.id}: ${cli.identities} held-out people (seed ${cli.seed}), ${cli.photos.length} real photos`);
-    rows.push(
-      await evaluateModel(model, {
+    const { row, judges } = await evaluateModel(model, {
         label: path.basename(path.resolve(model)),
         heldOut: { count: cli.identities, first: 0, seed: cli.seed, maxFrames: cli.frames },
         photos: cli.photos,
         instrumentsDir: cli.instruments,
-        instrumentTraining: { identities: 24, steps: cli.instrumentSteps, seed: 11 },
+        instrumentTraining: { identities: 80, steps: cli.instrumentSteps, seed: 11 },
         syncnetFrom: cli.models[0],
         onProgress: (message) => console.error(`  ${message}`),
-      }),
-    );
+    });
+    rows.push(row);
+    notes.push(`${row.label}: mouth opening (landmark judge) against the speech's loudness, Pearson r = ${judges.mouthLoudness.own.toFixed(2)} with its own speech, ${judges.mouthLoudness.shuffled.toFixed(2)} with another clip's (the control).`);
+    if (notes.length === 1) notes.unshift(`The corpus judges on the held-out people's TRUE frames (their ceiling): emotion accuracy ${(100 * judges.emotionAccuracy).toFixed(1)}%, pose error ${judges.poseError.yaw.toFixed(1)} / ${judges.poseError.pitch.toFixed(1)} / ${judges.poseError.roll.toFixed(1)} degrees.`);
   }
-  console.log(formatEvalTable(rows));
+  console.log(formatEvalTable(rows, undefined, notes));
 }
 
 /** Run `blockwise speak ...` (argv after 'speak'). */
