@@ -28,19 +28,24 @@ export function writeAtomically(file: string, data: string | Uint8Array): void {
   fs.renameSync(`${file}.partial`, file);
 }
 
-/**
- * The values of `variables` in order, then any `trailing` arrays, as one little-endian float32
- * file written atomically. Asynchronous reads: a GPU backend cannot read tensors synchronously.
- * Returns the variables' shapes.
- */
-export async function writeTensors(variables: readonly tf.Variable[], file: string, trailing: readonly Float32Array[] = []): Promise<{ bytes: number; shapes: number[][] }> {
-  const arrays = [...((await Promise.all(variables.map((v) => v.data()))) as Float32Array[]), ...trailing];
+/** One Float32Array holding `arrays` one after another. */
+export function concatFloats(arrays: readonly Float32Array[]): Float32Array {
   const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
   for (const a of arrays) {
     all.set(a, at);
     at += a.length;
   }
+  return all;
+}
+
+/**
+ * The values of `variables` in order, then any `trailing` arrays, as one little-endian float32
+ * file written atomically. Asynchronous reads: a GPU backend cannot read tensors synchronously.
+ * Returns the variables' shapes.
+ */
+export async function writeTensors(variables: readonly tf.Variable[], file: string, trailing: readonly Float32Array[] = []): Promise<{ bytes: number; shapes: number[][] }> {
+  const all = concatFloats([...((await Promise.all(variables.map((v) => v.data()))) as Float32Array[]), ...trailing]);
   const bytes = new Uint8Array(all.buffer);
   writeAtomically(file, bytes);
   return { bytes: bytes.length, shapes: variables.map((v) => [...v.shape]) };

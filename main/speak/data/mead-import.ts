@@ -11,20 +11,14 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeWav } from '../audio/wav';
-import { CORPUS_FORMAT, CORPUS_VERSION, frameFile } from '../corpus/corpus-writer';
+import { CORPUS_FORMAT, CORPUS_VERSION, frameFile, type ManifestClip } from '../corpus/corpus-writer';
 import type { Emotion } from '../corpus/emotions';
 import { encodePng } from '../corpus/png';
 import type { SpeakClip } from './clip';
 import { meadClips, type ReadMeadOptions } from './mead-reader';
 
-export interface ImportedClip {
-  path: string;
-  identity: string;
-  emotion: Emotion;
-  level: number;
-  intensity: number;
-  frames: number;
-}
+/** A clip of an imported corpus: the corpus writer's manifest entry, without a sentence (MEAD's text is not read). */
+export type ImportedClip = Omit<ManifestClip, 'sentence'>;
 
 export interface ImportManifest {
   format: typeof CORPUS_FORMAT;

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeAtomically } from '../../engine/train/weights';
+import { concatFloats, writeAtomically } from '../../engine/train/weights';
 import { makeFolders } from '../../platform/user-paths';
 import type { Params } from '../model/nn';
 import type { SpeakStage, SpeakStageName } from './stage';
@@ -109,13 +109,7 @@ export async function saveSpeakCheckpoint(dir: string, stages: readonly SpeakSta
     const state = stage.getState?.();
     saved.push({ name: stage.name, variables, optimizers, ...(state === undefined ? {} : { state }) });
   }
-  const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    all.set(a, at);
-    at += a.length;
-  }
-  const bytes = new Uint8Array(all.buffer);
+  const bytes = new Uint8Array(concatFloats(arrays).buffer);
   writeAtomically(path.join(dir, TENSORS_FILE), bytes);
   const file: CheckpointFile = { format: CHECKPOINT_FORMAT, position, stages: saved, bytes: bytes.length };
   writeAtomically(path.join(dir, STATE_FILE), JSON.stringify(file));
@@ -218,13 +212,7 @@ export async function saveSpeakModel(dir: string, settings: unknown, stages: rea
     }
     manifestStages.push({ name: stage.name, steps, variables });
   }
-  const all = new Float32Array(offset);
-  let at = 0;
-  for (const a of arrays) {
-    all.set(a, at);
-    at += a.length;
-  }
-  const bytes = new Uint8Array(all.buffer);
+  const bytes = new Uint8Array(concatFloats(arrays).buffer);
   writeAtomically(path.join(dir, MODEL_BIN), bytes);
   const manifest: SpeakModelManifest = { format: MODEL_FORMAT, settings, stages: manifestStages, floats: offset };
   writeAtomically(path.join(dir, MODEL_MANIFEST), JSON.stringify(manifest, null, 1));
