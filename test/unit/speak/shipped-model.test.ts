@@ -1,13 +1,23 @@
 /**
  * The talking-head model the studio ships (resources/speak-model/, made by
  * `npm run train:speak-model`), measured with real instruments: a real photo keeps its identity
- * by the real face descriptor when it goes through `blockwise speak generate`.
+ * by the real face descriptor when it goes through `blockwise speak generate`, and swapping
+ * IRFD's pose code moves the pose a separate judge reads while the identity code stays.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../../main/engine/backend/select';
+import { NEUTRAL_STATE } from '../../../main/speak/corpus/face-model';
+import { makeIdentities } from '../../../main/speak/corpus/identity';
+import { renderFace } from '../../../main/speak/corpus/renderer';
+import { proceduralClips } from '../../../main/speak/data/procedural-clips';
+import { createInstrument, predictPoses, trainInstrument } from '../../../main/speak/eval/corpus-classifiers';
+import { frameSetFromClips } from '../../../main/speak/eval/frame-set';
+import { decodeFaces, encodeFaces, type FaceCodes } from '../../../main/speak/model/irfd';
+import { loadSpeakModel } from '../../../main/speak/speak-model';
 import { espeakAvailable, speak } from '../../../main/speak/audio/espeak';
 import { decodePngRgb } from '../../../main/speak/corpus/png';
 import { identityFromPhoto } from '../../../main/speak/data/photo-source';
@@ -56,5 +66,39 @@ describe('the shipped talking-head model', () => {
     }
     const same = distances.filter((d) => d < SAME_PERSON_DISTANCE).length / distances.length;
     expect(same, `descriptor distances to the photo: ${distances.map((d) => d.toFixed(2)).join(', ')}`).toBeGreaterThanOrEqual(0.95);
+  }, 240_000);
+
+  it('swapping only the pose code of IRFD turns the decoded face to the other pose (a separate pose judge) and keeps its identity code', async () => {
+    await selectBackend('wasm');
+    // A pose judge of its own (not the model's encoders), trained briefly on other procedural people.
+    const judge = createInstrument('pose', { width: 8, hidden: 48, seed: 3 });
+    await trainInstrument(judge, frameSetFromClips(proceduralClips({ count: 8, seed: 21, size: 64, maxFrames: 40, emotions: ['neutral', 'happy'] }), 5), 200);
+    const model = loadSpeakModel(MODEL);
+    const people = makeIdentities(8, 9000); // never trained on (the model's people are seed 0's)
+    const selfYaw: number[] = [], swappedYaw: number[] = [], identityKept: boolean[] = [];
+    for (let k = 0; k < 8; k += 2) {
+      const a = renderFace(people[k]!, { ...NEUTRAL_STATE, pose: { yaw: -20, pitch: 5, roll: 0 } }, { size: 64 }).rgb;
+      const b = renderFace(people[k + 1]!, { ...NEUTRAL_STATE, emotion: 'happy', intensity: 1, pose: { yaw: 20, pitch: -5, roll: 0 } }, { size: 64 }).rgb;
+      const { decoded, kept } = tf.tidy(() => {
+        const codes = encodeFaces(model.irfd, tf.div(tf.tensor4d(Float32Array.from([...a, ...b]), [2, 64, 64, 3]), 255) as tf.Tensor4D, model.arch);
+        const row = (t: tf.Tensor2D, i: number) => tf.slice(t, [i, 0], [1, -1]) as tf.Tensor2D;
+        const A: FaceCodes = { identity: row(codes.identity, 0), emotion: row(codes.emotion, 0), pose: row(codes.pose, 0) };
+        const swapped = decodeFaces(model.irfd, { ...A, pose: row(codes.pose, 1) }, model.arch);
+        const again = encodeFaces(model.irfd, swapped, model.arch).identity;
+        const distance = (x: tf.Tensor, y: tf.Tensor) => tf.norm(tf.sub(x, y)).dataSync()[0]!;
+        return { decoded: tf.concat([decodeFaces(model.irfd, A, model.arch), swapped]).dataSync() as Float32Array, kept: distance(again, A.identity) < distance(again, row(codes.identity, 1)) };
+      });
+      const [self, swapped] = await predictPoses(judge, decoded, 64);
+      selfYaw.push(self!.yaw);
+      swappedYaw.push(swapped!.yaw);
+      identityKept.push(kept);
+    }
+    model.dispose();
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const report = `judged yaw, own pose code: ${selfYaw.map((v) => v.toFixed(1)).join(', ')}; with the other face's (+20 degrees): ${swappedYaw.map((v) => v.toFixed(1)).join(', ')}`;
+    // The faces were turned -20 and +20 degrees: the swap must move the judged yaw most of that way, in every pair.
+    expect(swappedYaw.every((v, i) => v > selfYaw[i]!), report).toBe(true);
+    expect(mean(swappedYaw) - mean(selfYaw), report).toBeGreaterThan(12);
+    expect(identityKept, 'identity code of the swapped face nearer its own person than the pose donor').toEqual([true, true, true, true]);
   }, 240_000);
 });
