@@ -17,10 +17,11 @@ import { EMOTIONS } from './corpus/emotions';
 import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
 import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
 import { generateFrame, type GeneratorSettings } from './model/generator';
-import { GENERATOR_STAGE_DEFAULTS, type GeneratorStageSettings } from './model/generator-stage';
+import { GENERATOR_STAGE_DEFAULTS } from './model/generator-stage';
 import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
 import { Params } from './model/nn';
 import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
+import { generatorSettingsOf } from './train/stage-builders';
 
 export interface SpeakModel {
   dir: string;
@@ -50,7 +51,7 @@ export function loadSpeakModel(dir: string): SpeakModel {
     for (const stage of ['irfd', 'generator'] as const) {
       if (!manifest.stages.some((s) => s.name === stage && s.variables.length > 0)) throw new Error(`${dir} has no trained ${stage} stage: a talking-head model needs both the IRFD and the generator stages (train with steps.${stage} above 0)`);
     }
-    const { audioEncoder: audioSettings = {}, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings> };
+    const { own, audioSettings } = generatorSettingsOf(settings);
     const generatorSettings = { ...GENERATOR_STAGE_DEFAULTS, ...own }.generator;
     const arch = irfdArchitecture(irfd);
     return {
@@ -111,6 +112,9 @@ function speechWindows(audio: PcmAudio | null, frames: number): MelWindows {
   return melWindows(audio ?? silent, frames, { fps: VIDEO_FPS });
 }
 
+// The editor asks for a preview at every slider move: the speech's windows are computed once per audio.
+const previewWindows = new WeakMap<PcmAudio, MelWindows>();
+
 function checkEmotion(emotion: EmotionMix): Float32Array {
   if (!Number.isFinite(emotion.intensity) || emotion.intensity < 0 || emotion.intensity > 1) throw new Error(`Emotion intensity must be between 0 and 1, got ${String(emotion.intensity)}`);
   return emotionWeights(emotion.weights);
@@ -164,8 +168,13 @@ export function previewFrame(model: SpeakModel, face: PreparedFace, request: Pre
   const time = request.time ?? 0;
   const frame = Math.max(0, Math.round(time * VIDEO_FPS));
   const audio = request.audio ?? null;
-  const frames = audio ? Math.max(frame + 1, Math.ceil((audio.samples.length / audio.sampleRate) * VIDEO_FPS)) : 1;
-  const windows = speechWindows(audio, frames);
+  const spoken = audio ? Math.ceil((audio.samples.length / audio.sampleRate) * VIDEO_FPS) : 0;
+  const frames = audio ? Math.max(frame + 1, spoken) : 1;
+  let windows: MelWindows;
+  if (audio && frames === spoken) {
+    windows = previewWindows.get(audio) ?? speechWindows(audio, frames);
+    previewWindows.set(audio, windows);
+  } else windows = speechWindows(audio, frames);
   return renderRows(model, face, windows, Math.min(frame, frames - 1), [pose], request.emotion, request.noiseSeed)[0]!;
 }
 

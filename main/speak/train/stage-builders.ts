@@ -26,13 +26,19 @@ const irfd: StageBuilder = ({ clips, settings }) => {
   return Object.assign(stage, { batchSize: stage.settings.batch });
 };
 
+/** A run's generator-stage settings split into the audio encoder's (`model.generator.audioEncoder`) and the stage's own. */
+export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Partial<GeneratorStageSettings>; audioSettings: Partial<AudioEncoderSettings> } {
+  const { audioEncoder: audioSettings = {}, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings> };
+  return { own, audioSettings };
+}
+
 /**
  * The generator stage with the audio encoder trained alongside it (in its own Params store,
  * `audio.*`, carried as the stage's extraParams), IRFD's encoders frozen, and SyncNet's L_sync
  * when a SyncNet stage was built. `model.generator.audioEncoder` sets the encoder's widths.
  */
 const generator: StageBuilder = ({ clips, settings, earlier }) => {
-  const { audioEncoder: audioSettings = {}, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings> };
+  const { own, audioSettings } = generatorSettingsOf(settings);
   const irfdStage = earlier.irfd;
   if (!irfdStage) throw new Error('The generator stage needs the IRFD stage built before it');
   const arch = irfdArchitecture(irfdStage.params);

@@ -17,7 +17,7 @@ import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { createInstrument, predictPoses, trainInstrument } from '../../../main/speak/eval/corpus-classifiers';
 import { frameSetFromClips } from '../../../main/speak/eval/frame-set';
 import { decodeFaces, encodeFaces, type FaceCodes } from '../../../main/speak/model/irfd';
-import { loadSpeakModel } from '../../../main/speak/speak-model';
+import { generateClip, loadSpeakModel, prepareFace, previewFrame } from '../../../main/speak/speak-model';
 import { espeakAvailable, speak } from '../../../main/speak/audio/espeak';
 import { decodePngRgb } from '../../../main/speak/corpus/png';
 import { identityFromPhoto } from '../../../main/speak/data/photo-source';
@@ -101,4 +101,19 @@ describe('the shipped talking-head model', () => {
     expect(mean(swappedYaw) - mean(selfYaw), report).toBeGreaterThan(12);
     expect(identityKept, 'identity code of the swapped face nearer its own person than the pose donor').toEqual([true, true, true, true]);
   }, 240_000);
+
+  it.runIf(espeakAvailable())('previews a frame of speech as the generated clip has it at that time, however often it is asked', async () => {
+    await selectBackend('wasm');
+    const model = loadSpeakModel(MODEL);
+    const clip = proceduralClips({ count: 1, seed: 9000, size: 64, emotions: ['neutral'], maxFrames: 20 }).clips[0]!;
+    const face = prepareFace(model, { rgb: clip.frame(0), size: 64, landmarks: clip.landmarks![0]! });
+    const performance = { emotion: { weights: { happy: 1 }, intensity: 0.5 }, pose: { yaw: 10, pitch: 0, roll: 0 }, noiseSeed: 2 };
+    const generated = await generateClip(model, face, clip.audio, performance, { batch: 1 });
+    for (const frame of [3, 12, 3]) {
+      const preview = previewFrame(model, face, { ...performance, audio: clip.audio, time: frame / 25 });
+      expect(Buffer.from(preview).equals(Buffer.from(generated.frames[frame]!)), `frame ${frame}`).toBe(true);
+    }
+    face.dispose();
+    model.dispose();
+  }, 120_000);
 });
