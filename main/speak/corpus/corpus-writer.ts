@@ -150,6 +150,32 @@ export function clipLabels(identity: Identity, emotion: Emotion, level: number, 
 
 export const frameFile = (i: number) => `${String(i).padStart(6, '0')}.png`;
 
+/** What one clip is made from, from the corpus seed alone: the writer and the in-memory clips make the same clip. */
+export interface CorpusClipRecipe {
+  intensity: number;
+  seed: number;
+  sentence: string;
+  voice: VoiceOptions;
+  speech: Speech;
+  plan: ClipPlan;
+}
+
+/** The recipe of clip `clip` (1-based) of (identity, emotion, level); `speeches` caches espeak's output across calls (64 kept). */
+export function corpusClip(seed: number, identity: Identity, emotion: Emotion, level: number, clip: number, speeches: Map<string, Speech>, maxFrames?: number): CorpusClipRecipe {
+  const intensity = levelIntensity(emotion, level);
+  const clipSeed = mixSeed(seed, identity.index, EMOTIONS.indexOf(emotion), level, clip);
+  const sentence = SENTENCES[Math.floor(createRng(clipSeed)() * SENTENCES.length)]!;
+  const voice = voiceFor(identity, emotion, intensity);
+  const key = JSON.stringify([sentence, voice]);
+  let speech = speeches.get(key);
+  if (!speech) {
+    speech = speak(sentence, voice);
+    speeches.set(key, speech);
+    if (speeches.size > 64) speeches.delete(speeches.keys().next().value!);
+  }
+  return { intensity, seed: clipSeed, sentence, voice, speech, plan: planClip(speech, { emotion, intensity, seed: clipSeed, maxFrames }) };
+}
+
 /** Write the corpus; returns its manifest (also written as manifest.json). */
 export function writeCorpus(options: CorpusOptions): CorpusManifest {
   const o = checkOptions(options);
@@ -170,18 +196,7 @@ export function writeCorpus(options: CorpusOptions): CorpusManifest {
   }
   for (const [k, job] of jobs.entries()) {
     const { identity, emotion, level, clip } = job;
-    const intensity = levelIntensity(emotion, level);
-    const clipSeed = mixSeed(o.seed, identity.index, EMOTIONS.indexOf(emotion), level, clip);
-    const sentence = SENTENCES[Math.floor(createRng(clipSeed)() * SENTENCES.length)]!;
-    const voice = voiceFor(identity, emotion, intensity);
-    const key = JSON.stringify([sentence, voice]);
-    let speech = speechCache.get(key);
-    if (!speech) {
-      speech = speak(sentence, voice);
-      speechCache.set(key, speech);
-      if (speechCache.size > 64) speechCache.delete(speechCache.keys().next().value!);
-    }
-    const plan = planClip(speech, { emotion, intensity, seed: clipSeed, maxFrames: o.maxFrames });
+    const { intensity, sentence, voice, speech, plan } = corpusClip(o.seed, identity, emotion, level, clip, speechCache, o.maxFrames);
     const rel = path.join(identity.name, emotion, `level_${level}`, String(clip).padStart(3, '0'));
     const dir = path.join(o.out, rel);
     mkdirSync(dir, { recursive: true });

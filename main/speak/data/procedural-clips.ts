@@ -3,14 +3,11 @@
  * puts on disk (same seeds), with frames rendered on first use and kept. Training and tests take
  * clips from here without a corpus folder; `blockwise speak corpus` writes the same clips.
  */
-import { mixSeed, createRng } from '../../data/random';
-import { speak, type Speech } from '../audio/espeak';
-import { levelIntensity, planClip } from '../corpus/clip-plan';
-import { voiceFor } from '../corpus/corpus-writer';
+import type { Speech } from '../audio/espeak';
+import { corpusClip } from '../corpus/corpus-writer';
 import { EMOTIONS, type Emotion } from '../corpus/emotions';
 import { makeIdentities } from '../corpus/identity';
 import { faceLandmarks, renderFace } from '../corpus/renderer';
-import { SENTENCES } from '../corpus/sentences';
 import type { ClipSet, SpeakClip } from './clip';
 
 export interface ProceduralClipOptions {
@@ -34,14 +31,7 @@ export function proceduralClips(options: ProceduralClipOptions): ClipSet {
   for (const identity of people) {
     for (const emotion of options.emotions ?? EMOTIONS) {
       for (const level of emotion === 'neutral' ? [1] : (options.levels ?? [3])) {
-        const intensity = levelIntensity(emotion, level);
-        const clipSeed = mixSeed(options.seed, identity.index, EMOTIONS.indexOf(emotion), level, 1);
-        const sentence = SENTENCES[Math.floor(createRng(clipSeed)() * SENTENCES.length)]!;
-        const voice = voiceFor(identity, emotion, intensity);
-        const key = JSON.stringify([sentence, voice]);
-        const speech = speechCache.get(key) ?? speak(sentence, voice);
-        speechCache.set(key, speech);
-        const plan = planClip(speech, { emotion, intensity, seed: clipSeed, maxFrames: options.maxFrames });
+        const { intensity, speech, plan } = corpusClip(options.seed, identity, emotion, level, 1, speechCache, options.maxFrames);
         const rendered = new Map<number, Uint8Array>();
         const render = (i: number) => {
           const rgb = renderFace(identity, plan.frames[i]!.state, { size: options.size }).rgb;
