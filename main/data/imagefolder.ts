@@ -298,6 +298,15 @@ function scanFlatLayout(root: string, name: string, testFraction: number): Layou
   return { root, name, classes, splits, skipped };
 }
 
+/**
+ * The image files of each split, full size and undecoded, in the data set's own order: what a
+ * task that reads whole photographs (super-resolution) trains and tests on.
+ */
+export function imageFolderFiles(dir: string, testFraction = IMAGE_FOLDER_TEST_FRACTION): Record<SplitName, string[]> {
+  const { splits } = scanLayout(dir, testFraction);
+  return { train: splits.train.map((s) => s.file), test: splits.test.map((s) => s.file) };
+}
+
 // ---------------------------------------------------------------- options
 
 function resolveOptions(options: ImageFolderOptions): { size: number; testFraction: number } {

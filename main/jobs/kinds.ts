@@ -8,6 +8,7 @@ import type { JobKind } from '../../shared/ids';
 import type { DatasetCatalog } from '../data/catalog';
 import type { Store } from '../store';
 import { localLearningJobs } from './local-learning';
+import { superResolutionJobs } from './super-resolution';
 import { talkingHeadJobs } from './talking-head';
 import { ApiError } from '../../shared/api/errors';
 
@@ -31,6 +32,7 @@ export interface JobKindHandler {
 const HANDLERS: Partial<Record<JobKind, JobKindHandler>> = {
   'local-learning': localLearningJobs,
   'talking-head': talkingHeadJobs,
+  'super-resolution': superResolutionJobs,
 };
 
 export function jobKind(kind: JobKind): JobKindHandler {

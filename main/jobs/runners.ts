@@ -11,6 +11,7 @@ import { evaluateRunInWorker, type RunEvaluationRequest } from '../engine/train/
 import { generateToFolder, type GenerateRequest } from '../speak/train/generate-task';
 import { type TalkingHeadJob, trainSpeak } from '../speak/train/train-speak';
 import type { EmitJobEvent } from './events';
+import { type SuperResolutionJob, trainSuperResolution } from './super-resolution-run';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
@@ -20,6 +21,7 @@ export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-eval
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
   'talking-head': (payload, emit, shouldStop) => trainSpeak(payload as TalkingHeadJob, emit, shouldStop),
+  'super-resolution': (payload, emit, shouldStop) => trainSuperResolution(payload as SuperResolutionJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
   'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),

@@ -59,7 +59,7 @@ export class MetricRepository {
     this.db.transaction(() => {
       prepare(this.db, 'DELETE FROM metrics WHERE run_id = ?').run(runId);
       prepare(this.db, 'DELETE FROM memory_samples WHERE run_id = ?').run(runId);
-      prepare(this.db, 'UPDATE runs SET best_test_acc = NULL, final_test_acc = NULL, final_epoch = NULL, peak_bytes = NULL, images_per_second = NULL WHERE id = ?').run(runId);
+      prepare(this.db, 'UPDATE runs SET best_test_acc = NULL, final_test_acc = NULL, final_epoch = NULL, peak_bytes = NULL, images_per_second = NULL, final_psnr = NULL, final_ssim = NULL, final_map = NULL, final_map50 = NULL WHERE id = ?').run(runId);
     })();
   }
 

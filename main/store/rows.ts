@@ -44,6 +44,10 @@ export interface RunRow {
   final_epoch: number | null;
   peak_bytes: number | null;
   images_per_second: number | null;
+  final_psnr: number | null;
+  final_ssim: number | null;
+  final_map: number | null;
+  final_map50: number | null;
   trained_ms: number;
   running_since: number | null;
 }
@@ -91,6 +95,10 @@ export const toRun = (r: RunRow): Run => ({
     epochs: r.final_epoch,
     peakBytes: r.peak_bytes,
     imagesPerSecond: r.images_per_second,
+    psnr: r.final_psnr,
+    ssim: r.final_ssim,
+    map: r.final_map,
+    map50: r.final_map50,
     // Training time only: the queue and the time stopped before a resume are left out (migration 6).
     durationMs: r.started_at === null ? null : r.trained_ms + (r.running_since === null ? 0 : Math.max(0, Date.now() - r.running_since)),
   },

@@ -54,6 +54,8 @@ const SORT_SQL: Record<RunSortKey, string> = {
   // Time spent training only: not waiting in the queue, not stopped before a resume.
   duration: 'CASE WHEN r.started_at IS NULL THEN NULL ELSE r.trained_ms + coalesce($now - r.running_since, 0) END',
   speed: 'r.images_per_second',
+  psnr: 'r.final_psnr',
+  map: 'r.final_map',
 };
 
 export class RunRepository {

@@ -110,6 +110,12 @@ export const run = z.object({
     /** Measured peak memory of a training step (tf.profile). */
     peakBytes: z.number().nullable(),
     imagesPerSecond: z.number().nullable(),
+    /** Super-resolution: the last evaluation's PSNR-Y (dB) and SSIM-Y on the test images. */
+    psnr: z.number().nullable(),
+    ssim: z.number().nullable(),
+    /** Detection: the last evaluation's mAP@[.5:.95] and mAP@0.5. */
+    map: z.number().nullable(),
+    map50: z.number().nullable(),
     /** Training time so far (to now for a running run). */
     durationMs: z.number().nullable(),
   }),
@@ -117,7 +123,7 @@ export const run = z.object({
 export type Run = z.infer<typeof run>;
 
 /** Columns the runs table sorts by. */
-export const RUN_SORT_KEYS = ['created', 'name', 'status', 'method', 'depth', 'dataset', 'modules', 'best', 'final', 'peak', 'duration', 'speed'] as const;
+export const RUN_SORT_KEYS = ['created', 'name', 'status', 'method', 'depth', 'dataset', 'modules', 'best', 'final', 'peak', 'duration', 'speed', 'psnr', 'map'] as const;
 export type RunSortKey = (typeof RUN_SORT_KEYS)[number];
 
 export const metricPoint = z.object({

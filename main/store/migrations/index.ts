@@ -6,13 +6,14 @@ import * as m0003 from './0003-run-owner';
 import * as m0004 from './0004-saved-splits';
 import * as m0005 from './0005-run-summary';
 import * as m0006 from './0006-run-training-time';
+import * as m0007 from './0007-task-metrics';
 
 export interface Migration {
   version: number;
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
