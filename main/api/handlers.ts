@@ -9,6 +9,7 @@ import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe
 import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { savedWeights } from '../engine/train/run-training';
 import { runDetails } from './run-details';
+import { exportSrRun, srPreview } from './task-runs';
 import { startWorkerTask } from '../jobs/worker-task';
 import { trainConfig } from '../../shared/engine/config';
 import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
@@ -61,6 +62,8 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
     },
     'runs:details': ({ id }) => runDetails(store, id),
     'runs:evaluate': async ({ id, samples }) => {
+      const kind = store.runs.get(id).kind;
+      if (kind !== 'local-learning') throw new ApiError('bad_request', `Run ${id} is a ${kind} run: it is scored at every epoch of its training (its page shows the scores${kind === 'super-resolution' ? ' and the preview' : ''}); this evaluation is for classifiers.`);
       const weights = savedWeights(store, id, 'evaluated');
       const { config } = savedConfig(store.runs.get(id).config);
       const request: RunEvaluationRequest = { config, dataset: datasets.source(config.dataset), weightsPath: weights.path, samples };
@@ -110,7 +113,14 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
         const last = losses.sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true })).at(-1) ?? null;
         return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
       }),
-    'runs:export': async ({ id, out }) => {
+    'runs:preview': ({ id }) => srPreview(store, id),
+    'runs:export': async ({ id, out, inputSize }) => {
+      if (store.runs.get(id).kind === 'super-resolution') {
+        const exported = await exportSrRun({ store, datasets }, id, out, inputSize);
+        runChanged(id, store.runs.get(id).experimentId);
+        return exported;
+      }
+      if (inputSize !== undefined) throw new ApiError('bad_request', 'inputSize applies to super-resolution models only; a classifier takes the image size it was trained on. Nothing was changed.');
       const result = await exportRun({ store, datasets }, id, out);
       emit({ name: 'runs:changed', payload: { runId: id, experimentId: store.runs.get(id).experimentId } });
       return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: result.card.testAccuracy };

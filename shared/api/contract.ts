@@ -114,10 +114,11 @@ export const operations = {
   ),
   'runs:compare': operation(z.object({ ids: z.array(id).min(1).max(50) }).strict(), z.array(s.runComparison), 'What the compare view draws for each selected run.'),
   'runs:export': operation(
-    z.object({ id, out: s.folderPath }).strict(),
+    z.object({ id, out: s.folderPath, inputSize: z.number().int().min(8).max(1024).optional() }).strict(),
     s.exportResult,
-    'Export a finished run\'s deployable network (backbone + real head) as a TF.js layers model with a card.json into a new or empty folder.',
+    'Export a finished run\'s deployable network (backbone + real head) as a TF.js layers model with a card.json into a new or empty folder. A super-resolution model takes low-res images of inputSize px (default: its evaluation crop).',
   ),
+  'runs:preview': operation(byId, s.srPreview.nullable(), "A super-resolution run's latest preview (low-res input, output, high-res original of a test image, refreshed at every evaluation); null before the first."),
   'jobs:status': operation(
     z.object({}).strict(),
     z.object({ concurrency: z.number().int().positive(), running: z.array(id), queued: z.array(id) }),

@@ -210,6 +210,8 @@ export const exportResult = z.object({
   /** What the exported model leaves out (auxiliary nets of local methods). */
   dropped: z.array(z.string()),
   testAccuracy: z.number().nullable(),
+  /** Super-resolution exports: the run's last PSNR-Y (dB). */
+  psnr: z.number().nullable().optional(),
 });
 export type ExportResult = z.infer<typeof exportResult>;
 
@@ -291,3 +293,13 @@ export const runEvaluation = z.object({
   wrong: z.array(prediction),
 });
 export type RunEvaluation = z.infer<typeof runEvaluation>;
+
+/** A super-resolution run's latest preview: the first test image's low-res input, the net's output and the high-res original. */
+export const srPreview = z.object({
+  epoch: z.number().int().nonnegative(),
+  /** This image's own PSNR-Y (dB) and SSIM-Y. */
+  psnr: z.number(),
+  ssim: z.number(),
+  images: z.array(z.object({ part: z.enum(['lr', 'sr', 'hr']), label: z.string(), width: z.number().int().positive(), height: z.number().int().positive(), dataUrl: z.string().startsWith('data:image/png;base64,') })).length(3),
+});
+export type SrPreview = z.infer<typeof srPreview>;

@@ -91,7 +91,7 @@ export function checkExportDir(dir: string): void {
 }
 
 /** The layers model's artifacts as tf.io hands them to a save handler. */
-async function artifactsOf(layersModel: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+export async function artifactsOf(layersModel: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
   let captured: tf.io.ModelArtifacts | undefined;
   await layersModel.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -106,7 +106,7 @@ async function artifactsOf(layersModel: tfl.LayersModel): Promise<tf.io.ModelArt
 }
 
 /** Write every file under a temporary name, then rename them all; on failure remove what was made. */
-function writeFolder(dir: string, files: { name: string; data: string | Uint8Array }[]): void {
+export function writeFolder(dir: string, files: { name: string; data: string | Uint8Array }[]): void {
   const created = makeFolders(dir, 'export folder');
   const made: string[] = [];
   try {

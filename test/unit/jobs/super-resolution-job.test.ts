@@ -8,7 +8,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { exportSrRun } from '../../../main/api/task-runs';
+import { loadExportedModel } from '../../../main/engine/export/tfjs-export';
+import { readSrCard } from '../../../main/engine/export/sr-export';
 import { DatasetCatalog } from '../../../main/data/catalog';
 import { decodeImage } from '../../../main/data/image-codec';
 import { selectBackend } from '../../../main/engine/backend/select';
@@ -105,6 +109,25 @@ describe('super-resolution jobs', () => {
     model.dispose();
     expect(scores.some((psnr) => Math.abs(psnr - done.summary.psnr!) < 1e-9)).toBe(true);
     expect(store.metrics.artifacts(run.id).map((a) => a.kind)).toEqual(['sr-weights']);
+
+    // Exported as a stock TF.js layers model: loaded back without this code, it computes what the net does.
+    const out = path.join(tmp(), 'export');
+    const exported = await exportSrRun({ store, datasets: new DatasetCatalog(store) }, run.id, out, 20);
+    expect(exported.dropped).toEqual(['auxiliary networks (training only)']);
+    expect(exported.psnr).toBe(done.summary.psnr);
+    const card = readSrCard(out);
+    expect(card).toMatchObject({ task: 'super-resolution', net: 'edsr', scale: 2, features: 8, blocks: 3, inputShape: [20, 20, 3], outputShape: [40, 40, 3], method: 'glcan', cuts: [0, 1], runId: run.id });
+    const loaded = await loadExportedModel(out);
+    const net = loadSrModel(dir);
+    const x = tf.randomUniform([2, 20, 20, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const [ours, theirs] = [net.forward(x), loaded.predict(x) as tf.Tensor];
+    expect(theirs.shape).toEqual([2, 40, 40, 3]);
+    expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([x, ours, theirs]);
+    net.dispose();
+    loaded.dispose();
+    // Not into a folder in use, and not before the run has weights.
+    await expect(exportSrRun({ store, datasets: new DatasetCatalog(store) }, run.id, out, 20)).rejects.toThrow(/not empty/);
   }, 120_000);
 
   it('cancelled in its second epoch and resumed: ends with the weights and scores of an uninterrupted run', async () => {

@@ -1,0 +1,61 @@
+/**
+ * Operations on runs of the tasks beyond classification (issue 16): a super-resolution run's
+ * live preview, and the export of its trained EDSR. Classification's own paths
+ * (../engine/export/tfjs-export.ts, ../engine/train/evaluate-run.ts) stay as they are; the
+ * handlers pick by the run's kind.
+ */
+import path from 'node:path';
+import { ApiError } from '../../shared/api/errors';
+import type { ExportResult, SrPreview } from '../../shared/api/schemas';
+import { superResolutionSettings } from '../../shared/engine/tasks';
+import type { DatasetCatalog } from '../data/catalog';
+import { selectBackend } from '../engine/backend/select';
+import { checkExportDir } from '../engine/export/tfjs-export';
+import { exportSrModel } from '../engine/export/sr-export';
+import { runFilesDir } from '../engine/train/run-config';
+import { readSrPreview } from '../jobs/sr-preview';
+import { loadSrModel } from '../jobs/super-resolution-run';
+import type { Store } from '../store';
+
+/** The latest low-res / output / high-res preview of a super-resolution run, or null before its first evaluation. */
+export function srPreview(store: Store, id: number): SrPreview | null {
+  const run = store.runs.get(id);
+  if (run.kind !== 'super-resolution') throw new ApiError('bad_request', `Run ${id} is a ${run.kind} run; previews of low-res, output and high-res images belong to super-resolution runs.`);
+  const dir = runFilesDir(store.path, id);
+  return dir ? readSrPreview(dir) : null;
+}
+
+/** Export a finished super-resolution run's EDSR (no auxiliary nets) as a TF.js layers model with a card, for LR inputs of `inputSize` px (default: the run's evaluation crop). */
+export async function exportSrRun(deps: { store: Store; datasets: DatasetCatalog }, id: number, out: string, inputSize: number | undefined): Promise<ExportResult> {
+  const { store, datasets } = deps;
+  const run = store.runs.get(id);
+  const weights = store.metrics.artifacts(id).find((a) => a.kind === 'sr-weights');
+  if (!weights) throw new ApiError('conflict', `Run ${id} has no saved weights (status ${run.status}): only runs that finished training can be exported.`);
+  const dir = path.resolve(out);
+  checkExportDir(dir);
+  const settings = superResolutionSettings.parse(run.config);
+  await selectBackend(settings.backend);
+  const model = loadSrModel(weights.path, settings.seed);
+  try {
+    const last = (key: 'psnr' | 'ssim') => run.summary[key];
+    let name: string | null = null;
+    try {
+      name = datasets.get(settings.dataset).name;
+    } catch {
+      // The set was removed since: the card keeps its id.
+    }
+    const result = await exportSrModel(model, dir, inputSize ?? settings.evalCrop, {
+      runId: id,
+      method: settings.method,
+      cuts: settings.cuts,
+      dataset: { id: settings.dataset, name: name ?? settings.dataset },
+      psnr: last('psnr'),
+      ssim: last('ssim'),
+      backend: run.environment?.backend ?? null,
+    });
+    store.metrics.addArtifact({ runId: id, kind: 'export', path: dir, bytes: result.bytes, meta: { format: 'tfjs-layers-model', task: 'super-resolution', files: result.files.map((f) => f.name), dropped: result.card.dropped } });
+    return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: null, psnr: result.card.psnr };
+  } finally {
+    model.dispose();
+  }
+}
