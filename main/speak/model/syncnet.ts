@@ -48,9 +48,22 @@ export interface SyncNetSettings {
   minShift: number;
   /** Share of off-sync pairs whose audio comes from another clip (the rest: same clip, shifted). */
   otherClipShare: number;
+  /**
+   * Training loss: 'contrastive' (SPEAK's, on balanced in-sync / off-sync pairs) or 'infonce'
+   * (every pair in sync; each frame's own window against every other window of the batch,
+   * cross-entropy both ways on cosine / temperature). Training only: judging is the same.
+   */
+  loss: SyncNetLoss;
+  /** InfoNCE temperature on cosine similarity. */
+  temperature: number;
+  /** InfoNCE: frames drawn from each clip of a batch, >= minShift apart (same-face, other-time negatives). */
+  framesPerClip: number;
   window: MelWindowOptions;
   mel: Partial<MelSettings>;
 }
+
+export type SyncNetLoss = 'contrastive' | 'infonce';
+export const SYNCNET_LOSSES: readonly SyncNetLoss[] = ['contrastive', 'infonce'];
 
 export const SYNCNET_DEFAULTS: SyncNetSettings = {
   visualWidths: [16, 32, 48, 64],
@@ -63,6 +76,9 @@ export const SYNCNET_DEFAULTS: SyncNetSettings = {
   batchSize: 32,
   minShift: 5,
   otherClipShare: 0.2,
+  loss: 'infonce',
+  temperature: 0.1,
+  framesPerClip: 16,
   window: MEL_WINDOW_DEFAULTS,
   mel: {},
 };
@@ -138,6 +154,33 @@ export function contrastiveLoss(distance: tf.Tensor1D, inSync: tf.Tensor1D, marg
   const pull = tf.mul(inSync, tf.square(distance));
   const push = tf.mul(tf.sub(1, inSync), tf.square(tf.relu(tf.sub(margin, distance))));
   return tf.div(tf.sum(tf.add(pull, push)), 2 * n) as tf.Scalar;
+}
+
+/**
+ * In-batch InfoNCE (CLIP's symmetric form) over in-sync pairs: row i of visual [N, D] belongs to
+ * row i of audio [N, D], both unit vectors; every other row not excluded is a negative. Cross-entropy of
+ * cosine / temperature, visual->audio and audio->visual, averaged.
+ */
+export function infoNceLoss(visual: tf.Tensor2D, audio: tf.Tensor2D, temperature: number, exclude?: tf.Tensor2D): tf.Scalar {
+  const n = visual.shape[0];
+  let logits = tf.div(tf.matMul(visual, audio, false, true), temperature) as tf.Tensor2D;
+  // Excluded pairs (1 in `exclude`) leave the softmax: windows too near the frame's own to be negatives.
+  if (exclude) logits = tf.sub(logits, tf.mul(exclude, 1e4)) as tf.Tensor2D;
+  const eye = tf.eye(n);
+  const own = (l: tf.Tensor2D) => tf.neg(tf.mean(tf.sum(tf.mul(eye, tf.logSoftmax(l)), 1)));
+  return tf.div(tf.add(own(logits), own(tf.transpose(logits) as tf.Tensor2D)), 2) as tf.Scalar;
+}
+
+/** 1 where pair (row, column) of a batch is the same clip's frame and window < minShift apart but not the same frame. */
+export function nearPairMask(pairs: SyncBatch['pairs'], minShift: number): Float32Array {
+  const n = pairs.length;
+  const mask = new Float32Array(n * n);
+  pairs.forEach((p, r) =>
+    pairs.forEach((q, c) => {
+      if (r !== c && p.clip === q.audioClip && Math.abs(p.frame - q.audioFrame) < minShift) mask[r * n + c] = 1;
+    }),
+  );
+  return mask;
 }
 
 /**
@@ -284,6 +327,42 @@ export function sampleSyncBatch(clips: SpeakClip[], windows: MelWindows[], usabl
   return { frames, mel, inSync, pairs };
 }
 
+/**
+ * An InfoNCE batch, drawn from (seed, step) alone: batchSize / framesPerClip clips (distinct while
+ * there are enough), from each framesPerClip distinct usable frames (>= minShift apart while the
+ * clip allows; nearer ones are masked out of the loss, nearPairMask), each with its own window.
+ */
+export function sampleSyncGroups(clips: SpeakClip[], windows: MelWindows[], usable: number[][], settings: SyncNetSettings, seed: number, step: number): SyncBatch {
+  const rng = createRng(mixSeed(seed, step, 0x5d));
+  const { batchSize, framesPerClip, minShift } = settings;
+  const size = clips[0]!.size;
+  const pixels = size * size * 3;
+  const per = windows[0]!.steps * windows[0]!.mels;
+  const frames = new Float32Array(batchSize * pixels);
+  const mel = new Float32Array(batchSize * per);
+  const pairs: SyncBatch['pairs'] = [];
+  const drawable = clips.map((_, c) => c).filter((c) => usable[c]!.length > 0);
+  let pool: number[] = [];
+  while (pairs.length < batchSize) {
+    if (pool.length === 0) pool = [...drawable];
+    const c = pool.splice(randomInt(rng, pool.length), 1)[0]!;
+    const chosen: number[] = [];
+    for (let k = 0; k < framesPerClip && pairs.length < batchSize; k++) {
+      const free = usable[c]!.filter((i) => chosen.every((j) => Math.abs(i - j) >= minShift));
+      const from = free.length > 0 ? free : usable[c]!.filter((i) => !chosen.includes(i));
+      if (from.length === 0) break;
+      const i = from[randomInt(rng, from.length)]!;
+      chosen.push(i);
+      const b = pairs.length;
+      const rgb = clips[c]!.frame(i);
+      for (let q = 0; q < pixels; q++) frames[b * pixels + q] = rgb[q]! / 255;
+      mel.set(windows[c]!.data.subarray(i * per, (i + 1) * per), b * per);
+      pairs.push({ clip: c, frame: i, audioClip: c, audioFrame: i });
+    }
+  }
+  return { frames, mel, inSync: new Float32Array(batchSize).fill(1), pairs };
+}
+
 /** The SyncNet training stage of the talking-head job (SpeakStage, main/speak/train/stage.ts). */
 export interface SyncNetStage {
   name: 'syncnet';
@@ -306,6 +385,9 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
   const clips = clipSet.clips;
   if (clips.length === 0) throw new Error('SyncNet needs at least one clip to train on; the clip set is empty.');
   if (!(s.batchSize >= 2) || s.batchSize % 2) throw new Error(`SyncNet batchSize is ${s.batchSize}; it must be an even number >= 2 (half in sync, half off).`);
+  if (!SYNCNET_LOSSES.includes(s.loss)) throw new Error(`SyncNet loss is '${s.loss}'; use one of ${SYNCNET_LOSSES.map((l) => `'${l}'`).join(', ')}.`);
+  if (s.loss === 'infonce' && !(s.temperature > 0)) throw new Error(`SyncNet temperature is ${s.temperature}; it must be positive (default 0.1).`);
+  if (s.loss === 'infonce' && !(Number.isInteger(s.framesPerClip) && s.framesPerClip >= 1)) throw new Error(`SyncNet framesPerClip is ${s.framesPerClip}; it must be a whole number >= 1 (default 4).`);
   if (!(s.margin > 0)) throw new Error(`SyncNet margin is ${s.margin}; it must be positive (distances of unit embeddings lie in 0..2, default 1).`);
   const size = clips[0]!.size;
   const odd = clips.find((c) => c.size !== size);
@@ -325,10 +407,12 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
     settings: s,
     windows,
     async step(step: number) {
-      const batch = sampleSyncBatch(clips, windows, usable, s, seed, step);
+      const infonce = s.loss === 'infonce';
+      const batch = (infonce ? sampleSyncGroups : sampleSyncBatch)(clips, windows, usable, s, seed, step);
       const n = s.batchSize;
       const half = n / 2;
       let distances: tf.Tensor1D | null = null;
+      let offDistance: tf.Scalar | null = null;
       const cost = optimizer.minimize(
         () => {
           const e = syncEmbeddings(
@@ -339,7 +423,12 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
           );
           const d = embeddingDistance(e.visual, e.audio);
           distances = tf.keep(tf.clone(d));
-          return contrastiveLoss(d, tf.tensor1d(batch.inSync), s.margin);
+          if (!infonce) return contrastiveLoss(d, tf.tensor1d(batch.inSync), s.margin);
+          // Mean distance of the off-diagonal (off-sync) pairs, for the log: ||v - a||^2 = 2 - 2 cos.
+          const cos = tf.matMul(e.visual, e.audio, false, true);
+          const all = tf.sqrt(tf.relu(tf.sub(2, tf.mul(2, cos))));
+          offDistance = tf.keep(tf.div(tf.sub(tf.sum(all), tf.sum(d)), n * (n - 1)) as tf.Scalar);
+          return infoNceLoss(e.visual, e.audio, s.temperature, tf.tensor2d(nearPairMask(batch.pairs, s.minShift), [n, n]));
         },
         true,
         varList,
@@ -349,6 +438,11 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
       cost.dispose();
       distances!.dispose();
       const mean = (from: number, to: number) => d.subarray(from, to).reduce((a: number, b: number) => a + b, 0) / (to - from);
+      if (infonce) {
+        const off = (await offDistance!.data())[0]!;
+        offDistance!.dispose();
+        return { total: loss, sync_infonce: loss, sync_pos_distance: mean(0, n), sync_neg_distance: off };
+      }
       return { total: loss, sync_contrastive: loss, sync_pos_distance: mean(0, half), sync_neg_distance: mean(half, n) };
     },
   };

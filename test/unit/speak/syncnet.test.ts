@@ -10,7 +10,10 @@ import {
   contrastiveLoss,
   createSyncNetStage,
   embedClip,
+  infoNceLoss,
+  nearPairMask,
   sampleSyncBatch,
+  sampleSyncGroups,
   SYNCNET_DEFAULTS,
   syncConfidence,
   syncLoss,
@@ -86,6 +89,59 @@ describe('SyncNet', () => {
     expect(sampleSyncBatch(set.clips, windows, usable, settings, 7, 4).pairs).not.toEqual(batch.pairs);
   });
 
+  it('InfoNCE: cross-entropy of cosine / temperature both ways, excluded pairs out of the softmax', () => {
+    const v = [[1, 0], [0, 1], [Math.SQRT1_2, Math.SQRT1_2]];
+    const a = [[Math.SQRT1_2, Math.SQRT1_2], [0, 1], [1, 0]];
+    const t = 0.5;
+    const cos = v.map((x) => a.map((y) => x[0]! * y[0]! + x[1]! * y[1]!));
+    const ce = (m: number[][], keep: (r: number, c: number) => boolean) =>
+      m.reduce((sum, row, r) => sum - Math.log(Math.exp(row[r]! / t) / row.reduce((z, x, c) => z + (keep(r, c) ? Math.exp(x / t) : 0), 0)), 0) / m.length;
+    const transpose = cos.map((_, r) => cos.map((row) => row[r]!));
+    const all = () => true;
+    const expected = (ce(cos, all) + ce(transpose, all)) / 2;
+    expect(infoNceLoss(tf.tensor2d(v), tf.tensor2d(a), t).dataSync()[0]).toBeCloseTo(expected, 5);
+    // Excluding pair (0, 2) (visual 0 with audio 2) drops it from row 0 and from column 2.
+    const exclude = tf.tensor2d([[0, 0, 1], [0, 0, 0], [0, 0, 0]]);
+    const keep = (r: number, c: number) => !(r === 0 && c === 2);
+    const masked = (ce(cos, keep) + ce(transpose, (r, c) => keep(c, r))) / 2;
+    expect(infoNceLoss(tf.tensor2d(v), tf.tensor2d(a), t, exclude).dataSync()[0]).toBeCloseTo(masked, 5);
+    expect(masked).not.toBeCloseTo(expected, 3);
+  });
+
+  it('draws InfoNCE batches in clip groups: every frame with its own window, distinct frames, near windows masked', () => {
+    const set = proceduralClips({ count: 2, seed: 5, size: 64, emotions: ['neutral', 'happy'], maxFrames: 30 });
+    const windows = set.clips.map((c) => melWindows(c.audio, c.frameCount));
+    const usable = set.clips.map((c) => Array.from({ length: c.frameCount }, (_, i) => i).filter((i) => i < 10 || i >= 20));
+    const settings = { ...SYNCNET_DEFAULTS, batchSize: 12, framesPerClip: 4, minShift: 3 };
+    const batch = sampleSyncGroups(set.clips, windows, usable, settings, 7, 3);
+    expect(Array.from(batch.inSync)).toEqual(new Array(12).fill(1));
+    const per = windows[0]!.steps * windows[0]!.mels;
+    for (let g = 0; g < 3; g++) {
+      const group = batch.pairs.slice(g * 4, g * 4 + 4);
+      expect(new Set(group.map((p) => p.clip)).size).toBe(1);
+      // However the first picks fall, 0-9 and 20-29 still hold 4 frames >= 3 apart: the sampler finds them.
+      const frames = group.map((p) => p.frame).sort((x, y) => x - y);
+      frames.slice(1).forEach((f, k) => expect(f - frames[k]!).toBeGreaterThanOrEqual(3));
+    }
+    expect(new Set([0, 4, 8].map((b) => batch.pairs[b]!.clip)).size).toBe(3);
+    batch.pairs.forEach((p, b) => {
+      expect(p.frame < 10 || p.frame >= 20).toBe(true);
+      expect([p.audioClip, p.audioFrame]).toEqual([p.clip, p.frame]);
+      expect(Array.from(batch.mel.subarray(b * per, b * per + 8))).toEqual(Array.from(windows[p.clip]!.data.subarray(p.frame * per, p.frame * per + 8)));
+      expect(batch.frames[b * 64 * 64 * 3 + 5000]).toBeCloseTo(set.clips[p.clip]!.frame(p.frame)[5000]! / 255, 6);
+    });
+    expect(sampleSyncGroups(set.clips, windows, usable, settings, 7, 3).pairs).toEqual(batch.pairs);
+    expect(sampleSyncGroups(set.clips, windows, usable, settings, 7, 4).pairs).not.toEqual(batch.pairs);
+    const pairs = [
+      { clip: 0, frame: 4, audioClip: 0, audioFrame: 4 },
+      { clip: 0, frame: 6, audioClip: 0, audioFrame: 6 },
+      { clip: 1, frame: 5, audioClip: 1, audioFrame: 5 },
+      { clip: 0, frame: 12, audioClip: 0, audioFrame: 12 },
+    ];
+    // Same clip and 2 frames apart (< 3): masked both ways; another clip or 6+ frames apart: negatives.
+    expect(Array.from(nearPairMask(pairs, 3))).toEqual([0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
   it('L_sync is 0 for the real frame itself, and a generator step through it moves only the generator (SyncNet frozen)', () => {
     const set = proceduralClips({ count: 1, seed: 5, size: 64, emotions: ['neutral'], maxFrames: 12 });
     const clip = set.clips[0]!;
@@ -114,6 +170,9 @@ describe('SyncNet', () => {
     expect(() => createSyncNetStage({ clips: [], identities: [] })).toThrow(/at least one clip/);
     expect(() => createSyncNetStage(set, { batchSize: 3 })).toThrow(/batchSize is 3; it must be an even number/);
     expect(() => createSyncNetStage(set, { margin: 0 })).toThrow(/margin is 0; it must be positive/);
+    expect(() => createSyncNetStage(set, { loss: 'triplet' as never })).toThrow(/loss is 'triplet'; use one of 'contrastive', 'infonce'/);
+    expect(() => createSyncNetStage(set, { temperature: 0 })).toThrow(/temperature is 0; it must be positive/);
+    expect(() => createSyncNetStage(set, { framesPerClip: 0 })).toThrow(/framesPerClip is 0; it must be a whole number >= 1/);
     expect(() => createSyncNetStage(set, {}, 1, { trainFrame: () => false })).toThrow(/every frame of every clip is held out/);
   });
 
