@@ -27,9 +27,16 @@ export function runDetails(store: Store, id: number): RunDetails {
     const trainAcc = train?.values[train.steps.indexOf(epoch)];
     events.push({ at: test.times![i]!, kind: 'epoch', text: `Epoch ${epoch}: test accuracy ${percent(test.values[i]!)}${trainAcc === undefined ? '' : `, train ${percent(trainAcc)}`}` });
   });
+  // Super-resolution runs are scored on PSNR-Y and SSIM-Y each epoch.
+  const psnr = epochs.find((s) => s.key === 'test_psnr');
+  const ssim = epochs.find((s) => s.key === 'test_ssim');
+  psnr?.steps.forEach((epoch, i) => {
+    const s = ssim?.values[ssim.steps.indexOf(epoch)];
+    events.push({ at: psnr.times![i]!, kind: 'epoch', text: `Epoch ${epoch}: PSNR-Y ${psnr.values[i]!.toFixed(2)} dB${s === undefined ? '' : `, SSIM-Y ${s.toFixed(4)}`}` });
+  });
   const peak = store.metrics.memory(id).find((m) => m.module === null);
   if (peak) events.push({ at: peak.at, kind: 'memory', text: `First step measured: peak ${(peak.peakBytes / 2 ** 20).toFixed(1)} MiB (${peak.method})` });
-  for (const a of artifacts) if (a.kind !== 'checkpoint') events.push({ at: a.createdAt, kind: 'artifact', text: `${a.kind === 'weights' ? 'Weights saved' : a.kind === 'export' ? 'Exported' : a.kind} to ${a.path}` });
+  for (const a of artifacts) if (a.kind !== 'checkpoint') events.push({ at: a.createdAt, kind: 'artifact', text: `${a.kind === 'weights' || a.kind === 'sr-weights' ? 'Weights saved' : a.kind === 'export' ? 'Exported' : a.kind} to ${a.path}` });
   if (run.endedAt !== null) events.push({ at: run.endedAt, kind: run.status, text: `Ended ${run.status}${run.error ? `: ${run.error}` : ''}` });
   events.sort((a, b) => a.at - b.at);
 

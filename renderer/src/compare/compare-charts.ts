@@ -36,6 +36,24 @@ export function accuracyOption(runs: readonly ChartRun[], mode: CurveMode, atEpo
   };
 }
 
+/** A super-resolution run's PSNR-Y per evaluation (dB), in the same curve modes as accuracy; runs without it draw nothing. */
+export function psnrOption(runs: readonly ChartRun[], mode: CurveMode, atEpoch: number) {
+  return {
+    animation: false,
+    tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${v.toFixed(2)} dB` },
+    grid: GRID,
+    dataZoom: X_ZOOM,
+    xAxis: countAxis('epoch'),
+    yAxis: valueAxis('PSNR-Y dB', { scale: true }),
+    series: runs.map((r) => ({
+      name: r.label,
+      type: 'line',
+      color: r.colour,
+      data: summarizeCurve(r.item.epochs.find((s) => s.key === 'test_psnr') ?? { steps: [], values: [] }, mode, atEpoch),
+    })),
+  };
+}
+
 export interface LossView {
   /** EMA weight, 0 (raw) to 0.99. */
   smoothing: number;

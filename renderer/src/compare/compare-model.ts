@@ -7,6 +7,9 @@
 import { methodName } from '../../../shared/api/run-names';
 import type { MetricSeries, Run, RunComparison } from '../../../shared/api/schemas';
 
+/** Super-resolution methods as the papers' tables name them. */
+const SR_METHOD_NAMES: Record<string, string> = { e2e: 'E2E', local: 'Simple local heads', glcan: 'GLCAN (our reading)' };
+
 export type CurveMode = 'epoch' | 'best' | 'at';
 
 /** A curve as drawn: per epoch, best so far, or the value at epoch k for every epoch from k on. */
@@ -65,12 +68,17 @@ export function configDiff(runs: readonly Run[]): { key: string; values: (string
 export interface SeedGroup {
   /** The shared settings, seed left out. */
   key: string;
+  /** The job kind of its runs (a group never mixes kinds: the kind's settings differ). */
+  kind: Run['kind'];
   label: string;
   method: string;
   modules: number;
   runs: Run[];
   accuracy: { mean: number; std: number; n: number } | null;
   peakBytes: { mean: number; std: number; n: number } | null;
+  /** Super-resolution: PSNR-Y (dB) and SSIM-Y over the seeds, in the same curve mode as accuracy. */
+  psnr: { mean: number; std: number; n: number } | null;
+  ssim: { mean: number; std: number; n: number } | null;
 }
 
 function meanStd(values: readonly number[]): { mean: number; std: number; n: number } | null {
@@ -86,16 +94,21 @@ export function groupBySeeds(items: readonly RunComparison[], mode: CurveMode, a
   const groups = new Map<string, RunComparison[]>();
   for (const item of items) {
     const { seed: _seed, ...rest } = item.run.config;
-    const key = JSON.stringify(flattenConfig(rest));
+    const key = JSON.stringify([item.run.kind, flattenConfig(rest)]);
     groups.set(key, [...(groups.get(key) ?? []), item]);
   }
   return [...groups.entries()].map(([key, members]) => {
     const first = members[0]!.run;
     const accuracies = members.map((m) => accuracyOf(m.epochs.find((s) => s.key === 'test_acc'), mode, atEpoch)).filter((v): v is number => v !== null);
     const peaks = members.map((m) => m.run.summary.peakBytes).filter((v): v is number => v !== null);
+    const scoreOf = (metric: string) => meanStd(members.map((m) => accuracyOf(m.epochs.find((s) => s.key === metric), mode, atEpoch)).filter((v): v is number => v !== null));
+    const sr = first.kind === 'super-resolution';
     return {
       key,
-      label: `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
+      kind: first.kind,
+      label: sr ? `${SR_METHOD_NAMES[first.summary.method ?? ''] ?? first.summary.method} ×${String(first.config.scale)} K=${first.summary.modules ?? '?'}` : `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
+      psnr: sr ? scoreOf('test_psnr') : null,
+      ssim: sr ? scoreOf('test_ssim') : null,
       method: first.summary.method ?? '?',
       modules: first.summary.modules ?? 1,
       runs: members.map((m) => m.run),
@@ -115,18 +128,21 @@ const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString(
 /** Runs as CSV: identity, settings, results, tags, timestamps and durations. */
 export function runsCsv(runs: readonly Run[]): string {
   return csv([
-    ['id', 'name', 'status', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes'],
+    ['id', 'name', 'status', 'kind', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'psnr_y_db', 'ssim_y', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes'],
     ...runs.map((r) => [
       r.id,
       r.name,
       r.status,
+      r.kind,
       r.summary.method,
-      r.summary.depth === null ? '' : `resnet${r.summary.depth}`,
+      r.summary.depth !== null ? `resnet${r.summary.depth}` : r.kind === 'super-resolution' ? `edsr-x${String(r.config.scale)}` : '',
       r.summary.modules,
       r.summary.dataset,
       r.seed,
       r.summary.bestTestAccuracy,
       r.summary.finalTestAccuracy,
+      r.summary.psnr,
+      r.summary.ssim,
       r.summary.epochs,
       r.summary.peakBytes,
       r.summary.imagesPerSecond,
@@ -175,14 +191,63 @@ function paperRows(groups: readonly SeedGroup[]): PaperRow[] {
 
 const HEADER = ['Method', 'K', 'Test error (%)', 'Peak memory', 'Saving vs E2E'];
 
+/**
+ * Super-resolution rows as the GLCAN/FBA paper's table: per scale, each method's PSNR-Y and SSIM-Y
+ * (mean ± std over seeds), its peak training memory as a ratio to end-to-end's at that scale, and
+ * its PSNR gap to end-to-end in dB.
+ */
+function srPaperRows(groups: readonly SeedGroup[]): string[][] {
+  const scaleOf = (g: SeedGroup) => Number(g.runs[0]!.config.scale);
+  const order = (m: string) => ['e2e', 'local', 'glcan'].indexOf(m);
+  return [...groups]
+    .sort((a, b) => scaleOf(a) - scaleOf(b) || order(a.method) - order(b.method) || a.modules - b.modules)
+    .map((g) => {
+      const e2e = groups.find((x) => x.method === 'e2e' && scaleOf(x) === scaleOf(g));
+      const ratio = g.peakBytes && e2e?.peakBytes ? (g.peakBytes.mean / e2e.peakBytes.mean).toFixed(2) : '–';
+      const gap = g.psnr && e2e?.psnr && g.method !== 'e2e' ? (g.psnr.mean - e2e.psnr.mean).toFixed(2) : g.method === 'e2e' && g.psnr ? '0' : '–';
+      return [
+        `×${scaleOf(g)}`,
+        SR_METHOD_NAMES[g.method] ?? g.method,
+        String(g.modules),
+        g.psnr ? `${g.psnr.mean.toFixed(2)} ± ${g.psnr.std.toFixed(2)}` : '–',
+        g.ssim ? g.ssim.mean.toFixed(4) : '–',
+        ratio,
+        gap,
+      ];
+    });
+}
+
+const SR_HEADER = ['Scale', 'Method', 'K', 'PSNR-Y (dB)', 'SSIM-Y', 'Memory / E2E', 'PSNR gap to E2E (dB)'];
+
+/** The compared groups as the papers' tables: classification (test error) and super-resolution (PSNR), each its own table. */
 export function markdownTable(groups: readonly SeedGroup[]): string {
-  const rows = paperRows(groups).map((r) => [r.method, String(r.modules), r.error, r.memory, r.saving]);
-  return [`| ${HEADER.join(' | ')} |`, '|---|---:|---:|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
+  const parts: string[] = [];
+  const classification = groups.filter((g) => g.kind === 'local-learning');
+  const sr = groups.filter((g) => g.kind === 'super-resolution');
+  if (classification.length || !sr.length) {
+    const rows = paperRows(classification).map((r) => [r.method, String(r.modules), r.error, r.memory, r.saving]);
+    parts.push([`| ${HEADER.join(' | ')} |`, '|---|---:|---:|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+  }
+  if (sr.length) parts.push([`| ${SR_HEADER.join(' | ')} |`, '|---|---|---:|---:|---:|---:|---:|', ...srPaperRows(sr).map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+  return parts.join('\n');
 }
 
 const latexEscape = (text: string) => text.replace(/[&%$#_{}]/g, (c) => `\\${c}`).replace(/±/g, '$\\pm$');
 
 export function latexTable(groups: readonly SeedGroup[]): string {
-  const rows = paperRows(groups).map((r) => `${[r.method, String(r.modules), r.error, r.memory, r.saving].map(latexEscape).join(' & ')} \\\\`);
-  return ['\\begin{tabular}{lrrrr}', '\\toprule', `${HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n';
+  const parts: string[] = [];
+  const classification = groups.filter((g) => g.kind === 'local-learning');
+  const sr = groups.filter((g) => g.kind === 'super-resolution');
+  if (classification.length || !sr.length) {
+    const rows = paperRows(classification).map((r) => `${[r.method, String(r.modules), r.error, r.memory, r.saving].map(latexEscape).join(' & ')} \\\\`);
+    parts.push(['\\begin{tabular}{lrrrr}', '\\toprule', `${HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n');
+  }
+  if (sr.length) {
+    const rows = srPaperRows(sr).map((r) => `${r.map(latexEscape).join(' & ')} \\\\`);
+    parts.push(['\\begin{tabular}{llrrrrr}', '\\toprule', `${SR_HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n');
+  }
+  return parts.join('\n');
 }
+
+/** The super-resolution table's rows, for the compare view to show. */
+export const srTableRows = (groups: readonly SeedGroup[]): { header: string[]; rows: string[][] } => ({ header: SR_HEADER, rows: srPaperRows(groups.filter((g) => g.kind === 'super-resolution')) });

@@ -38,6 +38,15 @@ const FIELDS: Record<string, LauncherField> = {
   'input.normalization': { key: 'normalization', label: 'Normalisation' },
   'dataSplit.seed': { key: 'splitSeed', label: 'MNIST split seed' },
   'dataSplit.testPerClass': { key: 'testPerClass', label: 'MNIST test images per class' },
+  // Super-resolution runs (shared/engine/tasks.ts).
+  scale: { key: 'scale', label: 'Scale' },
+  features: { key: 'features', label: 'Features F' },
+  blocks: { key: 'blocks', label: 'Residual blocks R' },
+  cuts: { key: 'cuts', label: 'Cuts' },
+  patch: { key: 'patch', label: 'Low-res patch' },
+  stepsPerEpoch: { key: 'stepsPerEpoch', label: 'Steps per epoch' },
+  evalImages: { key: 'evalImages', label: 'Test images scored' },
+  evalCrop: { key: 'evalCrop', label: 'Evaluation crop' },
 };
 
 /** The field a config path belongs to, or null when no single field sets it (the problem is shown above the buttons). */

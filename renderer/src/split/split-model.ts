@@ -362,13 +362,13 @@ export function parseCutList(text: string, depth: number): Cut[] {
 }
 
 /** Undo/redo over cut lists: each change pushes the previous list. */
-export class CutHistory {
-  private past: Cut[][] = [];
-  private future: Cut[][] = [];
+export class CutHistory<T = Cut> {
+  private past: T[][] = [];
+  private future: T[][] = [];
 
-  constructor(public current: Cut[] = []) {}
+  constructor(public current: T[] = []) {}
 
-  set(next: Cut[]): void {
+  set(next: T[]): void {
     if (JSON.stringify(next) === JSON.stringify(this.current)) return;
     this.past.push(this.current);
     this.future = [];

@@ -7,6 +7,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { TrainableMethod } from '../../../shared/engine/config';
 import type { Cut } from '../../../shared/engine/splits';
+import type { SrMethodId, Task } from '../../../shared/engine/tasks';
 import { CutHistory } from '../split/split-model';
 
 export const useSplitEditorStore = defineStore('split-editor', () => {
@@ -14,7 +15,7 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
   const datasetId = ref('mnist');
   const batchSize = ref(64);
   const method = ref<TrainableMethod>('infopro');
-  const history = shallowRef(new CutHistory([]));
+  const history = shallowRef(new CutHistory<Cut>([]));
   const version = ref(0); // bumps on every history change: CutHistory is a plain class
   const cuts = computed<Cut[]>(() => (version.value, history.value.current));
   const canUndo = computed(() => (version.value, history.value.canUndo));
@@ -22,13 +23,38 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
   /** The last real measurement, with what it measured (a changed split or batch makes it stale). */
   const measured = ref<{ key: string; backend: string; peakBytes: number; modulePeakBytes: number[]; endToEndPeakBytes: number } | null>(null);
 
+  /** The task being split and trained: it picks the net drawn and the launcher's settings. */
+  const task = ref<Task>('classification');
+  /** The super-resolution net (EDSR) and its cuts (residual block indices a module ends after), with their own undo history. */
+  const sr = ref<{ scale: 2 | 3 | 4; features: number; blocks: number; patch: number; method: SrMethodId; datasetId: string | null }>({ scale: 2, features: 16, blocks: 4, patch: 24, method: 'glcan', datasetId: null });
+  const srHistory = shallowRef(new CutHistory<number>([1]));
+  const srVersion = ref(0);
+  const srCuts = computed<number[]>(() => (srVersion.value, srHistory.value.current));
+  const srCanUndo = computed(() => (srVersion.value, srHistory.value.canUndo));
+  const srCanRedo = computed(() => (srVersion.value, srHistory.value.canRedo));
+  function setSrCuts(next: number[]) {
+    srHistory.value.set([...next].sort((a, b) => a - b));
+    srVersion.value++;
+  }
+  /** Fewer blocks: cuts past the last block go (a fresh history, as for a new ResNet depth). */
+  function resetSrCuts(next: number[]) {
+    srHistory.value = new CutHistory<number>(next);
+    srVersion.value++;
+  }
+  function srUndo() {
+    if (srHistory.value.undo()) srVersion.value++;
+  }
+  function srRedo() {
+    if (srHistory.value.redo()) srVersion.value++;
+  }
+
   function setCuts(next: Cut[]) {
     history.value.set(next);
     version.value++;
   }
   /** A new net has other gaps: start it unsplit, with a fresh history. */
   function resetCuts() {
-    history.value = new CutHistory([]);
+    history.value = new CutHistory<Cut>([]);
     version.value++;
   }
   function undo() {
@@ -38,7 +64,7 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
     if (history.value.redo()) version.value++;
   }
 
-  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, measured, setCuts, resetCuts, undo, redo };
+  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, measured, setCuts, resetCuts, undo, redo, task, sr, srCuts, srCanUndo, srCanRedo, setSrCuts, resetSrCuts, srUndo, srRedo };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSplitEditorStore, import.meta.hot));

@@ -7,12 +7,15 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { JobProgress } from '../../../shared/api/progress';
 import type { ExportResult, MetricSeries, Run } from '../../../shared/api/schemas';
+import type { JobKind } from '../../../shared/ids';
 import { studioApi } from '../api/studio';
 
 export interface NewRunRequest {
   experimentId: number;
   name: string;
   config: Record<string, unknown>;
+  /** The job kind (the task): local-learning (classification) unless said. */
+  kind?: JobKind;
   /** This machine (default) or the remote queue. */
   target?: 'local' | 'remote';
 }
@@ -51,7 +54,7 @@ export const useTrainingStore = defineStore('training', () => {
   async function start(requests: readonly NewRunRequest[]): Promise<Run[]> {
     const started: Run[] = [];
     for (const request of requests) {
-      const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: 'local-learning', config: request.config, ...(request.target ? { target: request.target } : {}) });
+      const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: request.kind ?? 'local-learning', config: request.config, ...(request.target ? { target: request.target } : {}) });
       runs.value[run.id] = run;
       started.push(run);
     }
@@ -80,7 +83,7 @@ export const useTrainingStore = defineStore('training', () => {
     queued.value = (await studioApi.call('jobs:reorder', { order })).queued;
   }
 
-  const exportRun = (id: number, out: string): Promise<ExportResult> => studioApi.call('runs:export', { id, out });
+  const exportRun = (id: number, out: string, inputSize?: number): Promise<ExportResult> => studioApi.call('runs:export', { id, out, ...(inputSize ? { inputSize } : {}) });
 
   function listen() {
     return studioApi.subscribe((event) => {

@@ -25,7 +25,7 @@ function item(id: number, method: string, cuts: number[][], seed: number, peak: 
     error: null,
     notes: '',
     tags: [],
-    summary: { method, depth: 8, dataset: 'mnist', modules: method === 'e2e' ? 1 : cuts.length + 1, bestTestAccuracy: null, finalTestAccuracy: null, epochs: 2, peakBytes: peak, imagesPerSecond: 100, durationMs: 1000 },
+    summary: { method, depth: 8, dataset: 'mnist', modules: method === 'e2e' ? 1 : cuts.length + 1, bestTestAccuracy: null, finalTestAccuracy: null, epochs: 2, peakBytes: peak, imagesPerSecond: 100, psnr: null, ssim: null, map: null, map50: null, durationMs: 1000 },
   };
   return {
     run,

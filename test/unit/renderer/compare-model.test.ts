@@ -19,7 +19,7 @@ function run(id: number, method: string, cuts: number[][], seed: number, peak: n
     error: null,
     notes: '',
     tags: [],
-    summary: { method, depth: 32, dataset: 'mnist', modules: method === 'e2e' ? 1 : cuts.length + 1, bestTestAccuracy: null, finalTestAccuracy: null, epochs: 2, peakBytes: peak, imagesPerSecond: 100, durationMs: 120_000 },
+    summary: { method, depth: 32, dataset: 'mnist', modules: method === 'e2e' ? 1 : cuts.length + 1, bestTestAccuracy: null, finalTestAccuracy: null, epochs: 2, peakBytes: peak, imagesPerSecond: 100, psnr: null, ssim: null, map: null, map50: null, durationMs: 120_000 },
     ...extra,
   };
 }
@@ -69,11 +69,30 @@ describe('compare model', () => {
     expect(latex).toContain('Saving vs E2E \\\\');
   });
 
+  it('writes the super-resolution table like the GLCAN paper\'s: per scale, PSNR-Y and SSIM-Y, memory as a ratio to end-to-end and the PSNR gap in dB', () => {
+    const sr = (id: number, method: string, cuts: number[], seed: number, peak: number, psnr: number[], ssim: number): RunComparison => {
+      const base = run(id, method, [], seed, peak, { kind: 'super-resolution' });
+      const config = { dataset: 'ds-1', scale: 2, features: 16, blocks: 4, method, cuts, seed };
+      const r: Run = { ...base, config, summary: { ...base.summary, depth: null, modules: method === 'e2e' ? 1 : cuts.length + 1, psnr: psnr.at(-1)!, ssim } };
+      return { run: r, epochs: [{ key: 'test_psnr', scope: 'epoch', steps: psnr.map((_, i) => i + 1), values: psnr }, { key: 'test_ssim', scope: 'epoch', steps: [1], values: [ssim] }], loss: null, memory: [] };
+    };
+    const items = [sr(1, 'glcan', [1], 0, 70, [30, 31], 0.9), sr(2, 'glcan', [1], 1, 70, [31, 32], 0.92), sr(3, 'e2e', [], 0, 100, [33], 0.95), sr(4, 'local', [1], 0, 60, [30.5], 0.91)];
+    const groups = groupBySeeds(items, 'epoch');
+    expect(groups.map((g) => g.label)).toEqual(['GLCAN (our reading) ×2 K=2', 'E2E ×2 K=1', 'Simple local heads ×2 K=2']);
+    expect(groups[0]!.psnr).toMatchObject({ mean: 31.5, n: 2 });
+    expect(groups[0]!.accuracy).toBeNull();
+    expect(markdownTable(groups)).toBe(
+      '| Scale | Method | K | PSNR-Y (dB) | SSIM-Y | Memory / E2E | PSNR gap to E2E (dB) |\n|---|---|---:|---:|---:|---:|---:|\n' +
+        '| ×2 | E2E | 1 | 33.00 ± 0.00 | 0.9500 | 1.00 | 0 |\n| ×2 | Simple local heads | 2 | 30.50 ± 0.00 | 0.9100 | 0.60 | -2.50 |\n| ×2 | GLCAN (our reading) | 2 | 31.50 ± 0.71 | 0.9100 | 0.70 | -1.50 |\n',
+    );
+    expect(latexTable(groups)).toContain('×2 & GLCAN (our reading) & 2 & 31.50 $\\pm$ 0.71 & 0.9100 & 0.70 & -1.50 \\\\');
+  });
+
   it('exports runs and series as CSV with quoting, tags, timestamps and durations', () => {
     const r = run(7, 'dgl', [[1, 0]], 3, 5, { name: 'DGL, "quoted"', tags: ['a', 'b'] });
     const lines = runsCsv([r]).split('\r\n');
-    expect(lines[0]).toBe('id,name,status,method,net,K,dataset,seed,best_test_acc,final_test_acc,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
-    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,dgl,resnet32,2,mnist,3,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
+    expect(lines[0]).toBe('id,name,status,kind,method,net,K,dataset,seed,best_test_acc,final_test_acc,psnr_y_db,ssim_y,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
+    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,local-learning,dgl,resnet32,2,mnist,3,,,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
     expect(seriesCsv([item(r, [0.5])]).split('\r\n')[1]).toBe('7,"DGL, ""quoted""",epoch,test_acc,1,0.5');
   });
 });
