@@ -10,7 +10,8 @@ import { decodeImage } from '../../main/data/image-codec';
 import { areaDownscale, cropImage } from '../../main/engine/tasks/super-resolution/sr-data';
 import { encodePng } from '../../main/speak/corpus/png';
 
-export const DEMO_PHOTOS = path.resolve(__dirname, '../../node_modules/@vladmandic/face-api/demo');
+/** Tests run from the repository root (vitest and Playwright alike). */
+export const DEMO_PHOTOS = path.resolve('node_modules/@vladmandic/face-api/demo');
 
 export function makePhotoFolder(dir: string, size = 64, shrink = 8): string {
   const folder = path.join(dir, 'photos');
