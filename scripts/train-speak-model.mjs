@@ -37,9 +37,21 @@ const RECIPE = {
   maxFrames: 50,
   lr: 0.001,
   steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 2000, irfd: 1200, generator: 2400 },
-  model: { irfd: { width: 8, batch: 8 }, generator: { batchSize: 4 } },
+  model: {
+    irfd: { width: 8, batch: 8 },
+    // The mouth fix (issue 14): an audio branch of the motion head owning the jaw and lip offsets,
+    // L_kp again on those points (x100), and 32 landmark-only samples per step through the audio
+    // path (audio encoder -> editing -> motion head; no images). Without them the generator's
+    // mouth ignored the speech (held-out r 0.08 against the true lip opening).
+    generator: { batchSize: 4, keypointBatch: 32, weights: { mouth: 100 }, generator: { motion: { audioMouth: true } } },
+  },
 };
-if (ablation) for (const [stage, extra] of Object.entries(ABLATIONS[ablation])) RECIPE.model[stage] = { ...RECIPE.model[stage], ...extra };
+if (ablation) {
+  for (const [stage, extra] of Object.entries(ABLATIONS[ablation])) {
+    const base = RECIPE.model[stage];
+    RECIPE.model[stage] = { ...base, ...extra, weights: { ...base.weights, ...extra.weights } };
+  }
+}
 
 const steps = Object.entries(RECIPE.steps).map(([k, v]) => `${k}=${v}`).join(',');
 const started = Date.now();

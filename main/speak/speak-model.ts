@@ -16,8 +16,7 @@ import type { PcmAudio } from './audio/wav';
 import { EMOTIONS } from './corpus/emotions';
 import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
 import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
-import { generateFrame, type GeneratorSettings } from './model/generator';
-import { GENERATOR_STAGE_DEFAULTS } from './model/generator-stage';
+import { generateFrame, generatorSettingsWith, type GeneratorSettings } from './model/generator';
 import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
 import { Params } from './model/nn';
 import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
@@ -52,7 +51,7 @@ export function loadSpeakModel(dir: string): SpeakModel {
       if (!manifest.stages.some((s) => s.name === stage && s.variables.length > 0)) throw new Error(`${dir} has no trained ${stage} stage: a talking-head model needs both the IRFD and the generator stages (train with steps.${stage} above 0)`);
     }
     const { own, audioSettings } = generatorSettingsOf(settings);
-    const generatorSettings = { ...GENERATOR_STAGE_DEFAULTS, ...own }.generator;
+    const generatorSettings = generatorSettingsWith(own.generator);
     const arch = irfdArchitecture(irfd);
     return {
       dir,

@@ -75,6 +75,30 @@ function warpLevel(features: tf.Tensor4D, flow: tf.Tensor4D, occlusion: tf.Tenso
   return tf.mul(warped, o) as tf.Tensor4D;
 }
 
+export type MotionInputs = Pick<GeneratorInputs, 'sourceLandmarks' | 'identity' | 'emotion' | 'pose' | 'audio' | 'noiseSeed'>;
+
+/**
+ * The generator's audio/code path alone (editing module -> f'_S -> motion head), no images: the
+ * predicted driving landmarks (normalised), f'_S and the source's landmarks (normalised). The
+ * generator stage also trains this path on landmark-only batches (issue 14).
+ */
+export function drivingLandmarks(p: Params, inputs: MotionInputs, size: number, settings: GeneratorSettings = GENERATOR_DEFAULTS): { style: tf.Tensor2D; landmarks: tf.Tensor2D; source: tf.Tensor2D } {
+  const style = editingModule(p.scope('editing'), inputs, settings.editing);
+  const source = normaliseLandmarks(inputs.sourceLandmarks, size);
+  const landmarks = motionHead(p.scope('motionHead'), source, style, inputs.pose, settings.motion);
+  return { style, landmarks, source };
+}
+
+/**
+ * Generator settings with a partial override merged level by level: a partial `motion` (e.g. only
+ * `{ audioMouth: true }`) keeps the other motion defaults, while a whole saved one (it has
+ * `regions`) is kept as saved (a model saved before headSigma keeps one radius, denseMotion).
+ */
+export function generatorSettingsWith(partial: Partial<GeneratorSettings> | undefined): GeneratorSettings {
+  const motion = partial?.motion && 'regions' in partial.motion ? partial.motion : { ...GENERATOR_DEFAULTS.motion, ...partial?.motion };
+  return { ...GENERATOR_DEFAULTS, ...partial, editing: { ...GENERATOR_DEFAULTS.editing, ...partial?.editing }, motion };
+}
+
 /** One frame per row of the inputs (call inside tf.tidy or a minimize closure). */
 export function generateFrame(p: Params, inputs: GeneratorInputs, settings: GeneratorSettings = GENERATOR_DEFAULTS): GeneratedFrame {
   const [n, size, sizeW, channels] = inputs.source.shape;
@@ -82,9 +106,7 @@ export function generateFrame(p: Params, inputs: GeneratorInputs, settings: Gene
   if (inputs.sourceLandmarks.shape[0] !== n || inputs.sourceLandmarks.shape[1] !== 136) {
     throw new Error(`generateFrame: sourceLandmarks must be [${n}, 136] (68 x, y pixel pairs per source image), got [${inputs.sourceLandmarks.shape}]`);
   }
-  const style = editingModule(p.scope('editing'), inputs, settings.editing);
-  const source = normaliseLandmarks(inputs.sourceLandmarks, size);
-  const landmarks = motionHead(p.scope('motionHead'), source, style, inputs.pose, settings.motion);
+  const { style, landmarks, source } = drivingLandmarks(p, inputs, size, settings);
   const driving = inputs.drivingLandmarks ? normaliseLandmarks(inputs.drivingLandmarks, size) : landmarks;
   const motion = denseMotion(p.scope('denseMotion'), inputs.source, source, driving, settings.motion);
 

@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv, dense, downsample2x, lrelu, upsample2x, type Params } from './nn';
+import { SPEECH_POINTS } from './mouth';
 import { warp } from './warp';
 
 /** iBUG-68 landmark index ranges [from, to) of each face part. */
@@ -48,6 +49,13 @@ export interface MotionSettings {
   /** Width of the motion head MLP and of the dense motion hourglass. */
   headWidth: number;
   hourglassWidth: number;
+  /**
+   * Ours (issue 14): a second branch of the motion head, from f'_S and the source's landmarks to
+   * offsets of the points the speech moves (jaw and lips, mouth.ts), added to the main head's. A
+   * short path from the audio-carrying f'_S to the mouth, so L_kp's mouth error reaches the audio
+   * encoder directly. Missing (models saved before it) means no branch: the old structure.
+   */
+  audioMouth?: boolean;
 }
 
 export const MOTION_DEFAULTS: MotionSettings = {
@@ -71,7 +79,23 @@ export function motionHead(p: Params, source: tf.Tensor2D, style: tf.Tensor2D, p
   h = lrelu(dense(p, 'fc0', h, settings.headWidth)) as tf.Tensor2D;
   h = lrelu(dense(p, 'fc1', h, settings.headWidth)) as tf.Tensor2D;
   // Small initial offsets: an untrained head keeps the source's landmarks.
-  return tf.add(source, dense(p, 'offsets', h, 136, 'small'));
+  const offsets = dense(p, 'offsets', h, 136, 'small');
+  if (!settings.audioMouth) return tf.add(source, offsets);
+  let m = tf.concat([style, source], 1) as tf.Tensor2D;
+  m = lrelu(dense(p, 'mouth0', m, settings.headWidth)) as tf.Tensor2D;
+  m = lrelu(dense(p, 'mouth1', m, settings.headWidth)) as tf.Tensor2D;
+  const speech = dense(p, 'mouthOffsets', m, SPEECH_POINTS.length * 2, 'small');
+  return tf.add(tf.add(source, offsets), tf.matMul(speech, speechScatter()));
+}
+
+/** [2 * speech points, 136]: puts the speech points' (x, y) offsets at their places among the 68. */
+function speechScatter(): tf.Tensor2D {
+  const m = new Float32Array(SPEECH_POINTS.length * 2 * 136);
+  SPEECH_POINTS.forEach((point, i) => {
+    m[2 * i * 136 + 2 * point] = 1;
+    m[(2 * i + 1) * 136 + 2 * point + 1] = 1;
+  });
+  return tf.tensor2d(m, [SPEECH_POINTS.length * 2, 136]);
 }
 
 /** Membership [68, K] of each landmark in each region (1/0), for the regions `use` picks (others 0). */

@@ -11,11 +11,14 @@ import type { ClipSet } from '../../../main/speak/data/clip';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { loadFaceApi } from '../../../main/speak/instruments/face-api-runtime';
 import { discriminate } from '../../../main/speak/model/discriminator';
-import { generateFrame, type GeneratorSettings } from '../../../main/speak/model/generator';
+import { drivingLandmarks, generateFrame, type GeneratorSettings } from '../../../main/speak/model/generator';
 import { createGeneratorStage, type FaceCodes, type GeneratorStageDeps } from '../../../main/speak/model/generator-stage';
 import { audioEncoder } from '../../../main/speak/model/audio-encoder';
 import { encodeFaces, type IrfdArchitecture } from '../../../main/speak/model/irfd';
 import { MOTION_DEFAULTS } from '../../../main/speak/model/motion';
+import { lipOpening } from '../../../main/speak/model/mouth';
+import { pearson } from '../../../main/speak/eval/frame-quality';
+import { melWindows } from '../../../main/speak/audio/mel';
 import { syncLoss, type SyncNetSettings } from '../../../main/speak/model/syncnet';
 import { conv, dense, downsample2x, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
 import { createPerceptual, type PerceptualNet } from '../../../main/speak/model/perceptual';
@@ -237,6 +240,54 @@ describe('SPEAK generator', () => {
     stage.dispose?.();
     for (const p of [stage.params, irfd, audio, sync]) p.dispose();
   }, 120_000);
+
+  it('with the mouth fix (audio mouth branch, mouth-weighted L_kp, landmark-only batches) the predicted lip opening follows its own speech, not another clip\'s', async () => {
+    const talking = proceduralClips({ count: 2, seed: 11, size: SIZE, emotions: ['neutral', 'happy'], maxFrames: 40 });
+    const enc = smallEncoders(31);
+    const generator: GeneratorSettings = { ...SMALL, motion: { ...SMALL.motion, audioMouth: true } };
+    const stage = createGeneratorStage(
+      talking,
+      { generator, discriminator: { width: 8, scales: 1 }, learningRate: 3e-3, batchSize: 1, keypointBatch: 32, weights: { gan: 0, sync: 0, perceptual: 0, pixel: 1, keypoints: 100, mouth: 100 } },
+      { ...enc, audioVariables: () => enc.params.scope('audio').trainable() },
+      32,
+    );
+    let last: Record<string, number> = {};
+    for (let i = 0; i < 150; i++) last = await stage.step(i);
+    expect(Object.keys(last).sort()).toEqual(['discriminator', 'keypoints', 'landmarks', 'mouth', 'pixel', 'total']);
+    // Lip opening of the predicted driving landmarks over each clip, with its own speech and with the other identity's.
+    const openings = (clip: number, speech: number) =>
+      tf.tidy(() => {
+        const c = talking.clips[clip]!;
+        const s = talking.clips[speech]!;
+        const n = Math.min(c.frameCount, s.frameCount);
+        const images = tf.concat(Array.from({ length: n }, (_, i) => frameTensor(talking, clip, i)));
+        const codes = enc.encodeFaces(images);
+        const w = melWindows(s.audio, s.frameCount, { fps: s.fps });
+        const { landmarks } = drivingLandmarks(
+          stage.params.scope('generator'),
+          { sourceLandmarks: tf.tile(landmarksOf(talking, clip, 0), [n, 1]), identity: codes.identity, emotion: codes.emotion, pose: codes.pose, audio: enc.encodeAudio(tf.tensor3d(w.data.subarray(0, n * w.steps * w.mels), [n, w.steps, w.mels])), noiseSeed: null },
+          SIZE,
+          generator,
+        );
+        const truth = Array.from({ length: n }, (_, i) => lipOpening(c.landmarks![i]!));
+        return { predicted: (tf.mul(tf.add(landmarks, 1), SIZE / 2).arraySync() as number[][]).map(lipOpening), truth };
+      });
+    const own: number[] = [];
+    const shuffled: number[] = [];
+    talking.clips.forEach((_, k) => {
+      const mine = openings(k, k);
+      const other = openings(k, (k + 2) % talking.clips.length); // the other identity's clip: other words
+      own.push(pearson(mine.predicted, mine.truth));
+      shuffled.push(pearson(other.predicted, other.truth));
+    });
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`mouth fix, 150 steps: r(predicted lip opening, true) own speech ${mean(own).toFixed(3)}, another clip's speech ${mean(shuffled).toFixed(3)}`);
+    expect(mean(own)).toBeGreaterThan(0.6);
+    expect(mean(own)).toBeGreaterThan(mean(shuffled) + 0.3);
+    stage.dispose?.();
+    stage.params.dispose();
+    enc.params.dispose();
+  }, 300_000);
 
   it('draws each step\'s batch from (seed, step) alone, and refuses bad input with a message saying what to give', () => {
     const enc = smallEncoders(9);

@@ -180,7 +180,7 @@ const REAL: TalkingHeadInput = {
   data: { source: 'procedural', identities: 2, seed: 3, emotions: ['neutral', 'happy'], maxFrames: 6 },
   steps: { syncnet: 2, irfd: 2, generator: 3 },
   checkpointEvery: 2,
-  model: { syncnet: { batchSize: 4 }, irfd: { width: 8, batch: 2 }, generator: { batchSize: 1, weights: { perceptual: 0 } } },
+  model: { syncnet: { batchSize: 4 }, irfd: { width: 8, batch: 2 }, generator: { batchSize: 1, keypointBatch: 3, weights: { perceptual: 0, mouth: 100 }, generator: { motion: { audioMouth: true } } } },
 };
 
 describe.runIf(espeakAvailable())('talking-head trainer with the real stages', () => {
@@ -201,12 +201,15 @@ describe.runIf(espeakAvailable())('talking-head trainer with the real stages', (
     expect(keys).toEqual(expect.arrayContaining(['loss/syncnet.total']));
     expect(keys).toEqual(expect.arrayContaining(['loss/irfd.id', 'loss/irfd.cls', 'loss/irfd.pose', 'loss/irfd.emo', 'loss/irfd.self', 'loss/irfd.total']));
     expect(keys).toEqual(expect.arrayContaining(['loss/generator.sync', 'loss/generator.pixel', 'loss/generator.keypoints', 'loss/generator.gan', 'loss/generator.total', 'loss/generator.discriminator']));
+    // The mouth fix (issue 14): L_kp on the landmark-only batch and on the jaw and lip points; its branch's weights are saved.
+    expect(keys).toEqual(expect.arrayContaining(['loss/generator.landmarks', 'loss/generator.mouth']));
     expect(metrics.filter((m) => m.key === 'loss/syncnet.total').map((m) => m.step)).toEqual([1, 2]);
     expect(metrics.filter((m) => m.key === 'loss/irfd.total').map((m) => m.step)).toEqual([3, 4]);
     expect(metrics.filter((m) => m.key === 'loss/generator.total').map((m) => m.step)).toEqual([5, 6, 7]);
     const model = readSpeakModel(whole);
     expect(model.manifest.stages.map((s) => s.name)).toEqual(['syncnet', 'irfd', 'generator']);
     expect(model.values.has('irfd.E_i.stem.w')).toBe(true);
+    expect(model.values.has('generator.motionHead.mouthOffsets.w')).toBe(true);
     const generatorNames = model.manifest.stages[2]!.variables.map((v) => v.name.split('.')[0]);
     expect([...new Set(generatorNames)].sort()).toEqual(['audio', 'discriminator', 'generator']);
 
