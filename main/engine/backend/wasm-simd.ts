@@ -17,6 +17,10 @@ export interface SimdKernels {
   bn_grad_dx(g: number, x: number, dx: number, m: number, c: number, k1: number, k2: number, k3: number): void;
   sgd_update(p: number, grad: number, bufIn: number, bufOut: number, pOut: number, n: number, lr: number, m: number, wd: number, keep: number, nesterov: number): void;
   scatter_phase(src: number, dx: number, n: number, h: number, w: number, c: number, rows: number, cols: number, sh: number, sw: number, r: number, t: number): void;
+  gemm(a: number, aIs: number, aTs: number, b: number, c: number, m: number, n: number, k: number, accumulate: number): void;
+  transpose2d(src: number, dst: number, rows: number, cols: number): void;
+  conv_filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, chunkImgs: number, chunkRows: number): void;
 }
 
 // The WebAssembly JS API, typed here: the Node tsconfig has no DOM lib to declare it.
@@ -34,6 +38,22 @@ let enabled = true;
 /** Turns the SIMD loops off (true: back on), so tests can check the JS fallback against them. */
 export function setSimdKernelsEnabled(on: boolean): void {
   enabled = on;
+}
+
+let gemmEnabled = true;
+
+/**
+ * Turns the SIMD GEMM kernels alone (the convolution filter gradient and the matrix product)
+ * off (false: the XNNPACK filter gradient and the stock BatchMatMul run instead) or back on, so
+ * that benchmarks can time the old path against the new in one process and tests can check
+ * both. Where the module does not link (simdKernels is null) they are off anyway.
+ */
+export function setSimdGemmEnabled(on: boolean): void {
+  gemmEnabled = on;
+}
+
+export function simdGemmEnabled(): boolean {
+  return gemmEnabled;
 }
 
 function decode(base64: string): Uint8Array {

@@ -2,12 +2,14 @@
  * Convolution gradients for the tfjs `wasm` backend, so that it can train conv nets.
  *
  * As shipped, `Conv2DBackpropFilter` is not registered for 'wasm' (training a conv fails) and
- * its `Conv2DBackpropInput` is a slow scalar loop. Both gradients are themselves convolutions,
- * so here each is rewritten as calls of the backend's own XNNPACK `Conv2D` kernel plus cheap
- * layout work: the filter gradient as one convolution between transposed x and dy, the input
- * gradient as one stride-1 convolution per stride phase (no zero-dilated dy), whose outputs are
- * interleaved by ./simd/kernels.c (or a JS loop). See shared/docs/PLATFORM.md, "tfjs wasm
- * backend" and "Where a wasm training step's time goes".
+ * its `Conv2DBackpropInput` is a slow scalar loop. The filter gradient runs as a direct SIMD
+ * GEMM over x's windows (conv_filter_grad in ./simd/kernels.c: no im2col, no transposes, about
+ * twice the GFLOP/s of the XNNPACK form below); where that module does not link, or with
+ * setSimdGemmEnabled(false), as calls of the backend's own XNNPACK `Conv2D` kernel plus layout
+ * work: one convolution between transposed x and dy. The input gradient is one stride-1
+ * XNNPACK convolution per stride phase (no zero-dilated dy), whose outputs are interleaved by
+ * ./simd/kernels.c (or a JS loop). See shared/docs/PLATFORM.md, "tfjs wasm backend" and "Where
+ * a wasm training step's time goes".
  *
  * The kernels call the wasm backend's kernel functions directly (not through the engine), so
  * the intermediates never become engine tensors and never reach the gradient tape; each one is
@@ -33,7 +35,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { WASM_FUSED_KERNELS } from './wasm-fused-kernels';
 import { addressOf, f32, heapBackend, type WasmHeapBackend } from './wasm-heap';
-import { simdKernels } from './wasm-simd';
+import { WASM_MATMUL_KERNEL } from './wasm-matmul';
+import { type SimdKernels, simdGemmEnabled, simdKernels } from './wasm-simd';
 
 const BACKEND = 'wasm';
 
@@ -96,12 +99,8 @@ function checkDy(dy: TensorInfo, info: backend_util.Conv2DInfo, kernel: string):
 }
 
 /**
- * dW[kh,kw,ci,co] = sum over n,oh,ow of x[n, oh*s - padTop + kh, ow*s - padLeft + kw, ci] * dy[n,oh,ow,co].
- *
- * That is a convolution in which ci plays the batch, the batch n plays the reduced channel, and
- * dy is the filter: input x^T [ci,H,W,N], filter dy^T [OH,OW,N,co], stride 1, the filter dilated
- * by the forward stride s, the forward's top/left padding. Its output [ci, >=KH, >=KW, co] is
- * cropped to the filter size and transposed to [KH,KW,ci,co].
+ * dW[kh,kw,ci,co] = sum over n,oh,ow of x[n, oh*s - padTop + kh, ow*s - padLeft + kw, ci] * dy[n,oh,ow,co]:
+ * the SIMD GEMM where it links, else the XNNPACK form.
  */
 const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const kernel = 'Conv2DBackpropFilter';
@@ -109,7 +108,42 @@ const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GradAttrs & { filterShape: [number, number, number, number] };
   const info = forwardInfo(x.shape, a.filterShape, a, kernel);
   checkDy(dy, info, kernel);
-  const b = backend as KernelBackend;
+  const heap = heapBackend(backend, kernel);
+  const simd = simdGemmEnabled() ? simdKernels(heap) : null;
+  return simd ? backpropFilterSimd(heap, simd, x, dy, info) : backpropFilterXnn(backend as KernelBackend, x, dy, info);
+};
+
+
+/**
+ * The SIMD filter gradient's chunk of the output: whole images, or rows of one image, holding
+ * about CHUNK_FLOATS of x and dy, so that a chunk stays in cache while every tap and block of
+ * dW passes over it (see conv_filter_grad in ./simd/kernels.c).
+ */
+const CHUNK_FLOATS = 16384;
+function chunkOf(info: backend_util.Conv2DInfo): { imgs: number; rows: number } {
+  const perRow = info.outWidth * info.outChannels + info.strideHeight * info.inWidth * info.inChannels;
+  const rows = Math.max(1, Math.floor(CHUNK_FLOATS / perRow));
+  if (rows < info.outHeight) return { imgs: 1, rows };
+  return { imgs: Math.max(1, Math.floor(rows / info.outHeight)), rows: info.outHeight };
+}
+
+/** The filter gradient as a direct SIMD GEMM over x's windows (./simd/kernels.c conv_filter_grad). */
+function backpropFilterSimd(b: WasmHeapBackend, simd: SimdKernels, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const dw = b.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], 'float32');
+  const chunk = chunkOf(info);
+  simd.conv_filter_grad(addressOf(b, x), addressOf(b, dy), addressOf(b, dw), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left, chunk.imgs, chunk.rows);
+  return dw;
+}
+
+/**
+ * The filter gradient as a convolution in which ci plays the batch, the batch n plays the
+ * reduced channel, and dy is the filter: input x^T [ci,H,W,N], filter dy^T [OH,OW,N,co], stride
+ * 1, the filter dilated by the forward stride s, the forward's top/left padding. Its output
+ * [ci, >=KH, >=KW, co] is cropped to the filter size and transposed to [KH,KW,ci,co].
+ */
+function backpropFilterXnn(b: KernelBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth } = info;
   const { top, left } = info.padInfo;
 
@@ -131,7 +165,7 @@ const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const dw = run(b, 'Transpose', { x: cropped }, { perm: [1, 2, 0, 3] });
   free(b, cropped);
   return dw;
-};
+}
 
 /**
  * dx[n,ih,iw,ci] = sum of dy[n,oh,ow,co] * w[kh,kw,ci,co] over ih = oh*s - padTop + kh (and the
@@ -269,15 +303,17 @@ function subFilter(b: WasmHeapBackend, filter: TensorInfo, row: Phase, col: Phas
 
 /**
  * The kernel configs this module registers (exported so tests can check which is active): the
- * two convolution gradients first, then the fused training kernels of ./wasm-fused-kernels.
+ * two convolution gradients first, then the fused training kernels of ./wasm-fused-kernels,
+ * then the SIMD matrix product of ./wasm-matmul (which falls back to the stock one).
  */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: backpropFilter },
   { kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: backpropInput },
   ...WASM_FUSED_KERNELS,
+  WASM_MATMUL_KERNEL,
 ];
 
-/** Registers every training kernel for 'wasm', replacing the stock Conv2DBackpropInput. Idempotent. */
+/** Registers every training kernel for 'wasm', replacing the stock Conv2DBackpropInput and BatchMatMul. Idempotent. */
 export function registerWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
     const current = getKernel(config.kernelName, BACKEND);

@@ -1,7 +1,8 @@
 /**
  * The wasm backend's convolution gradients (main/engine/backend/wasm-training-kernels.ts) must
- * equal the cpu backend's reference kernels for every geometry a conv net uses, must leave no
- * tensor behind, and must let a tiny conv net learn.
+ * equal the cpu backend's reference kernels for every geometry a conv net uses, on both filter
+ * gradient paths (the SIMD GEMM of simd/kernels.c, and the XNNPACK one it falls back to), must
+ * leave no tensor behind, and must let a tiny conv net learn.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,8 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../../../main/engine/backend/wasm-setup';
+import { setSimdGemmEnabled } from '../../../main/engine/backend/wasm-simd';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../main/engine/backend/wasm-training-kernels';
-import { CASES, convGrads, type Grads } from '../../helpers/conv-cases';
+import { type Case, CASES, convGrads, type Grads } from '../../helpers/conv-cases';
 import { maxError, values } from '../../helpers/numeric';
 
 function dataIds(): number {
@@ -56,16 +58,28 @@ function trainTinyNet(steps: number, afterStep?: () => void): { losses: number[]
   return { losses };
 }
 
+/**
+ * Geometries where the SIMD filter gradient splits its work into several chunks (see chunkOf in
+ * wasm-training-kernels.ts: about 16384 floats of x and dy per chunk): rows of one image with a
+ * short last chunk, and whole images with a short last chunk; channel counts off the 4 x 8 tile.
+ */
+const CHUNKED: Case[] = [
+  { name: 'chunks of 6 rows of a wide image, 7 rows (last chunk 1 row), stride 1', x: [1, 7, 40, 32], w: [3, 3, 32, 32], strides: 1, pad: 'same' },
+  { name: 'chunks of 42 whole images, 45 images (last chunk 3), valid, C 19 -> 11', x: [45, 5, 5, 19], w: [3, 3, 19, 11], strides: 1, pad: 'valid' },
+  { name: 'chunks of 8 rows at stride 2 (9 rows), explicit padding, C 9 -> 6', x: [2, 17, 97, 9], w: [3, 3, 9, 6], strides: 2, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
+];
+
 describe('wasm convolution gradients', () => {
   const reference = new Map<string, Grads>();
 
   beforeAll(async () => {
     await tf.setBackend('cpu');
-    for (const c of CASES) reference.set(c.name, await convGrads(c));
+    for (const c of [...CASES, ...CHUNKED]) reference.set(c.name, await convGrads(c));
     await initWasmBackend();
   });
 
   afterAll(async () => {
+    setSimdGemmEnabled(true);
     await tf.setBackend('cpu');
   });
 
@@ -78,13 +92,47 @@ describe('wasm convolution gradients', () => {
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBe(WASM_TRAINING_KERNELS[1]);
   });
 
-  it.each(CASES)('equal the cpu backend: $name', async (c) => {
-    const ref = reference.get(c.name)!;
-    const got = await convGrads(c);
-    const dxErr = maxError(got.dx, ref.dx);
-    const dwErr = maxError(got.dw, ref.dw);
-    expect(dxErr, `dx error ${dxErr}`).toBeLessThan(1e-4);
-    expect(dwErr, `dw error ${dwErr}`).toBeLessThan(1e-4);
+  for (const simd of [true, false]) {
+    const path = simd ? 'SIMD GEMM filter gradient' : 'XNNPACK filter gradient';
+    it.each([...CASES, ...CHUNKED])(`equal the cpu backend (${path}): $name`, async (c) => {
+      setSimdGemmEnabled(simd);
+      try {
+        const ref = reference.get(c.name)!;
+        const got = await convGrads(c);
+        const dxErr = maxError(got.dx, ref.dx);
+        const dwErr = maxError(got.dw, ref.dw);
+        expect(dxErr, `dx error ${dxErr}`).toBeLessThan(1e-4);
+        expect(dwErr, `dw error ${dwErr}`).toBeLessThan(1e-4);
+      } finally {
+        setSimdGemmEnabled(true);
+      }
+    });
+  }
+
+  it('compute the filter gradient without XNNPACK while the SIMD module links, and with it when the GEMM is off', () => {
+    // Count calls of the stock Transpose and Conv2D, which only the XNNPACK path makes.
+    const counted = ['Transpose', 'Conv2D'].map((name) => tf.getKernel(name, 'wasm')!);
+    let calls = 0;
+    const originals = counted.map((config) => config.kernelFunc);
+    counted.forEach((config, i) => {
+      (config as { kernelFunc: tf.KernelFunc }).kernelFunc = (args) => {
+        calls++;
+        return originals[i]!(args);
+      };
+    });
+    const dwCalls = (): number => {
+      calls = 0;
+      tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.ones([2, 6, 6, 3]), dy: tf.ones([2, 3, 3, 4]) }, { filterShape: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NHWC' }));
+      return calls;
+    };
+    try {
+      expect(dwCalls()).toBe(0);
+      setSimdGemmEnabled(false);
+      expect(dwCalls()).toBeGreaterThan(0);
+    } finally {
+      setSimdGemmEnabled(true);
+      counted.forEach((config, i) => ((config as { kernelFunc: tf.KernelFunc }).kernelFunc = originals[i]!));
+    }
   });
 
   it('leave no tensor and no wasm buffer behind', async () => {

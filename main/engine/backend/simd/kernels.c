@@ -1,7 +1,8 @@
 /*
  * SIMD128 loops for the wasm backend's fused training kernels (../wasm-fused-kernels.ts):
  * BatchNorm statistics, normalise (+ residual, + ReLU), the BatchNorm gradient's sums and dx, the
- * SGD update, and the interleave of the convolution input gradient's phases.
+ * SGD update, the interleave of the convolution input gradient's phases, and GEMMs: the
+ * matrix product and the convolution filter gradient.
  *
  * The module imports the tfjs wasm backend's own memory, so every pointer is an address on that
  * heap: tensors are read and written in place. It must own no memory of its own: no data, no
@@ -187,6 +188,174 @@ void scatter_phase(const float *src, float *dx, int n, int h, int w, int c, int 
         } else {
           for (; ch < cv; ch += 4) wasm_v128_store(d + ch, zero);
           for (; ch < c; ch++) d[ch] = 0;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * GEMM tiles. One tile adds to mi (1..4) rows x nv*4 (4 or 8) columns of C the sum over the
+ * positions t of A(i, t) * B(t, j), where A(i, t) = a[i*a_is + off_a(t)] and B(t, j) =
+ * b[off_b(t) + j] (columns contiguous). The positions form a 3-level walk (n3 x n2 x n1 steps,
+ * each level with its own stride through a and through b), so one tile covers a block of a
+ * convolution's output (images x rows x columns) as well as a plain matrix's rows, and A may be
+ * read transposed (a_is = 1) or as a strided window of x. C's block is loaded once, accumulated
+ * in registers over every position, and stored once. Named locals rather than arrays keep it in
+ * registers (no stack: see the file comment); mi and nv are constants after inlining, so the
+ * unused accumulators vanish.
+ */
+typedef struct {
+  int n3, n2, n1;
+  long a3, a2, a1; /* strides through a per step of each level */
+  long b3, b2, b1; /* and through b */
+} walk_t;
+
+static inline __attribute__((always_inline)) void tile(const int mi, const int nv, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is) {
+  v128_t c00 = wasm_v128_load(c), c01 = nv > 1 ? wasm_v128_load(c + 4) : c00;
+  v128_t c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (mi > 1) { c10 = wasm_v128_load(c + c_is); if (nv > 1) c11 = wasm_v128_load(c + c_is + 4); }
+  if (mi > 2) { c20 = wasm_v128_load(c + 2 * c_is); if (nv > 1) c21 = wasm_v128_load(c + 2 * c_is + 4); }
+  if (mi > 3) { c30 = wasm_v128_load(c + 3 * c_is); if (nv > 1) c31 = wasm_v128_load(c + 3 * c_is + 4); }
+  for (int u3 = 0; u3 < wk.n3; u3++) {
+    for (int u2 = 0; u2 < wk.n2; u2++) {
+      const float *a0 = a + u3 * wk.a3 + u2 * wk.a2;
+      const float *bt = b + u3 * wk.b3 + u2 * wk.b2;
+      for (int t = 0; t < wk.n1; t++, a0 += wk.a1, bt += wk.b1) {
+        const v128_t b0 = wasm_v128_load(bt), b1 = nv > 1 ? wasm_v128_load(bt + 4) : b0;
+        v128_t s = wasm_v128_load32_splat(a0);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
+        if (nv > 1) c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
+        if (mi > 1) {
+          s = wasm_v128_load32_splat(a0 + a_is);
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
+          if (nv > 1) c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
+        }
+        if (mi > 2) {
+          s = wasm_v128_load32_splat(a0 + 2 * a_is);
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(s, b0));
+          if (nv > 1) c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(s, b1));
+        }
+        if (mi > 3) {
+          s = wasm_v128_load32_splat(a0 + 3 * a_is);
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(s, b0));
+          if (nv > 1) c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(s, b1));
+        }
+      }
+    }
+  }
+  wasm_v128_store(c, c00);
+  if (nv > 1) wasm_v128_store(c + 4, c01);
+  if (mi > 1) { wasm_v128_store(c + c_is, c10); if (nv > 1) wasm_v128_store(c + c_is + 4, c11); }
+  if (mi > 2) { wasm_v128_store(c + 2 * c_is, c20); if (nv > 1) wasm_v128_store(c + 2 * c_is + 4, c21); }
+  if (mi > 3) { wasm_v128_store(c + 3 * c_is, c30); if (nv > 1) wasm_v128_store(c + 3 * c_is + 4, c31); }
+}
+
+/* The same for the last n % 4 columns, one at a time. */
+static inline __attribute__((always_inline)) void tile_scalar(int mi, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is) {
+  for (int i = 0; i < mi; i++) {
+    float acc = c[i * c_is];
+    for (int u3 = 0; u3 < wk.n3; u3++) {
+      for (int u2 = 0; u2 < wk.n2; u2++) {
+        const float *ai = a + i * a_is + u3 * wk.a3 + u2 * wk.a2;
+        const float *bt = b + u3 * wk.b3 + u2 * wk.b2;
+        for (int t = 0; t < wk.n1; t++, ai += wk.a1, bt += wk.b1) acc += *ai * *bt;
+      }
+    }
+    c[i * c_is] = acc;
+  }
+}
+
+/* C[m, n] += the sum over the walk's positions of A(i, t) B(t, j) for every i < m, j < n (see tile). */
+static inline __attribute__((always_inline)) void gemm_acc(const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is, int m, int n) {
+  for (int i = 0; i < m; i += 4) {
+    const int mi = m - i < 4 ? m - i : 4;
+    const float *ai = a + i * a_is;
+    float *ci = c + i * c_is;
+    int j = 0;
+    switch (mi) {
+#define COLUMNS(MI)                                                                        \
+      for (; j + 8 <= n; j += 8) tile(MI, 2, ai, a_is, b + j, wk, ci + j, c_is);         \
+      if (j + 4 <= n) { tile(MI, 1, ai, a_is, b + j, wk, ci + j, c_is); j += 4; }        \
+      break;
+      case 4: COLUMNS(4)
+      case 3: COLUMNS(3)
+      case 2: COLUMNS(2)
+      default: COLUMNS(1)
+#undef COLUMNS
+    }
+    for (; j < n; j++) tile_scalar(mi, ai, a_is, b + j, wk, ci + j, c_is);
+  }
+}
+
+/*
+ * C [m, n] = A B (accumulate 0) or C + A B (accumulate 1), with A(i, t) = a[i*a_is + t*a_ts]
+ * for t < k (a_is = k, a_ts = 1: A row-major; a_is = 1, a_ts = m: A stored transposed) and B
+ * [k, n] row-major. The sum over t runs in blocks of KBLOCK, so a block of B's rows stays in
+ * cache while every row block of A passes over it.
+ */
+#define KBLOCK 256
+EXPORT("gemm")
+void gemm(const float *a, int a_is, int a_ts, const float *b, float *c, int m, int n, int k, int accumulate) {
+  if (!accumulate) {
+    for (long i = 0; i < (long)m * n; i++) c[i] = 0;
+  }
+  for (int t0 = 0; t0 < k; t0 += KBLOCK) {
+    const int count = k - t0 < KBLOCK ? k - t0 : KBLOCK;
+    const walk_t wk = {1, 1, count, 0, 0, a_ts, 0, 0, n};
+    gemm_acc(a + (long)t0 * a_ts, a_is, b + (long)t0 * n, wk, c, n, m, n);
+  }
+}
+
+/* dst [cols, rows] = src [rows, cols] transposed (for a GEMM whose B is stored transposed). */
+EXPORT("transpose2d")
+void transpose2d(const float *src, float *dst, int rows, int cols) {
+  for (int r0 = 0; r0 < rows; r0 += 16) {
+    const int r1 = r0 + 16 < rows ? r0 + 16 : rows;
+    for (int c0 = 0; c0 < cols; c0 += 16) {
+      const int c1 = c0 + 16 < cols ? c0 + 16 : cols;
+      for (int r = r0; r < r1; r++)
+        for (int col = c0; col < c1; col++) dst[(long)col * rows + r] = src[(long)r * cols + col];
+    }
+  }
+}
+
+/*
+ * The convolution filter gradient, NHWC, dilation 1:
+ *   dw[p, q, ci, co] = sum over img, y, x of x[img, y*sh + p - pt, x*sw + q - pl, ci] * dy[img, y, x, co]
+ * (positions outside x contribute nothing). For each tap (p, q) that is a GEMM dw_pq [ci, co] =
+ * X_pq^T DY over the output positions. The positions whose input lies inside x are, per tap, a
+ * box of images x rows [ylo, yhi) x columns [xlo, xhi) with constant strides through x and dy:
+ * one walk of the tiles above, with A = the x window read transposed. The output is taken in
+ * chunks of chunk_imgs whole images, or of chunk_rows rows of one image (chunk_imgs = 1), small
+ * enough to stay in cache while every tap and block of dw passes over the chunk.
+ */
+EXPORT("conv_filter_grad")
+void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, int w, int ci, int oh, int ow, int co,
+                      int kh, int kw, int sh, int sw, int pt, int pl, int chunk_imgs, int chunk_rows) {
+  for (long i = 0; i < (long)kh * kw * ci * co; i++) dw[i] = 0;
+  for (int img0 = 0; img0 < n; img0 += chunk_imgs) {
+    const int imgs = n - img0 < chunk_imgs ? n - img0 : chunk_imgs;
+    for (int y0 = 0; y0 < oh; y0 += chunk_rows) {
+      const int y1 = y0 + chunk_rows < oh ? y0 + chunk_rows : oh;
+      for (int p = 0; p < kh; p++) {
+        /* Output rows of this chunk whose input row oy*sh + p - pt lies inside [0, h). */
+        int ylo = p < pt ? (pt - p + sh - 1) / sh : 0;
+        int yhi = h - 1 + pt - p >= 0 ? (h - 1 + pt - p) / sh + 1 : 0;
+        if (ylo < y0) ylo = y0;
+        if (yhi > y1) yhi = y1;
+        if (ylo >= yhi) continue;
+        for (int q = 0; q < kw; q++) {
+          const int xlo = q < pl ? (pl - q + sw - 1) / sw : 0;
+          int xhi = w - 1 + pl - q >= 0 ? (w - 1 + pl - q) / sw + 1 : 0;
+          if (xhi > ow) xhi = ow;
+          if (xlo >= xhi) continue;
+          const walk_t wk = {imgs, yhi - ylo, xhi - xlo,
+                             (long)h * w * ci, (long)sh * w * ci, (long)sw * ci,
+                             (long)oh * ow * co, (long)ow * co, co};
+          const float *a = x + (((long)img0 * h + ((long)ylo * sh + p - pt)) * w + ((long)xlo * sw + q - pl)) * ci;
+          const float *b = dy + (((long)img0 * oh + ylo) * ow + xlo) * co;
+          gemm_acc(a, 1, b, wk, dw + ((long)p * kw + q) * ci * co, co, ci, co);
         }
       }
     }
