@@ -230,7 +230,13 @@ describe('detection engine', () => {
     tf.dispose([odd.cls, odd.reg, odd.ctr]);
     const up = upsampleTo(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]), 3, 4);
     expect(read(up)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4]);
+    // ResNet-34's layout per stage; a module ending inside stage 3 gets an SLM block finishing it, then one per later stage.
+    const r34 = describeDetector({ ...TINY, blocksPerStage: [3, 4, 6, 3] }, 64);
+    expect(r34.filter((u) => u.kind === 'block').map((u) => u.stage).join('')).toBe('2223333444444555');
+    expect(r34.filter((u) => u.tap).map((u) => `${u.stage}.${u.block}`)).toEqual(['3.3', '4.5', '5.2']);
+    expect(slmPlan({ ...TINY, blocksPerStage: [3, 4, 6, 3] }, r34[5]!).map((p) => `${p.stage}${p.first ? 's' : ''}:${p.inChannels}>${p.width}`)).toEqual(['3:8>8', '4s:8>12', '5s:12>12']);
     expect(() => createDetector({ ...TINY, widths: [8, 8] as unknown as DetectorConfig['widths'] }, 0)).toThrow(DetectorConfigError);
+    expect(() => createDetector({ ...TINY, blocksPerStage: [1, 2] as unknown as DetectorConfig['blocksPerStage'] }, 0)).toThrow(/four of them/);
     expect(() => describeDetector(TINY, 16)).toThrow(/at least 32 px/);
     tf.dispose(up);
     model.dispose();

@@ -4,8 +4,9 @@
  * and that net. The last module is trained by the real head's loss.
  *
  *   'local'  DGL-style (Belilovsky et al. 2020, methods.md 4: a small auxiliary net per module):
- *            a 1x1 conv from the module's width to F + ReLU, then an FCOS head with one conv per
- *            tower, predicting on the module's own map only, at its stride; every box is a target
+ *            a 1x1 conv + ReLU (to the module's own width by default: the map is high-resolution,
+ *            so a wider head would cost more memory than the module), then an FCOS head with one
+ *            conv per tower, predicting on the module's own map only, at its stride; every box is a target
  *            of that one level (regression range (0, inf), center sampling as the real head).
  *   'glcan'  see ./glcan-det.ts.
  */

@@ -39,6 +39,8 @@ export interface DetTrainerOptions {
   cuts: readonly number[];
   /** Convs per tower of the DGL-style local head (default 1). */
   localTowerConvs?: number;
+  /** Width of the DGL-style local head (default: the module's own output width, a small head on a high-resolution map). */
+  localWidth?: number;
   /** Seeds the auxiliary nets' weights. */
   seed: number;
 }
@@ -76,7 +78,7 @@ export class DetTrainer {
       const headSeed = seed * 1000 + i;
       const head =
         method === 'local'
-          ? createDglDetHead({ inChannels: (end.output as number[])[2]!, stride: end.stride, width: model.config.fpn, classes: model.config.classes, towerConvs: options.localTowerConvs ?? 1, seed: headSeed })
+          ? createDglDetHead({ inChannels: (end.output as number[])[2]!, stride: end.stride, width: options.localWidth ?? (end.output as number[])[2]!, classes: model.config.classes, towerConvs: options.localTowerConvs ?? 1, seed: headSeed })
           : createGlcanDetHead({ config: model.config, end, global: this.global!, seed: headSeed });
       return { units, tail: false, head };
     });
@@ -163,9 +165,14 @@ export class DetTrainer {
     return { grads, losses };
   }
 
-  /** One simultaneous step: every module's gradients, then one optimiser update. Returns the losses (the caller owns them). */
+  /**
+   * One simultaneous step: every module's gradients, then one optimiser update. Returns the losses
+   * (the caller owns them). Phases: one per module, then the update (phase K), whose peak a memory
+   * probe reports apart (TF.js's Adam keeps every variable's temporaries until it has updated all).
+   */
   step(images: tf.Tensor4D, boxes: readonly (readonly LabelledBox[])[], optimizer: tf.Optimizer, onPhase?: PhaseHook): tf.Scalar[] {
     const { grads, losses } = this.computeGradients(images, boxes, onPhase);
+    onPhase?.(this.modules.length);
     try {
       optimizer.applyGradients(Object.fromEntries([...grads].map(([v, g]) => [v.name, g])));
     } finally {

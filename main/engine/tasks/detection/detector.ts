@@ -33,8 +33,8 @@ export interface DetectorConfig {
   classes: number;
   /** Widths of stages 2, 3, 4, 5 (the stem has stage 2's width). */
   widths: [number, number, number, number];
-  /** BasicBlocks per stage. */
-  blocksPerStage: number;
+  /** BasicBlocks per stage: one count for all four, or one per stage 2..5 (ResNet-34's layout: [3, 4, 6, 3]). */
+  blocksPerStage: number | [number, number, number, number];
   /** FPN and head width F. */
   fpn: number;
   /** Convs in each head tower (FCOS: 4). */
@@ -60,12 +60,18 @@ export function validateDetectorConfig(c: DetectorConfig): DetectorConfig {
   if (c.channels !== 1 && c.channels !== 3) throw new DetectorConfigError(`Images must have 1 or 3 channels (got ${c.channels}).`);
   if (!whole(c.classes, 1, 1000)) throw new DetectorConfigError(`The detector needs 1 to 1000 classes (got ${c.classes}).`);
   if (c.widths.length !== 4 || !c.widths.every((w) => whole(w, 1, 1024))) throw new DetectorConfigError(`Give four stage widths, whole numbers from 1 to 1024 (got ${JSON.stringify(c.widths)}).`);
-  if (!whole(c.blocksPerStage, 1, 16)) throw new DetectorConfigError(`Blocks per stage must be a whole number from 1 to 16 (got ${c.blocksPerStage}).`);
+  const blocks = typeof c.blocksPerStage === 'number' ? [c.blocksPerStage] : c.blocksPerStage;
+  if (!(Array.isArray(blocks) && (blocks.length === 1 || blocks.length === 4) && blocks.every((b) => whole(b, 1, 16)))) {
+    throw new DetectorConfigError(`Blocks per stage must be a whole number from 1 to 16, or four of them (got ${JSON.stringify(c.blocksPerStage)}).`);
+  }
   if (!whole(c.fpn, 1, 1024)) throw new DetectorConfigError(`The FPN width must be a whole number from 1 to 1024 (got ${c.fpn}).`);
   if (!whole(c.towerConvs, 0, 8)) throw new DetectorConfigError(`The head's tower convs must be a whole number from 0 to 8 (got ${c.towerConvs}).`);
   if (!(c.rangeScale > 0)) throw new DetectorConfigError(`The regression range scale must be positive (got ${c.rangeScale}).`);
   return c;
 }
+
+/** BasicBlocks in stages 2, 3, 4, 5. */
+export const stageBlocks = (config: DetectorConfig): number[] => (typeof config.blocksPerStage === 'number' ? [0, 1, 2, 3].map(() => config.blocksPerStage as number) : [...config.blocksPerStage]);
 
 /** A level's locations and which objects it regresses: largest distance in (min, max]. */
 export interface LevelSpec {
@@ -307,17 +313,18 @@ const bnParams = (c: number) => 2 * c;
 
 /** The detector's units for size x size inputs: what the split editor draws and a memory estimate reads. */
 export function describeDetector(config: DetectorConfig, size: number): DetUnitInfo[] {
-  const { channels, widths, blocksPerStage, fpn, classes, towerConvs } = validateDetectorConfig(config);
+  const { channels, widths, fpn, classes, towerConvs } = validateDetectorConfig(config);
+  const blocksIn = stageBlocks(config);
   if (!(Number.isInteger(size) && size >= 32)) throw new DetectorConfigError(`Images must be at least 32 px square for P5 (stride 32) to exist (got ${size}).`);
   const units: DetUnitInfo[] = [{ kind: 'stem', stage: 1, block: 0, stride: 2, output: [mapSide(size, 2), mapSide(size, 2), widths[0]], tap: null, params: 9 * channels * widths[0] + bnParams(widths[0]) }];
   let cin = widths[0];
   widths.forEach((width, s) => {
     const stride = 4 * 2 ** s;
-    for (let b = 0; b < blocksPerStage; b++) {
+    for (let b = 0; b < blocksIn[s]!; b++) {
       const side = mapSide(size, stride);
       const projection = b === 0; // the first block of every stage strides
       const params = 9 * cin * width + bnParams(width) + 9 * width * width + bnParams(width) + (projection ? cin * width + bnParams(width) : 0);
-      const tap = s >= 1 && b === blocksPerStage - 1 ? s + 2 : null;
+      const tap = s >= 1 && b === blocksIn[s]! - 1 ? s + 2 : null;
       units.push({ kind: 'block', stage: s + 2, block: b, stride, output: [side, side, width], tap, params });
       cin = width;
     }

@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mixSeed } from '../../../data/random';
 import { Init, type UnitModel } from '../../nets/resnet-model';
-import { createStageBlock, type DetectorConfig, type DetUnitInfo, FcosHead, Fpn, PYRAMID_STRIDES, pyramidLevels } from './detector';
+import { createStageBlock, type DetectorConfig, stageBlocks, type DetUnitInfo, FcosHead, Fpn, PYRAMID_STRIDES, pyramidLevels } from './detector';
 import { auxLoss, type DetLocalHead } from './det-local-heads';
 
 /** The global branch: the FCOS head every local module's auxiliary net ends in. */
@@ -40,7 +40,7 @@ export function slmPlan(config: DetectorConfig, end: DetUnitInfo): { stage: numb
   if (end.kind !== 'block') throw new Error(`A GLCAN auxiliary net follows a backbone block, not the ${end.kind}`);
   const width = (stage: number) => config.widths[stage - 2]!;
   const plan: { stage: number; first: boolean; inChannels: number; width: number }[] = [];
-  if (end.block < config.blocksPerStage - 1) plan.push({ stage: end.stage, first: false, inChannels: width(end.stage), width: width(end.stage) });
+  if (end.block < stageBlocks(config)[end.stage - 2]! - 1) plan.push({ stage: end.stage, first: false, inChannels: width(end.stage), width: width(end.stage) });
   for (let stage = end.stage + 1; stage <= 5; stage++) plan.push({ stage, first: true, inChannels: width(stage - 1), width: width(stage) });
   return plan;
 }
