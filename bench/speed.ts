@@ -11,11 +11,16 @@
  * (3) data-parallel scaling: ResNet-8 and ResNet-20 img/s on 1 thread and on 2 data-parallel
  *     workers, next to PyTorch CPU at 1 and 2 threads. --only-data-parallel, --dp-steps N
  *     [30], --dp-rounds N [2], --dp-depths 8,20.
+ * (4) the wasm kernels old vs new, interleaved (bench/speed/kernels.ts): the conv filter
+ *     gradient's GFLOP/s (XNNPACK form vs SIMD GEMM vs the forward conv), a ResNet-8 step
+ *     with the SIMD GEMMs off and on, the DGL head's time per image (former vs current) beside
+ *     the ResNet-8 step's. --only-kernels, --kernel-rounds N [5]; --no-kernels skips it.
  * The load average is printed first: figures taken with the cores busy (load above their
  * count) say little about scaling.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { dataParallelScaling, formatScalingRows } from './speed/data-parallel';
+import { formatKernelSpeed, kernelSpeed } from './speed/kernels';
 import { formatModuleParallelRows, moduleParallelWallClock } from './speed/module-parallel';
 import { formatProfile, formatRows, wasmVsTorch } from './speed/wasm-vs-torch';
 
@@ -66,13 +71,25 @@ async function dataParallelSection(): Promise<void> {
   console.log(formatScalingRows(rows));
 }
 
+async function kernelSection(): Promise<void> {
+  const rounds = arg('--kernel-rounds');
+  const report = await kernelSpeed({ ...(rounds ? { rounds: Number(rounds) } : {}), log: (line) => console.log(`[kernels] ${line}`) });
+  console.log('\n(4) wasm kernels, old vs new (interleaved in one process)');
+  console.log(formatKernelSpeed(report));
+}
+
 async function main(): Promise<void> {
   const load = loadavg()[0]!;
   console.log(`load average ${load.toFixed(2)} on ${availableParallelism()} cores${load > availableParallelism() ? ': the cores are busy with other work, so these figures (scaling most of all) need a quiet machine' : ''}`);
+  if (process.argv.includes('--only-kernels')) {
+    await kernelSection();
+    process.exit(0);
+  }
   const only = process.argv.includes('--only-data-parallel');
   if (!only && !process.argv.includes('--only-parallel')) await wasmVsTorchSection();
   if (!only && !process.argv.includes('--only-torch')) await moduleParallelSection();
   if (only || !(process.argv.includes('--only-torch') || process.argv.includes('--only-parallel'))) await dataParallelSection();
+  if (!only && !process.argv.includes('--only-torch') && !process.argv.includes('--only-parallel') && !process.argv.includes('--no-kernels')) await kernelSection();
   // Stage workers and wasm keep nothing alive once done, but say so explicitly.
   process.exit(0);
 }
