@@ -9,7 +9,7 @@ import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe
 import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { savedWeights } from '../engine/train/run-training';
 import { runDetails } from './run-details';
-import { exportSrRun, srPreview } from './task-runs';
+import { exportSrRun, runPreview } from './task-runs';
 import { startWorkerTask } from '../jobs/worker-task';
 import { trainConfig } from '../../shared/engine/config';
 import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
@@ -113,13 +113,14 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
         const last = losses.sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true })).at(-1) ?? null;
         return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
       }),
-    'runs:preview': ({ id }) => srPreview(store, id),
+    'runs:preview': ({ id }) => runPreview(store, id),
     'runs:export': async ({ id, out, inputSize }) => {
       if (store.runs.get(id).kind === 'super-resolution') {
         const exported = await exportSrRun({ store, datasets }, id, out, inputSize);
         runChanged(id, store.runs.get(id).experimentId);
         return exported;
       }
+      if (store.runs.get(id).kind === 'detection') throw new ApiError('bad_request', `Run ${id} is a detection run: exporting detectors as TF.js models is not in this version yet (their weights stay in the run's folder, det-weights.bin). Nothing was changed.`);
       if (inputSize !== undefined) throw new ApiError('bad_request', 'inputSize applies to super-resolution models only; a classifier takes the image size it was trained on. Nothing was changed.');
       const result = await exportRun({ store, datasets }, id, out);
       emit({ name: 'runs:changed', payload: { runId: id, experimentId: store.runs.get(id).experimentId } });

@@ -6,23 +6,25 @@
  */
 import path from 'node:path';
 import { ApiError } from '../../shared/api/errors';
-import type { ExportResult, SrPreview } from '../../shared/api/schemas';
+import type { ExportResult, RunPreview } from '../../shared/api/schemas';
 import { superResolutionSettings } from '../../shared/engine/tasks';
 import type { DatasetCatalog } from '../data/catalog';
 import { selectBackend } from '../engine/backend/select';
 import { checkExportDir } from '../engine/export/tfjs-export';
 import { exportSrModel } from '../engine/export/sr-export';
 import { runFilesDir } from '../engine/train/run-config';
+import { readDetPreview } from '../jobs/det-preview';
 import { readSrPreview } from '../jobs/sr-preview';
 import { loadSrModel } from '../jobs/super-resolution-run';
 import type { Store } from '../store';
 
-/** The latest low-res / output / high-res preview of a super-resolution run, or null before its first evaluation. */
-export function srPreview(store: Store, id: number): SrPreview | null {
+/** The latest preview of a super-resolution or detection run, or null before its first evaluation. */
+export function runPreview(store: Store, id: number): RunPreview | null {
   const run = store.runs.get(id);
-  if (run.kind !== 'super-resolution') throw new ApiError('bad_request', `Run ${id} is a ${run.kind} run; previews of low-res, output and high-res images belong to super-resolution runs.`);
+  if (run.kind !== 'super-resolution' && run.kind !== 'detection') throw new ApiError('bad_request', `Run ${id} is a ${run.kind} run; previews belong to super-resolution runs (low-res, output, high-res) and detection runs (predicted boxes).`);
   const dir = runFilesDir(store.path, id);
-  return dir ? readSrPreview(dir) : null;
+  if (!dir) return null;
+  return run.kind === 'super-resolution' ? readSrPreview(dir) : readDetPreview(dir);
 }
 
 /** Export a finished super-resolution run's EDSR (no auxiliary nets) as a TF.js layers model with a card, for LR inputs of `inputSize` px (default: the run's evaluation crop). */

@@ -7,6 +7,7 @@ import type { Run } from '../../shared/api/schemas';
 import type { JobKind } from '../../shared/ids';
 import type { DatasetCatalog } from '../data/catalog';
 import type { Store } from '../store';
+import { detectionJobs } from './detection';
 import { localLearningJobs } from './local-learning';
 import { superResolutionJobs } from './super-resolution';
 import { talkingHeadJobs } from './talking-head';
@@ -33,6 +34,7 @@ const HANDLERS: Partial<Record<JobKind, JobKindHandler>> = {
   'local-learning': localLearningJobs,
   'talking-head': talkingHeadJobs,
   'super-resolution': superResolutionJobs,
+  detection: detectionJobs,
 };
 
 export function jobKind(kind: JobKind): JobKindHandler {

@@ -10,6 +10,7 @@ import { type TrainingJob, trainRun } from '../engine/train/train-run';
 import { evaluateRunInWorker, type RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { generateToFolder, type GenerateRequest } from '../speak/train/generate-task';
 import { type TalkingHeadJob, trainSpeak } from '../speak/train/train-speak';
+import { type DetectionJob, trainDetection } from './detection-run';
 import type { EmitJobEvent } from './events';
 import { type SuperResolutionJob, trainSuperResolution } from './super-resolution-run';
 
@@ -22,6 +23,7 @@ export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
   'talking-head': (payload, emit, shouldStop) => trainSpeak(payload as TalkingHeadJob, emit, shouldStop),
   'super-resolution': (payload, emit, shouldStop) => trainSuperResolution(payload as SuperResolutionJob, emit, shouldStop),
+  detection: (payload, emit, shouldStop) => trainDetection(payload as DetectionJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
   'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),

@@ -27,6 +27,7 @@ export interface SrPreviewInput {
 }
 
 export interface SrPreview {
+  task: 'super-resolution';
   epoch: number;
   psnr: number;
   ssim: number;
@@ -55,5 +56,5 @@ export function readSrPreview(runFolder: string): SrPreview | null {
     const [width, height] = meta.sizes[part];
     return { part, label: LABELS[part], width, height, dataUrl: `data:image/png;base64,${fs.readFileSync(path.join(dir, `${part}.png`)).toString('base64')}` };
   });
-  return { epoch: meta.epoch, psnr: meta.psnr, ssim: meta.ssim, images };
+  return { task: 'super-resolution', epoch: meta.epoch, psnr: meta.psnr, ssim: meta.ssim, images };
 }

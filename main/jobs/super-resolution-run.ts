@@ -27,6 +27,7 @@ import { collectEnvironment } from '../platform/environment';
 import { makeFolders } from '../platform/user-paths';
 import { type EmitJobEvent, JobCancelled } from './events';
 import { writeSrPreview } from './sr-preview';
+import { hasTaskCheckpoint, loadTaskCheckpoint, saveTaskCheckpoint } from './task-checkpoint';
 
 /** Everything a worker needs: plain data, so it crosses a worker boundary. */
 export interface SuperResolutionJob {
@@ -46,9 +47,6 @@ export interface SuperResolutionResult {
   peakBytes: number;
 }
 
-/** The same file names as classification's checkpoint, so the run ledger drops it when the run is done. */
-const CHECKPOINT_JSON = 'checkpoint.json';
-const CHECKPOINT_BIN = 'checkpoint.bin';
 const CHECKPOINT_FORMAT = 'blockwise-sr-checkpoint/1';
 export const SR_WEIGHTS_FILE = 'sr-weights.bin';
 export const SR_WEIGHTS_MANIFEST = 'sr-weights.json';
@@ -61,13 +59,7 @@ interface SrPosition {
   peakBytes: number;
 }
 
-export const hasSrCheckpoint = (dir: string): boolean => {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_JSON), 'utf8')) as { format?: string }).format === CHECKPOINT_FORMAT;
-  } catch {
-    return false;
-  }
-};
+export const hasSrCheckpoint = (dir: string): boolean => hasTaskCheckpoint(dir, CHECKPOINT_FORMAT);
 
 export const edsrConfigOf = (s: SuperResolutionSettings): EdsrConfig => ({ scale: s.scale, features: s.features, blocks: s.blocks, resScale: s.resScale });
 
@@ -94,7 +86,7 @@ export async function trainSuperResolution(job: SuperResolutionJob, emit: EmitJo
   const optimizer = createSrOptimizer(settings.lr);
   try {
     let position: SrPosition = { epoch: 0, psnr: 0, ssim: 0, peakBytes: 0 };
-    if (filesDir && hasSrCheckpoint(filesDir)) position = await loadSrCheckpoint(filesDir, trainer, optimizer);
+    if (filesDir && hasSrCheckpoint(filesDir)) position = await loadTaskCheckpoint<SrPosition>(filesDir, CHECKPOINT_FORMAT, trainer.trainableVariables(), optimizer);
     emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
     const { epochs, stepsPerEpoch, batchSize } = settings;
     let stepSeconds = 0;
@@ -147,7 +139,7 @@ export async function trainSuperResolution(job: SuperResolutionJob, emit: EmitJo
       ];
       emit({ type: 'records', metrics: points, commit: true });
       if (filesDir) {
-        await saveSrCheckpoint(filesDir, trainer, optimizer, position);
+        await saveTaskCheckpoint(filesDir, CHECKPOINT_FORMAT, trainer.trainableVariables(), optimizer, position);
         emit({ type: 'checkpoint', epoch });
       }
     }
@@ -164,32 +156,6 @@ export async function trainSuperResolution(job: SuperResolutionJob, emit: EmitJo
 }
 
 // ---------------------------------------------------------------- files
-
-/** Network, auxiliary nets and Adam's moments and step: the tensors in one file, the JSON (written last) says where they go. */
-async function saveSrCheckpoint(dir: string, trainer: SrTrainer, optimizer: tf.Optimizer, position: SrPosition): Promise<void> {
-  makeFolders(dir, 'run folder');
-  const adam = await optimizer.getWeights();
-  const adamValues = (await Promise.all(adam.map((w) => w.tensor.data()))) as Float32Array[];
-  const { bytes, shapes } = await writeTensors(trainer.trainableVariables(), path.join(dir, CHECKPOINT_BIN), adamValues);
-  // getWeights hands out Adam's own moment variables after a fresh step-count scalar: only that one is ours to free.
-  adam[0]?.tensor.dispose();
-  const adamShapes = adam.map((w) => [...w.tensor.shape]);
-  writeAtomically(path.join(dir, CHECKPOINT_JSON), JSON.stringify({ format: CHECKPOINT_FORMAT, ...position, shapes, bytes, adamShapes }));
-}
-
-async function loadSrCheckpoint(dir: string, trainer: SrTrainer, optimizer: tf.Optimizer): Promise<SrPosition> {
-  const file = JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_JSON), 'utf8')) as SrPosition & { shapes: number[][]; bytes: number; adamShapes: number[][] };
-  const bin = path.join(dir, CHECKPOINT_BIN);
-  if (fs.statSync(bin).size !== file.bytes) throw new Error(`${bin} does not match its checkpoint.json (the process stopped while writing it): start the run again`);
-  const sizes = file.adamShapes.map((s) => s.reduce((a, b) => a * b, 1));
-  const trailing = readTensors(trainer.trainableVariables(), bin, file.shapes, sizes.reduce((a, b) => a + b, 0));
-  let at = 0;
-  // Adam keeps its moments by position (the order gradients are applied in, fixed by the trainer): names are only labels.
-  const weights = file.adamShapes.map((shape, i) => ({ name: `adam-${i}`, tensor: tf.tensor(trailing.slice(at, (at += sizes[i]!)), shape) }));
-  await optimizer.setWeights(weights);
-  tf.dispose(weights.map((w) => w.tensor));
-  return { epoch: file.epoch, psnr: file.psnr, ssim: file.ssim, peakBytes: file.peakBytes };
-}
 
 /** The trained EDSR (no auxiliary nets): what export and later previews load. */
 async function saveSrWeights(model: EdsrModel, dir: string): Promise<{ bytes: number }> {

@@ -118,7 +118,7 @@ export const operations = {
     s.exportResult,
     'Export a finished run\'s deployable network (backbone + real head) as a TF.js layers model with a card.json into a new or empty folder. A super-resolution model takes low-res images of inputSize px (default: its evaluation crop).',
   ),
-  'runs:preview': operation(byId, s.srPreview.nullable(), "A super-resolution run's latest preview (low-res input, output, high-res original of a test image, refreshed at every evaluation); null before the first."),
+  'runs:preview': operation(byId, s.runPreview.nullable(), "A super-resolution or detection run's latest preview, refreshed at every evaluation: the low-res input, output and high-res original of a test image, or test images with their true and predicted boxes; null before the first."),
   'jobs:status': operation(
     z.object({}).strict(),
     z.object({ concurrency: z.number().int().positive(), running: z.array(id), queued: z.array(id) }),

@@ -296,6 +296,7 @@ export type RunEvaluation = z.infer<typeof runEvaluation>;
 
 /** A super-resolution run's latest preview: the first test image's low-res input, the net's output and the high-res original. */
 export const srPreview = z.object({
+  task: z.literal('super-resolution'),
   epoch: z.number().int().nonnegative(),
   /** This image's own PSNR-Y (dB) and SSIM-Y. */
   psnr: z.number(),
@@ -303,3 +304,21 @@ export const srPreview = z.object({
   images: z.array(z.object({ part: z.enum(['lr', 'sr', 'hr']), label: z.string(), width: z.number().int().positive(), height: z.number().int().positive(), dataUrl: z.string().startsWith('data:image/png;base64,') })).length(3),
 });
 export type SrPreview = z.infer<typeof srPreview>;
+
+const previewBox = z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number(), label: z.string() });
+
+/** A detection run's latest preview: a few test images with their true boxes and the net's (scored) boxes. */
+export const detPreview = z.object({
+  task: z.literal('detection'),
+  epoch: z.number().int().nonnegative(),
+  map: z.number(),
+  map50: z.number(),
+  /** Predictions below this score are not shown (the mAP counts them all). */
+  scoreThreshold: z.number(),
+  images: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive(), dataUrl: z.string().startsWith('data:image/png;base64,'), truth: z.array(previewBox), predicted: z.array(previewBox.extend({ score: z.number() })) })).max(16),
+});
+export type DetPreview = z.infer<typeof detPreview>;
+
+/** What runs:preview returns for each task. */
+export const runPreview = z.discriminatedUnion('task', [srPreview, detPreview]);
+export type RunPreview = z.infer<typeof runPreview>;

@@ -22,8 +22,7 @@ export type Task = (typeof TASKS)[number];
 export const TASK_KIND: Record<Task, JobKind | null> = {
   classification: 'local-learning',
   'super-resolution': 'super-resolution',
-  // Wired once the detection engine's API exists (issue 16).
-  detection: null,
+  detection: 'detection',
 };
 
 export const TASK_LABELS: Record<Task, string> = {
@@ -97,3 +96,62 @@ export type SuperResolutionInput = z.input<typeof superResolutionSettings>;
 
 /** Metric keys a super-resolution run records per epoch (evaluation). */
 export const SR_METRICS = { psnr: 'test_psnr', ssim: 'test_ssim' } as const;
+
+// ---------------------------------------------------------------- detection
+
+export const DET_METHODS = ['e2e', 'local', 'glcan'] as const;
+export type DetMethodId = (typeof DET_METHODS)[number];
+
+export const DET_METHOD_LABELS: Record<DetMethodId, string> = {
+  e2e: 'End-to-end',
+  local: 'DGL-style local heads',
+  glcan: "GLCAN (this studio's reading; the paper's v1 design is not public)",
+};
+
+/** The built-in detection set: real MNIST digits scattered on canvases (main/engine/tasks/detection/det-data.ts). */
+export const MNIST_CANVAS_DATASET = 'mnist-canvas';
+
+export const detectionSettings = z
+  .object({
+    dataset: z.literal(MNIST_CANVAS_DATASET, { error: `must be "${MNIST_CANVAS_DATASET}" (the built-in MNIST digits on canvases)` }).default(MNIST_CANVAS_DATASET),
+    /** The canvases: side in px, how many per split, and their seed. */
+    canvas: z
+      .object({ size: whole(32, 256).default(64), train: whole(1, 60_000).default(200), test: whole(1, 10_000).default(50), seed: whole(0, 2 ** 31 - 1).default(1) })
+      .strict()
+      .default({ size: 64, train: 200, test: 50, seed: 1 }),
+    /** Widths of the ResNet backbone's stages 2 to 5. */
+    widths: z.tuple([whole(1, 512), whole(1, 512), whole(1, 512), whole(1, 512)]).default([16, 32, 48, 64]),
+    blocksPerStage: whole(1, 8).default(1),
+    /** FPN and head width. */
+    fpn: whole(1, 512).default(32),
+    towerConvs: whole(0, 8).default(2),
+    method: z.enum(DET_METHODS, { error: 'must be e2e, local or glcan' }).default('e2e'),
+    /** Backbone block indices a module ends after (0 .. 4 x blocksPerStage - 1); none for end-to-end. */
+    cuts: z.array(whole(0, 31)).max(31).default([]),
+    epochs: whole(1, 10_000).default(2),
+    stepsPerEpoch: whole(1, 100_000).default(20),
+    batchSize: whole(1, 256).default(8),
+    lr: z.number().positive().max(1).default(1e-3),
+    seed: whole(0, 2 ** 31 - 1).default(0),
+    /** Test canvases scored each epoch (the first ones); the preview shows the first four. */
+    evalImages: whole(1, 10_000).default(50),
+    backend: z.enum(BACKEND_IDS).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const blocks = 4 * s.blocksPerStage;
+    for (const [i, c] of s.cuts.entries()) {
+      if (c >= blocks) ctx.addIssue({ code: 'custom', path: ['cuts', i], message: `cut ${c} does not exist: the backbone has ${blocks} blocks, so cuts go from 0 to ${blocks - 1}` });
+    }
+    if (new Set(s.cuts).size !== s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: 'a cut is listed twice' });
+    if (s.method === 'e2e' && s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: 'end-to-end training has no cuts; clear them or choose a local method' });
+    if (s.method !== 'e2e' && !s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: `${s.method} needs at least one cut (a backbone block a module ends after); with none it is end-to-end training` });
+    if (s.batchSize > s.canvas.train) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `a batch of ${s.batchSize} needs at least that many training canvases (canvas.train is ${s.canvas.train})` });
+    if (s.evalImages > s.canvas.test) ctx.addIssue({ code: 'custom', path: ['evalImages'], message: `only ${s.canvas.test} test canvases exist (canvas.test); score at most that many` });
+  });
+
+export type DetectionSettings = z.output<typeof detectionSettings>;
+export type DetectionInput = z.input<typeof detectionSettings>;
+
+/** Metric keys a detection run records per epoch. */
+export const DET_METRICS = { map: 'test_map', map50: 'test_map50' } as const;

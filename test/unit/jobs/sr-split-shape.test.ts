@@ -50,3 +50,26 @@ describe('EDSR as the split editor draws it', () => {
     expect(problems({ dataset: '' })[0]).toBe('dataset: choose an image folder from the Data sets workspace');
   });
 });
+
+describe('the detector as the split editor draws it', () => {
+  it('has the engine\'s parameters and shapes: stem, every block, and FPN + head as the engine\'s tail; modules as the trainer cuts them', async () => {
+    const { describeDetector, DETECTOR_DEFAULTS } = await import('../../../main/engine/tasks/detection/detector');
+    const { drawDetector, detModules } = await import('../../../shared/engine/detector-shape');
+    const { srModuleRanges: ranges } = await import('../../../main/engine/tasks/super-resolution/edsr');
+    for (const [size, blocksPerStage, towerConvs] of [[64, 1, 2], [32, 2, 1], [96, 1, 0]] as const) {
+      const config = { ...DETECTOR_DEFAULTS, channels: 1 as const, classes: 10, widths: [8, 12, 16, 20] as [number, number, number, number], blocksPerStage, fpn: 6, towerConvs };
+      const engine = describeDetector(config, size);
+      const drawn = drawDetector(config, size);
+      expect(drawn.slice(0, -2).map((u) => [u.params, u.output])).toEqual(engine.slice(0, -1).map((u) => [u.params, u.output]));
+      expect(drawn.at(-2)!.params + drawn.at(-1)!.params).toBe(engine.at(-1)!.params);
+      expect(drawn.at(-1)!.output).toEqual(engine.at(-1)!.output);
+      const blocks = 4 * blocksPerStage;
+      // Engine unit index: stem 0, block b = 1 + b, tail = blocks + 1.
+      const engineIndex = (u: (typeof drawn)[number]) => (u.kind === 'stem' ? 0 : u.kind === 'block' ? 1 + u.block : blocks + 1);
+      for (const cuts of [[0], [1, 2], [blocks - 1], [0, blocks - 1]]) {
+        const modules = detModules(drawn, cuts).map((m) => [...new Set(m.map(engineIndex))]);
+        expect(modules).toEqual(ranges(blocks, cuts).map(({ first, last }) => Array.from({ length: last - first + 1 }, (_, i) => first + i)));
+      }
+    }
+  });
+});
