@@ -17,7 +17,7 @@ import { buildMnistDetectionSet, detectionBatches, type DetectionSet } from '../
 import { loadFolderDetectionSet, readCocoFolder, readVocFolder } from '../../../main/engine/tasks/detection/det-readers';
 import { createDetOptimizer, type DetMethod, DetTrainer, detect, evaluateDetection } from '../../../main/engine/tasks/detection/det-trainer';
 import { createDetector, DETECTOR_DEFAULTS, type DetectorConfig, type DetFlow, describeDetector, DetectorConfigError, upsampleTo } from '../../../main/engine/tasks/detection/detector';
-import { assignTargets, fcosLoss } from '../../../main/engine/tasks/detection/fcos';
+import { assignTargets, decodeDetections, fcosLoss, focalLossSum, giouLoss } from '../../../main/engine/tasks/detection/fcos';
 import { slmPlan } from '../../../main/engine/tasks/detection/glcan-det';
 import { classAp, meanAveragePrecision } from '../../../main/engine/tasks/detection/map';
 
@@ -264,6 +264,35 @@ describe('detection engine', () => {
     expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
     tf.dispose([pred.cls, pred.reg, pred.ctr, loss, images]);
     model.dispose();
+  });
+
+  it('focal and GIoU losses equal hand computations; decoding turns a confident location into its box, NMS drops its twin', () => {
+    // Logit 0: p = 0.5, BCE = log 2, (1 - p_t)^2 = 0.25; alpha_t 0.25 for a positive, 0.75 for a negative.
+    const focal = focalLossSum(tf.tensor1d([0, 0]), tf.tensor1d([1, 0]));
+    expect(focal.dataSync()[0]).toBeCloseTo((0.25 + 0.75) * 0.25 * Math.log(2), 6);
+    // Distances (2,2,2,2) vs (1,1,1,1) around one point: IoU 4 / 16, the enclosing box is the union: 1 - GIoU = 0.75.
+    const giou = giouLoss(tf.tensor2d([[2, 2, 2, 2], [1, 3, 1, 1]]), tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 3]]));
+    // Second: boxes 2x4 (x -1..1, y -3..1) and 2x4 (y -1..3): intersection 2x2, union 12, enclosing 2x6 = 12.
+    expect(read(giou).map((v) => Number(v.toFixed(6)))).toEqual([0.75, Number((1 - 4 / 12).toFixed(6))]);
+    // One level of stride 32 on 64 px: locations (16,16), (48,16), (16,48), (48,48).
+    const cls = tf.fill([1, 4, 3], -10).arraySync() as number[][][];
+    cls[0]![3]![2] = 10;
+    cls[0]![0]![2] = 8; // a weaker twin at (16, 16) predicting nearly the same box
+    const reg = [[[8, 8, 42, 40], [1, 1, 1, 1], [1, 1, 1, 1], [40, 40, 10, 10]]];
+    const pred = { cls: tf.tensor3d(cls), reg: tf.tensor3d(reg), ctr: tf.tensor2d([[10, -10, -10, 10]]) };
+    const [found] = decodeDetections(pred, [{ stride: 32, min: 0, max: Infinity }], 64);
+    expect(found).toHaveLength(1);
+    expect(found![0]).toMatchObject({ x1: 8, y1: 8, x2: 58, y2: 58, label: 2 });
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    expect(found![0]!.score).toBeCloseTo(Math.sqrt(sigmoid(10) * sigmoid(10)), 6);
+    // The twin's box (8, 8, 58, 56) overlaps by IoU 0.96: NMS at 0.6 drops it, at 1 keeps it; clipped to the image.
+    const [both] = decodeDetections(pred, [{ stride: 32, min: 0, max: Infinity }], 64, { nmsIou: 1 });
+    expect(both!.map((d) => [d.x1, d.y1, d.x2, d.y2])).toEqual([[8, 8, 58, 58], [8, 8, 58, 56]]);
+    reg[0]![3] = [40, 40, 30, 30];
+    const clipped = { ...pred, reg: tf.tensor3d(reg) };
+    expect(decodeDetections(clipped, [{ stride: 32, min: 0, max: Infinity }], 64)[0]![0]).toMatchObject({ x1: 8, y1: 8, x2: 64, y2: 64 });
+    clipped.reg.dispose();
+    tf.dispose([focal, giou, pred.cls, pred.reg, pred.ctr]);
   });
 
   it('end-to-end: the loss reaches every variable', () => {
