@@ -381,12 +381,14 @@ describe('detection engine', () => {
       const after = lossOf(model);
       expect(after, `${method}: loss ${before} -> ${after}`).toBeLessThan(before * 0.9);
       // Evaluation and previews run on the trained net: scores in [0, 1], boxes inside the image.
+      const tensors = tf.memory().numTensors;
       const scores = evaluateDetection(model, digits.test.slice(0, 4));
       expect(scores.map50).toBeGreaterThanOrEqual(0);
       expect(scores.map).toBeLessThanOrEqual(scores.map50);
       const found = detect(model, digits.test[0]!.image, { scoreThreshold: 0 });
       expect(found.length).toBeGreaterThan(0);
       for (const d of found) expect(d.x1 >= 0 && d.x2 <= 64 && d.x2 >= d.x1 && d.score <= 1 && d.label < 10).toBe(true);
+      expect(tf.memory().numTensors, 'evaluation and detect free what they make').toBe(tensors);
       optimizer.dispose();
       trainer.dispose();
       model.dispose();
