@@ -21,6 +21,8 @@ export interface SimdKernels {
   transpose2d(src: number, dst: number, rows: number, cols: number): void;
   conv_filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, chunkImgs: number, chunkRows: number): void;
+  conv2d_direct(x: number, w: number, y: number, n: number, h: number, wd: number, ci: number, oh: number, ow: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
 }
 
 // The WebAssembly JS API, typed here: the Node tsconfig has no DOM lib to declare it.

@@ -35,6 +35,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { WASM_FUSED_KERNELS } from './wasm-fused-kernels';
 import { addressOf, f32, heapBackend, type WasmHeapBackend } from './wasm-heap';
+import { directConv, simdConv, WASM_CONV2D_KERNEL } from './wasm-conv';
 import { WASM_MATMUL_KERNEL } from './wasm-matmul';
 import { type SimdKernels, simdGemmEnabled, simdKernels } from './wasm-simd';
 
@@ -191,6 +192,7 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const rowPhases = phases(sh, info.padInfo.top, kh, inHeight, outHeight);
   const colPhases = phases(sw, info.padInfo.left, kw, inWidth, outWidth);
   const single = sh === 1 && sw === 1;
+  const simd = simdConv(b);
 
   const parts: { row: Phase; col: Phase; out: TensorInfo | null }[] = [];
   try {
@@ -207,7 +209,8 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
         }
         let out: TensorInfo;
         try {
-          out = xnnConv(kb, src, sub, [1, 1], { top: row.before, bottom: row.after, left: col.before, right: col.after, type: 'EXPLICIT' });
+          const pad = { top: row.before, bottom: row.after, left: col.before, right: col.after };
+          out = simd ? directConv(b, simd, src, sub, [1, 1], pad) : xnnConv(kb, src, sub, [1, 1], { ...pad, type: 'EXPLICIT' });
         } finally {
           free(kb, sub);
           if (src !== dy) free(kb, src);
@@ -220,11 +223,11 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
       }
     }
     const dx = b.makeOutput([n, inHeight, inWidth, ci], 'float32');
-    const simd = simdKernels(b);
-    if (simd) {
+    const scatter = simdKernels(b);
+    if (scatter) {
       const dxAt = addressOf(b, dx);
       for (const { row, col, out } of parts) {
-        simd.scatter_phase(out ? addressOf(b, out) : 0, dxAt, n, inHeight, inWidth, ci, row.count, col.count, sh, sw, row.r, col.r);
+        scatter.scatter_phase(out ? addressOf(b, out) : 0, dxAt, n, inHeight, inWidth, ci, row.count, col.count, sh, sw, row.r, col.r);
       }
       return dx;
     }
@@ -301,19 +304,39 @@ function subFilter(b: WasmHeapBackend, filter: TensorInfo, row: Phase, col: Phas
   return out;
 }
 
+const stockIdentity = getKernel('Identity', BACKEND);
+
+/**
+ * Identity (tf.clone; the engine clones every tensor a gradient saves, ~90 calls in a ResNet-8
+ * step) sharing the input's buffer, as the cpu backend does and as the wasm Reshape already
+ * does, instead of the stock kernel's copy. Safe because no wasm kernel writes into an input.
+ */
+const identity: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs as { x: TensorInfo };
+  if (x.dtype === 'string') {
+    if (stockIdentity == null) throw new Error("the tfjs wasm backend registered no 'Identity' kernel for strings");
+    return stockIdentity.kernelFunc({ inputs, backend, attrs });
+  }
+  (backend as KernelBackend & { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
 /**
  * The kernel configs this module registers (exported so tests can check which is active): the
  * two convolution gradients first, then the fused training kernels of ./wasm-fused-kernels,
- * then the SIMD matrix product of ./wasm-matmul (which falls back to the stock one).
+ * then the SIMD matrix product of ./wasm-matmul (which falls back to the stock one), then an
+ * Identity that shares the buffer.
  */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: backpropFilter },
   { kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: backpropInput },
   ...WASM_FUSED_KERNELS,
   WASM_MATMUL_KERNEL,
+  WASM_CONV2D_KERNEL,
+  { kernelName: 'Identity', backendName: BACKEND, kernelFunc: identity },
 ];
 
-/** Registers every training kernel for 'wasm', replacing the stock Conv2DBackpropInput and BatchMatMul. Idempotent. */
+/** Registers every training kernel for 'wasm', replacing the stock Conv2DBackpropInput, BatchMatMul and Identity. Idempotent. */
 export function registerWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
     const current = getKernel(config.kernelName, BACKEND);

@@ -87,9 +87,10 @@ describe('wasm convolution gradients', () => {
     registerWasmTrainingKernels();
     registerWasmTrainingKernels();
     expect(tf.getBackend()).toBe('wasm');
-    // Ours, not the stock (slow) Conv2DBackpropInput.
+    // Ours, not the stock (slow) Conv2DBackpropInput, BatchMatMul and (copying) Identity.
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(WASM_TRAINING_KERNELS[0]);
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBe(WASM_TRAINING_KERNELS[1]);
+    for (const name of ['BatchMatMul', 'Identity']) expect(tf.getKernel(name, 'wasm')).toBe(WASM_TRAINING_KERNELS.find((k) => k.kernelName === name));
   });
 
   for (const simd of [true, false]) {
@@ -143,6 +144,36 @@ describe('wasm convolution gradients', () => {
     for (let i = 0; i < 3; i++) await convGrads(c);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(dataIds()).toBe(buffers);
+  });
+
+  it('replace the forward convolution (direct SIMD; dilated ones fall back to XNNPACK), equal to the cpu backend', async () => {
+    expect(tf.getKernel('Conv2D', 'wasm')).toBe(WASM_TRAINING_KERNELS.find((k) => k.kernelName === 'Conv2D'));
+    const cases: { x: [number, number, number, number]; w: [number, number, number, number]; strides: number; pad: 'same' | 'valid'; dilations: number }[] = [
+      { x: [2, 9, 7, 5], w: [3, 3, 5, 6], strides: 2, pad: 'same', dilations: 1 },
+      { x: [1, 5, 11, 3], w: [1, 3, 3, 9], strides: 1, pad: 'valid', dilations: 1 },
+      { x: [1, 8, 8, 2], w: [3, 3, 2, 4], strides: 1, pad: 'same', dilations: 2 },
+    ];
+    const run = () => cases.map((c) => tf.tidy(() => tf.conv2d(tf.tensor4d(values(c.x.reduce((a, b) => a * b), 5), c.x), tf.tensor4d(values(c.w.reduce((a, b) => a * b), 6), c.w), c.strides, c.pad, 'NHWC', c.dilations).dataSync() as Float32Array));
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    run().forEach((got, i) => expect(maxError(got, ref[i]!), `case ${i}`).toBeLessThan(1e-5));
+  });
+
+  it('clone without copying (Identity shares the buffer), and a clone outlives its original', () => {
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const buffers = dataIds();
+    const y = tf.clone(x);
+    expect(dataIds()).toBe(buffers);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(dataIds()).toBe(buffers - 1);
+    const s = tf.tensor1d(['a', 'b'], 'string');
+    const t = tf.clone(s);
+    s.dispose();
+    expect(t.dataSync()).toEqual(['a', 'b']);
+    t.dispose();
   });
 
   it('reject NCHW and mis-shaped dy with the bad values in the message', () => {

@@ -361,3 +361,47 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
     }
   }
 }
+
+/*
+ * Direct convolution, NHWC, dilation 1, no im2col:
+ *   y[img, oy, ox, co] = sum over p, q, c of x[img, oy*sh + p - pt, ox*sw + q - pl, c] * w[p, q, c, co]
+ * (positions outside x contribute nothing). Each output row is a GEMM whose rows are the output
+ * positions and whose sum runs over the taps and input channels: the tiles above, walking the
+ * taps' rows (n3), columns (n2) and channels (n1). Interior positions, whose taps all lie inside
+ * x, go 4 at a time; the few near the left and right borders one at a time over their own taps.
+ */
+EXPORT("conv2d_direct")
+void conv2d_direct(const float *x, const float *w, float *y, int n, int h, int wd, int ci, int oh, int ow, int co,
+                   int kh, int kw, int sh, int sw, int pt, int pl) {
+  for (long i = 0; i < (long)n * oh * ow * co; i++) y[i] = 0;
+  /* Interior output columns [il, ir): ox*sw - pl >= 0 and ox*sw - pl + kw <= wd. */
+  int il = (pl + sw - 1) / sw;
+  int ir = wd + pl - kw >= 0 ? (wd + pl - kw) / sw + 1 : 0;
+  if (il > ow) il = ow;
+  if (ir > ow) ir = ow;
+  if (ir < il) ir = il;
+  for (int img = 0; img < n; img++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const int iy0 = oy * sh - pt;
+      const int p0 = iy0 < 0 ? -iy0 : 0;
+      const int p1 = h - iy0 < kh ? h - iy0 : kh;
+      if (p0 >= p1) continue;
+      const float *xrow = x + ((long)img * h + iy0 + p0) * wd * ci;
+      float *yrow = y + ((long)img * oh + oy) * ow * co;
+      for (int ox = 0; ox < ow; ox++) {
+        if (ox == il && il < ir) {
+          const walk_t wk = {p1 - p0, kw, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
+          gemm_acc(xrow + ((long)il * sw - pl) * ci, (long)sw * ci, w + (long)p0 * kw * ci * co, wk, yrow + (long)il * co, co, ir - il, co);
+          ox = ir - 1;
+          continue;
+        }
+        const int ix0 = ox * sw - pl;
+        const int q0 = ix0 < 0 ? -ix0 : 0;
+        const int q1 = wd - ix0 < kw ? wd - ix0 : kw;
+        if (q0 >= q1) continue;
+        const walk_t wk = {p1 - p0, q1 - q0, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
+        gemm_acc(xrow + (long)(ix0 + q0) * ci, 0, w + ((long)p0 * kw + q0) * ci * co, wk, yrow + (long)ox * co, co, 1, co);
+      }
+    }
+  }
+}
