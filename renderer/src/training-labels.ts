@@ -1,6 +1,6 @@
 /** How training settings and modules are named and coloured across views. */
 import type { TrainableMethod } from '../../shared/engine/config';
-import type { SrMethodId } from '../../shared/engine/tasks';
+import type { DetMethodId, SrMethodId } from '../../shared/engine/tasks';
 import type { RunStatus } from '../../shared/ids';
 
 export const METHOD_LABELS: Record<TrainableMethod, string> = {
@@ -16,6 +16,9 @@ export const METHOD_LABELS: Record<TrainableMethod, string> = {
 
 /** Super-resolution methods in tables (the launcher and run page give GLCAN's full label). */
 export const SR_METHOD_SHORT: Record<SrMethodId, string> = { e2e: 'End-to-end (backprop)', local: 'Simple local heads', glcan: 'GLCAN (our reading)' };
+
+/** Detection methods in tables. */
+export const DET_METHOD_SHORT: Record<DetMethodId, string> = { e2e: 'End-to-end (backprop)', local: 'DGL-style local heads', glcan: 'GLCAN (our reading)' };
 
 const PALETTE = ['#2080f0', '#18a058', '#f0a020', '#d03050', '#8a2be2', '#0fa5a5', '#c06010', '#6c7a89'];
 

@@ -81,6 +81,7 @@ test('launches a tiny super-resolution run from the launcher and sees its previe
     await expect(image).toHaveAttribute('src', /^data:image\/png;base64,/);
     expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([size, size]);
   }
+  await preview.screenshot({ path: test.info().outputPath('sr-preview.png') });
   await keepScreenshot(page, 'sr-dashboard');
 
   // The runs table (Compare) shows the run's task and PSNR.
@@ -91,5 +92,85 @@ test('launches a tiny super-resolution run from the launcher and sees its previe
   await expect(row).toContainText('GLCAN (our reading)');
   await keepScreenshot(page, 'sr-runs-table');
   fs.rmSync(dir, { recursive: true, force: true });
+  expect(consoleErrors).toEqual([]);
+});
+
+test('launches a tiny detection run on the built-in MNIST canvases and sees its predicted boxes and mAP', async ({ page, studio, consoleErrors }) => {
+  test.setTimeout(120_000);
+  await page.goto(studio.url);
+  await page.getByTestId('workspace-nav').getByText('Split editor').click();
+  const editor = page.getByTestId('workspace-split');
+  await editor.getByTestId('split-task-detection').click();
+  const panel = editor.getByTestId('det-split');
+  await expect(panel).toBeVisible();
+  const fill = async (testid: string, value: string) => {
+    const input = panel.getByTestId(testid).locator('input');
+    await input.fill(value);
+    await input.blur();
+  };
+  await fill('det-canvas', '32');
+  for (const s of [0, 1, 2, 3]) await fill(`det-width-${s}`, '4');
+  await fill('det-fpn', '4');
+  await fill('det-tower', '1');
+  // The default cut is after backbone block 2 (index 1); a click adds one after block 1.
+  await panel.getByTestId('det-gap-0').click();
+  await expect(panel.getByTestId('det-modules').locator('[data-testid^="det-module-"]')).toHaveCount(3);
+  await expect(panel.getByTestId('det-unit-0')).toContainText('Stem');
+  await expect(panel.getByTestId('det-unit-5')).toContainText('FPN');
+  await expect(panel.getByTestId('det-unit-6')).toContainText('FCOS head');
+  await keepScreenshot(page, 'det-split-editor');
+  await editor.getByTestId('split-train').click();
+
+  const launch = page.getByTestId('launch-dialog');
+  await expect(launch.getByTestId('launch-task-detection').locator('input')).toBeChecked();
+  const fields = launch.getByTestId('launch-det');
+  await expect(fields.getByTestId('launch-det-cuts')).toHaveText('[0,1]');
+  const set = async (testid: string, value: string) => {
+    const input = fields.getByTestId(testid).locator('input');
+    await input.fill(value);
+    await input.blur();
+  };
+  await set('launch-det-train', '16');
+  await set('launch-det-test', '6');
+  await set('launch-det-epochs', '2');
+  await set('launch-det-steps', '2');
+  await set('launch-det-batch', '4');
+  await fields.getByTestId('launch-det-backend').click();
+  await page.locator('.n-base-select-option', { hasText: /^wasm$/ }).click();
+  // More canvases scored than exist: refused beside the field, nothing queued.
+  await set('launch-det-eval', '10');
+  await launch.getByTestId('launch-submit').click();
+  await expect(fields.locator('.n-form-item-feedback--error')).toContainText('only 6 test canvases exist');
+  expect((await callApi<{ total: number }>(studio, 'runs:list', {})).total).toBe(0);
+  await set('launch-det-eval', '6');
+  await launch.getByTestId('launch-submit').click();
+
+  await expect(page).toHaveURL(/#\/training\?run=\d+$/);
+  const runId = Number(new URL(page.url().replace('#/', '')).searchParams.get('run'));
+  const dashboard = page.getByTestId(`run-dashboard-${runId}`);
+  await expect(dashboard).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  const run = await callApi<{ kind: string; config: Record<string, unknown>; summary: { map: number; map50: number } }>(studio, 'runs:get', { id: runId });
+  expect(run.kind).toBe('detection');
+  expect(run.config).toMatchObject({ dataset: 'mnist-canvas', canvas: { size: 32, train: 16, test: 6 }, widths: [4, 4, 4, 4], fpn: 4, towerConvs: 1, method: 'glcan', cuts: [0, 1], epochs: 2, stepsPerEpoch: 2, batchSize: 4, evalImages: 6, backend: 'wasm' });
+  const map = (100 * run.summary.map).toFixed(1);
+  await expect(dashboard.getByTestId('run-map')).toContainText(`mAP@[.5:.95] ${map}`);
+  // The preview: four test canvases with their true digits' boxes (every canvas holds 1 to 4).
+  const preview = dashboard.getByTestId('det-preview');
+  await expect(preview).toHaveAttribute('data-epoch', '2');
+  const images = preview.getByTestId('det-preview-image');
+  await expect(images).toHaveCount(4);
+  for (let i = 0; i < 4; i++) {
+    const truth = Number(await images.nth(i).getAttribute('data-truth'));
+    expect(truth).toBeGreaterThanOrEqual(1);
+    await expect(images.nth(i).locator('rect.truth')).toHaveCount(truth);
+    await expect(images.nth(i).locator('rect.predicted')).toHaveCount(Number(await images.nth(i).getAttribute('data-predicted')));
+  }
+  await preview.screenshot({ path: test.info().outputPath('det-preview.png') });
+  await keepScreenshot(page, 'det-dashboard');
+
+  await page.getByTestId('workspace-nav').getByText('Compare').click();
+  const row = page.getByTestId('runs-table').locator('tr', { has: page.getByTestId(`run-link-${runId}`) });
+  await expect(row).toContainText('Object detection');
+  await expect(row).toContainText(map);
   expect(consoleErrors).toEqual([]);
 });

@@ -54,6 +54,24 @@ export function psnrOption(runs: readonly ChartRun[], mode: CurveMode, atEpoch: 
   };
 }
 
+/** A detection run's mAP@[.5:.95] per evaluation, in points. */
+export function mapOption(runs: readonly ChartRun[], mode: CurveMode, atEpoch: number) {
+  return {
+    animation: false,
+    tooltip: { trigger: 'axis', valueFormatter: (v: number) => v.toFixed(1) },
+    grid: GRID,
+    dataZoom: X_ZOOM,
+    xAxis: countAxis('epoch'),
+    yAxis: valueAxis('mAP@[.5:.95] (points)', { scale: true }),
+    series: runs.map((r) => ({
+      name: r.label,
+      type: 'line',
+      color: r.colour,
+      data: summarizeCurve(r.item.epochs.find((s) => s.key === 'test_map') ?? { steps: [], values: [] }, mode, atEpoch).map(([x, y]) => [x, 100 * y]),
+    })),
+  };
+}
+
 export interface LossView {
   /** EMA weight, 0 (raw) to 0.99. */
   smoothing: number;

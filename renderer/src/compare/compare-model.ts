@@ -79,6 +79,9 @@ export interface SeedGroup {
   /** Super-resolution: PSNR-Y (dB) and SSIM-Y over the seeds, in the same curve mode as accuracy. */
   psnr: { mean: number; std: number; n: number } | null;
   ssim: { mean: number; std: number; n: number } | null;
+  /** Detection: mAP@[.5:.95] and mAP@0.5 over the seeds (in [0, 1]). */
+  map: { mean: number; std: number; n: number } | null;
+  map50: { mean: number; std: number; n: number } | null;
 }
 
 function meanStd(values: readonly number[]): { mean: number; std: number; n: number } | null {
@@ -103,12 +106,16 @@ export function groupBySeeds(items: readonly RunComparison[], mode: CurveMode, a
     const peaks = members.map((m) => m.run.summary.peakBytes).filter((v): v is number => v !== null);
     const scoreOf = (metric: string) => meanStd(members.map((m) => accuracyOf(m.epochs.find((s) => s.key === metric), mode, atEpoch)).filter((v): v is number => v !== null));
     const sr = first.kind === 'super-resolution';
+    const det = first.kind === 'detection';
+    const taskMethod = SR_METHOD_NAMES[first.summary.method ?? ''] ?? first.summary.method;
     return {
       key,
       kind: first.kind,
-      label: sr ? `${SR_METHOD_NAMES[first.summary.method ?? ''] ?? first.summary.method} ×${String(first.config.scale)} K=${first.summary.modules ?? '?'}` : `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
+      label: sr ? `${taskMethod} ×${String(first.config.scale)} K=${first.summary.modules ?? '?'}` : det ? `${det && first.summary.method === 'local' ? 'DGL-style local heads' : taskMethod} K=${first.summary.modules ?? '?'}` : `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
       psnr: sr ? scoreOf('test_psnr') : null,
       ssim: sr ? scoreOf('test_ssim') : null,
+      map: det ? scoreOf('test_map') : null,
+      map50: det ? scoreOf('test_map50') : null,
       method: first.summary.method ?? '?',
       modules: first.summary.modules ?? 1,
       runs: members.map((m) => m.run),
@@ -128,14 +135,14 @@ const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString(
 /** Runs as CSV: identity, settings, results, tags, timestamps and durations. */
 export function runsCsv(runs: readonly Run[]): string {
   return csv([
-    ['id', 'name', 'status', 'kind', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'psnr_y_db', 'ssim_y', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes'],
+    ['id', 'name', 'status', 'kind', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'psnr_y_db', 'ssim_y', 'map', 'map50', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes'],
     ...runs.map((r) => [
       r.id,
       r.name,
       r.status,
       r.kind,
       r.summary.method,
-      r.summary.depth !== null ? `resnet${r.summary.depth}` : r.kind === 'super-resolution' ? `edsr-x${String(r.config.scale)}` : '',
+      r.summary.depth !== null ? `resnet${r.summary.depth}` : r.kind === 'super-resolution' ? `edsr-x${String(r.config.scale)}` : r.kind === 'detection' ? 'fcos-fpn' : '',
       r.summary.modules,
       r.summary.dataset,
       r.seed,
@@ -143,6 +150,8 @@ export function runsCsv(runs: readonly Run[]): string {
       r.summary.finalTestAccuracy,
       r.summary.psnr,
       r.summary.ssim,
+      r.summary.map,
+      r.summary.map50,
       r.summary.epochs,
       r.summary.peakBytes,
       r.summary.imagesPerSecond,
@@ -219,16 +228,36 @@ function srPaperRows(groups: readonly SeedGroup[]): string[][] {
 
 const SR_HEADER = ['Scale', 'Method', 'K', 'PSNR-Y (dB)', 'SSIM-Y', 'Memory / E2E', 'PSNR gap to E2E (dB)'];
 
+/** Detection rows as the paper's: mAP (points, mean ± std over seeds), memory as a ratio to end-to-end's, and the mAP gap in points. */
+function detPaperRows(groups: readonly SeedGroup[]): string[][] {
+  const order = (m: string) => ['e2e', 'local', 'glcan'].indexOf(m);
+  const e2e = groups.find((g) => g.method === 'e2e');
+  return [...groups]
+    .sort((a, b) => order(a.method) - order(b.method) || a.modules - b.modules)
+    .map((g) => [
+      g.method === 'local' ? 'DGL-style local heads' : (SR_METHOD_NAMES[g.method] ?? g.method),
+      String(g.modules),
+      g.map ? `${(100 * g.map.mean).toFixed(1)} ± ${(100 * g.map.std).toFixed(1)}` : '–',
+      g.map50 ? (100 * g.map50.mean).toFixed(1) : '–',
+      g.peakBytes && e2e?.peakBytes ? (g.peakBytes.mean / e2e.peakBytes.mean).toFixed(2) : '–',
+      g.method === 'e2e' && g.map ? '0' : g.map && e2e?.map ? (100 * (g.map.mean - e2e.map.mean)).toFixed(1) : '–',
+    ]);
+}
+
+const DET_HEADER = ['Method', 'K', 'mAP@[.5:.95]', 'mAP@0.5', 'Memory / E2E', 'mAP gap to E2E (points)'];
+
 /** The compared groups as the papers' tables: classification (test error) and super-resolution (PSNR), each its own table. */
 export function markdownTable(groups: readonly SeedGroup[]): string {
   const parts: string[] = [];
   const classification = groups.filter((g) => g.kind === 'local-learning');
   const sr = groups.filter((g) => g.kind === 'super-resolution');
-  if (classification.length || !sr.length) {
+  if (classification.length || !groups.some((g) => g.kind === 'super-resolution' || g.kind === 'detection')) {
     const rows = paperRows(classification).map((r) => [r.method, String(r.modules), r.error, r.memory, r.saving]);
     parts.push([`| ${HEADER.join(' | ')} |`, '|---|---:|---:|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
   }
   if (sr.length) parts.push([`| ${SR_HEADER.join(' | ')} |`, '|---|---|---:|---:|---:|---:|---:|', ...srPaperRows(sr).map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+  const det = groups.filter((g) => g.kind === 'detection');
+  if (det.length) parts.push([`| ${DET_HEADER.join(' | ')} |`, '|---|---:|---:|---:|---:|---:|', ...detPaperRows(det).map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
   return parts.join('\n');
 }
 
@@ -238,7 +267,7 @@ export function latexTable(groups: readonly SeedGroup[]): string {
   const parts: string[] = [];
   const classification = groups.filter((g) => g.kind === 'local-learning');
   const sr = groups.filter((g) => g.kind === 'super-resolution');
-  if (classification.length || !sr.length) {
+  if (classification.length || !groups.some((g) => g.kind === 'super-resolution' || g.kind === 'detection')) {
     const rows = paperRows(classification).map((r) => `${[r.method, String(r.modules), r.error, r.memory, r.saving].map(latexEscape).join(' & ')} \\\\`);
     parts.push(['\\begin{tabular}{lrrrr}', '\\toprule', `${HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n');
   }
@@ -246,8 +275,16 @@ export function latexTable(groups: readonly SeedGroup[]): string {
     const rows = srPaperRows(sr).map((r) => `${r.map(latexEscape).join(' & ')} \\\\`);
     parts.push(['\\begin{tabular}{llrrrrr}', '\\toprule', `${SR_HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n');
   }
+  const det = groups.filter((g) => g.kind === 'detection');
+  if (det.length) {
+    const rows = detPaperRows(det).map((r) => `${r.map(latexEscape).join(' & ')} \\\\`);
+    parts.push(['\\begin{tabular}{lrrrrr}', '\\toprule', `${DET_HEADER.map(latexEscape).join(' & ')} \\\\`, '\\midrule', ...rows, '\\bottomrule', '\\end{tabular}'].join('\n') + '\n');
+  }
   return parts.join('\n');
 }
 
 /** The super-resolution table's rows, for the compare view to show. */
 export const srTableRows = (groups: readonly SeedGroup[]): { header: string[]; rows: string[][] } => ({ header: SR_HEADER, rows: srPaperRows(groups.filter((g) => g.kind === 'super-resolution')) });
+
+/** The detection table's rows, for the compare view to show. */
+export const detTableRows = (groups: readonly SeedGroup[]): { header: string[]; rows: string[][] } => ({ header: DET_HEADER, rows: detPaperRows(groups.filter((g) => g.kind === 'detection')) });

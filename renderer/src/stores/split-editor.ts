@@ -7,7 +7,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { TrainableMethod } from '../../../shared/engine/config';
 import type { Cut } from '../../../shared/engine/splits';
-import type { SrMethodId, Task } from '../../../shared/engine/tasks';
+import type { DetMethodId, SrMethodId, Task } from '../../../shared/engine/tasks';
 import { CutHistory } from '../split/split-model';
 
 export const useSplitEditorStore = defineStore('split-editor', () => {
@@ -48,6 +48,28 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
     if (srHistory.value.redo()) srVersion.value++;
   }
 
+  /** The detector (FCOS-style on a small ResNet with an FPN) on the built-in MNIST canvases, and its cuts (backbone block indices). */
+  const det = ref<{ canvasSize: number; widths: [number, number, number, number]; blocksPerStage: number; fpn: number; towerConvs: number; method: DetMethodId }>({ canvasSize: 64, widths: [16, 32, 48, 64], blocksPerStage: 1, fpn: 32, towerConvs: 2, method: 'glcan' });
+  const detHistory = shallowRef(new CutHistory<number>([1]));
+  const detVersion = ref(0);
+  const detCuts = computed<number[]>(() => (detVersion.value, detHistory.value.current));
+  const detCanUndo = computed(() => (detVersion.value, detHistory.value.canUndo));
+  const detCanRedo = computed(() => (detVersion.value, detHistory.value.canRedo));
+  function setDetCuts(next: number[]) {
+    detHistory.value.set([...next].sort((a, b) => a - b));
+    detVersion.value++;
+  }
+  function resetDetCuts(next: number[]) {
+    detHistory.value = new CutHistory<number>(next);
+    detVersion.value++;
+  }
+  function detUndo() {
+    if (detHistory.value.undo()) detVersion.value++;
+  }
+  function detRedo() {
+    if (detHistory.value.redo()) detVersion.value++;
+  }
+
   function setCuts(next: Cut[]) {
     history.value.set(next);
     version.value++;
@@ -64,7 +86,7 @@ export const useSplitEditorStore = defineStore('split-editor', () => {
     if (history.value.redo()) version.value++;
   }
 
-  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, measured, setCuts, resetCuts, undo, redo, task, sr, srCuts, srCanUndo, srCanRedo, setSrCuts, resetSrCuts, srUndo, srRedo };
+  return { depth, datasetId, batchSize, method, cuts, canUndo, canRedo, measured, setCuts, resetCuts, undo, redo, task, sr, srCuts, srCanUndo, srCanRedo, setSrCuts, resetSrCuts, srUndo, srRedo, det, detCuts, detCanUndo, detCanRedo, setDetCuts, resetDetCuts, detUndo, detRedo };
 });
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useSplitEditorStore, import.meta.hot));

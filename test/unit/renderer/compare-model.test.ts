@@ -88,11 +88,24 @@ describe('compare model', () => {
     expect(latexTable(groups)).toContain('×2 & GLCAN (our reading) & 2 & 31.50 $\\pm$ 0.71 & 0.9100 & 0.70 & -1.50 \\\\');
   });
 
+  it('writes the detection table: mAP in points over seeds, memory as a ratio to end-to-end and the mAP gap in points', () => {
+    const det = (id: number, method: string, cuts: number[], seed: number, peak: number, map: number, map50: number): RunComparison => {
+      const base = run(id, method, [], seed, peak, { kind: 'detection' });
+      const r: Run = { ...base, config: { dataset: 'mnist-canvas', method, cuts, seed }, summary: { ...base.summary, depth: null, modules: method === 'e2e' ? 1 : cuts.length + 1, map, map50 } };
+      return { run: r, epochs: [{ key: 'test_map', scope: 'epoch', steps: [1], values: [map] }, { key: 'test_map50', scope: 'epoch', steps: [1], values: [map50] }], loss: null, memory: [] };
+    };
+    const groups = groupBySeeds([det(1, 'glcan', [1], 0, 50, 0.3, 0.6), det(2, 'e2e', [], 0, 100, 0.4, 0.7), det(3, 'local', [1], 0, 40, 0.2, 0.5)], 'epoch');
+    expect(markdownTable(groups)).toBe(
+      '| Method | K | mAP@[.5:.95] | mAP@0.5 | Memory / E2E | mAP gap to E2E (points) |\n|---|---:|---:|---:|---:|---:|\n' +
+        '| E2E | 1 | 40.0 ± 0.0 | 70.0 | 1.00 | 0 |\n| DGL-style local heads | 2 | 20.0 ± 0.0 | 50.0 | 0.40 | -20.0 |\n| GLCAN (our reading) | 2 | 30.0 ± 0.0 | 60.0 | 0.50 | -10.0 |\n',
+    );
+  });
+
   it('exports runs and series as CSV with quoting, tags, timestamps and durations', () => {
     const r = run(7, 'dgl', [[1, 0]], 3, 5, { name: 'DGL, "quoted"', tags: ['a', 'b'] });
     const lines = runsCsv([r]).split('\r\n');
-    expect(lines[0]).toBe('id,name,status,kind,method,net,K,dataset,seed,best_test_acc,final_test_acc,psnr_y_db,ssim_y,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
-    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,local-learning,dgl,resnet32,2,mnist,3,,,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
+    expect(lines[0]).toBe('id,name,status,kind,method,net,K,dataset,seed,best_test_acc,final_test_acc,psnr_y_db,ssim_y,map,map50,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
+    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,local-learning,dgl,resnet32,2,mnist,3,,,,,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
     expect(seriesCsv([item(r, [0.5])]).split('\r\n')[1]).toBe('7,"DGL, ""quoted""",epoch,test_acc,1,0.5');
   });
 });
