@@ -27,6 +27,10 @@ export function up(db: Database): void {
         AND NEW.step >= (SELECT max(step) FROM metrics m WHERE m.run_id = NEW.run_id AND m.scope = 'epoch' AND m.key = NEW.key);
     END;
 
+    -- Results recorded before these columns existed (none in a released version, but any database a development build wrote).
+    UPDATE runs SET
+      ${Object.entries(COLUMNS).map(([key, column]) => `${column} = (SELECT value FROM metrics m WHERE m.run_id = runs.id AND m.scope = 'epoch' AND m.key = '${key}' ORDER BY step DESC LIMIT 1)`).join(',\n      ')};
+
     CREATE INDEX runs_by_psnr ON runs (final_psnr);
     CREATE INDEX runs_by_map ON runs (final_map);
   `);

@@ -44,7 +44,7 @@ describe('migrations', () => {
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'r', 'local-learning', 'running', '{}', 1)").run();
     db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (1, 'epoch', 'test_acc', 1, 0.42, 1), (1, 'epoch', 'test_acc', 2, 0.4, 2)").run();
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at, started_at, ended_at) VALUES (1, 'old', 'local-learning', 'done', '{}', 1, 1000, 4000)").run();
-    expect(migrate(db, ':memory:')).toEqual([2, 3, 4, 5, 6]);
+    expect(migrate(db, ':memory:')).toEqual([2, 3, 4, 5, 6, 7]);
     // A finished run's training time is its start to end; a running one is running since its start.
     expect(db.prepare('SELECT trained_ms, running_since FROM runs ORDER BY id').all()).toEqual([{ trained_ms: 0, running_since: null }, { trained_ms: 3000, running_since: null }]);
     db.prepare('DELETE FROM runs WHERE id = 2').run();
@@ -55,6 +55,24 @@ describe('migrations', () => {
     expect(db.prepare('SELECT name FROM projects').all()).toEqual([{ name: 'kept' }]);
     // Runs from before owners were recorded have none: no process can claim they are stale.
     expect(db.prepare('SELECT status, owner_pid, owner_host FROM runs').all()).toEqual([{ status: 'running', owner_pid: null, owner_host: null }]);
+    db.close();
+  });
+
+  it('migration 7 keeps each task run\'s last PSNR, SSIM and mAP on its row (filled in for rows before it, then kept by a trigger)', () => {
+    const db = new Database(':memory:');
+    migrate(db, ':memory:', MIGRATIONS, 6);
+    db.prepare("INSERT INTO projects (name, created_at) VALUES ('p', 1)").run();
+    db.prepare("INSERT INTO experiments (project_id, name, kind, created_at) VALUES (1, 'e', 'super-resolution', 1)").run();
+    db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'sr', 'super-resolution', 'done', '{}', 1)").run();
+    db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (1, 'epoch', 'test_psnr', 2, 30.5, 2), (1, 'epoch', 'test_psnr', 1, 28, 1), (1, 'epoch', 'test_ssim', 2, 0.9, 2)").run();
+    expect(migrate(db, ':memory:')).toEqual([7]);
+    expect(db.prepare('SELECT final_psnr, final_ssim, final_map FROM runs').get()).toEqual({ final_psnr: 30.5, final_ssim: 0.9, final_map: null });
+    // A later epoch replaces the value, an earlier one written again (a resumed run) does not.
+    db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'det', 'detection', 'running', '{}', 1)").run();
+    db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (2, 'epoch', 'test_map', 1, 0.2, 1), (2, 'epoch', 'test_map50', 1, 0.5, 1), (2, 'epoch', 'test_map', 2, 0.3, 2)").run();
+    expect(db.prepare('SELECT final_map, final_map50, final_epoch FROM runs WHERE id = 2').get()).toEqual({ final_map: 0.3, final_map50: 0.5, final_epoch: 2 });
+    db.prepare("INSERT OR REPLACE INTO metrics (run_id, scope, key, step, value, at) VALUES (2, 'epoch', 'test_map', 1, 0.25, 3)").run();
+    expect(db.prepare('SELECT final_map FROM runs WHERE id = 2').get()).toEqual({ final_map: 0.3 });
     db.close();
   });
 
