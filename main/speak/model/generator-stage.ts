@@ -329,7 +329,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
         if (w.mouth) {
           const predicted = kpOut ? tf.concat([out.landmarks, kpOut.predicted]) : out.landmarks;
           const wanted = kpOut ? tf.concat([truth, kpOut.truth]) : truth;
-          terms.push(['mouth', w.mouth, () => keypointLoss(speechPoints(predicted as tf.Tensor2D), speechPoints(wanted as tf.Tensor2D))]);
+          terms.push(['mouth', w.mouth, () => tf.add(keypointLoss(speechPoints(predicted as tf.Tensor2D), speechPoints(wanted as tf.Tensor2D)), tf.mul(keypointLoss(lipGaps(predicted as tf.Tensor2D), lipGaps(wanted as tf.Tensor2D)), 10)) as tf.Scalar]);
         }
         if (deps.syncLoss) terms.push(['sync', w.sync, () => deps.syncLoss!(batch.target, out.frame)]);
         let total = tf.scalar(0);
@@ -389,12 +389,33 @@ function keypointLoss(predicted: tf.Tensor, truth: tf.Tensor): tf.Scalar {
   return tf.mul(tf.mean(tf.square(tf.sub(predicted, truth))), 2) as tf.Scalar;
 }
 
-/** The jaw and lip points' coordinates of landmarks [N, 136] -> [N, 2 * speech points] (a product with a 0/1 matrix: wasm has no gather gradient). */
-function speechPoints(landmarks: tf.Tensor2D): tf.Tensor2D {
-  const pick = new Float32Array(136 * SPEECH_POINTS.length * 2);
+/**
+ * The mouth's shape: the jaw and lip points of landmarks [N, 136] less their own centre ->
+ * [N, speech points, 2]. Centred, so the head's motion (pose) is not in the term and what is left
+ * is what the speech moves. A product with a 0/1 matrix: wasm has no gather gradient.
+ */
+function speechPoints(landmarks: tf.Tensor2D): tf.Tensor3D {
+  const k = SPEECH_POINTS.length;
+  const pick = new Float32Array(136 * k * 2);
   SPEECH_POINTS.forEach((point, i) => {
-    pick[2 * point * SPEECH_POINTS.length * 2 + 2 * i] = 1;
-    pick[(2 * point + 1) * SPEECH_POINTS.length * 2 + 2 * i + 1] = 1;
+    pick[2 * point * k * 2 + 2 * i] = 1;
+    pick[(2 * point + 1) * k * 2 + 2 * i + 1] = 1;
   });
-  return tf.matMul(landmarks, tf.tensor2d(pick, [136, SPEECH_POINTS.length * 2]));
+  const points = tf.reshape(tf.matMul(landmarks, tf.tensor2d(pick, [136, k * 2])), [landmarks.shape[0], k, 2]);
+  return tf.sub(points, tf.mean(points, 1, true)) as tf.Tensor3D;
+}
+
+/**
+ * The inner lips' vertical gaps [N, 3] (lower minus upper y of points 61/67, 62/66, 63/65),
+ * normalised units: the lip opening itself, linear in the landmarks so its error has a gradient
+ * even at a closed mouth. Weighted x10 inside the mouth term: it is the few pixels the speech moves most.
+ */
+function lipGaps(landmarks: tf.Tensor2D): tf.Tensor2D {
+  const pairs = [[61, 67], [62, 66], [63, 65]] as const;
+  const m = new Float32Array(136 * pairs.length);
+  pairs.forEach(([upper, lower], j) => {
+    m[(2 * lower + 1) * pairs.length + j] = 1;
+    m[(2 * upper + 1) * pairs.length + j] = -1;
+  });
+  return tf.matMul(landmarks, tf.tensor2d(m, [136, pairs.length]));
 }
