@@ -1,19 +1,21 @@
 /**
  * The wasm training kernels old against new, side by side in one process and interleaved (old,
- * new, old, new, ... in alternating order, several rounds; medians over rounds), because the
- * machine is shared and its load drifts within minutes:
+ * new, old, new, ... in alternating order, several rounds; medians over rounds; CPU time, not
+ * wall time), because the machine is shared and its load drifts within minutes:
  *
  *   (a) the convolution filter gradient's GFLOP/s on ResNet-8's geometries at batch 64: the
  *       XNNPACK form (transposes + a dilated conv) against the SIMD GEMM, next to the forward
- *       convolution (XNNPACK) on the same geometry;
+ *       convolution on the same geometry (stock XNNPACK, and the direct SIMD conv that now
+ *       replaces it) and the input gradient (phases on XNNPACK, and on the direct conv);
  *   (b) one ResNet-8 training step (28x28x1, batch 64) with the SIMD GEMMs off and on;
  *   (c) one DGL head's training step (forward + backward) per image on each of ResNet-8's
  *       feature maps: the former head (stock-op composition, stock kernels) against the current
  *       one (one-GEMM pool, 1x1 convs as GEMMs, fused ReLU, SIMD GEMMs), next to the ResNet-8
  *       step's time per image and both as GFLOP/s.
  *
- * "Old" is setSimdGemmEnabled(false) (the XNNPACK filter gradient, the stock BatchMatMul) plus,
- * for (c), the head as it was composed before; "new" is the default.
+ * "Old" is setSimdGemmEnabled(false) (XNNPACK convolutions and filter gradient, the stock
+ * BatchMatMul) plus, for (c), the head as it was composed before; "new" is the default. The
+ * Identity that shares buffers is on in both (it is not behind the switch).
  */
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,9 +39,15 @@ export interface KernelSpeedOptions {
 
 export interface FilterGradRow {
   geometry: string;
+  /** GFLOP/s of the filter gradient: XNNPACK form (old) and SIMD GEMM (new). */
   xnnpackGflops: number;
   simdGflops: number;
+  /** GFLOP/s of the forward convolution: stock XNNPACK (old) and the direct SIMD conv (new). */
   forwardGflops: number;
+  forwardDirectGflops: number;
+  /** GFLOP/s of the input gradient: phases on XNNPACK (old) and on the direct SIMD conv (new); null for the stem (never needed). */
+  inputGradGflops: number | null;
+  inputGradDirectGflops: number | null;
 }
 
 export interface DglHeadRow {
@@ -73,10 +81,17 @@ interface Variant {
   run(): void;
 }
 
+/** CPU ms this process has used: under other load it counts the work, not the waits for a core. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /**
- * Median ms per call of each variant: every round runs each variant (order reversed on odd
- * rounds) for about `roundMs` after one untimed call, and takes its median call; the result is
- * the median over rounds.
+ * Median CPU ms per call of each variant: every round runs each variant (order reversed on odd
+ * rounds) for about `roundMs` of wall time after one untimed call, and takes its median call;
+ * the result is the median over rounds. CPU time rather than wall time, because the machine's
+ * cores are shared: a call preempted half-way takes twice the wall time but the same CPU time.
  */
 function interleave(variants: Variant[], rounds: number, roundMs: number): Map<string, number> {
   const perRound = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -88,9 +103,9 @@ function interleave(variants: Variant[], rounds: number, roundMs: number): Map<s
       const times: number[] = [];
       const start = performance.now();
       while (times.length < 3 || performance.now() - start < roundMs) {
-        const t0 = performance.now();
+        const t0 = cpuMs();
         v.run();
-        times.push(performance.now() - t0);
+        times.push(cpuMs() - t0);
       }
       perRound.get(v.name)!.push(median(times));
     }
@@ -123,14 +138,30 @@ function filterGradRows(rounds: number, roundMs: number, log: (line: string) => 
     const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3) as tf.Tensor4D;
     const flops = 2 * y.size * g.w[0] * g.w[1] * g.w[2];
     const dw = (): void => tf.dispose(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: g.w, strides: g.stride, pad: 'same', dataFormat: 'NHWC' }) as tf.Tensor);
+    const dx = (): void => tf.dispose(tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { inputShape: g.x, strides: g.stride, pad: 'same', dataFormat: 'NHWC' }) as tf.Tensor);
+    const forward = (): void => tf.dispose(tf.conv2d(x, w, g.stride, 'same'));
+    const old = (): void => setSimdGemmEnabled(false);
+    const current = (): void => setSimdGemmEnabled(true);
+    const stem = g.x[3] === 1;
     const ms = interleave([
-      { name: 'xnnpack', enter: () => setSimdGemmEnabled(false), run: dw },
-      { name: 'simd', enter: () => setSimdGemmEnabled(true), run: dw },
-      { name: 'forward', enter: () => setSimdGemmEnabled(true), run: () => tf.dispose(tf.conv2d(x, w, g.stride, 'same')) },
+      { name: 'dw old', enter: old, run: dw },
+      { name: 'dw new', enter: current, run: dw },
+      { name: 'fwd old', enter: old, run: forward },
+      { name: 'fwd new', enter: current, run: forward },
+      ...(stem ? [] : [{ name: 'dx old', enter: old, run: dx }, { name: 'dx new', enter: current, run: dx }]),
     ], rounds, roundMs);
     const gflops = (name: string): number => flops / ms.get(name)! / 1e6;
-    const row = { geometry: g.name, xnnpackGflops: gflops('xnnpack'), simdGflops: gflops('simd'), forwardGflops: gflops('forward') };
-    log(`filter gradient ${g.name}: xnnpack ${row.xnnpackGflops.toFixed(1)}, simd ${row.simdGflops.toFixed(1)}, forward ${row.forwardGflops.toFixed(1)} GFLOP/s`);
+    const row: FilterGradRow = {
+      geometry: g.name,
+      xnnpackGflops: gflops('dw old'),
+      simdGflops: gflops('dw new'),
+      forwardGflops: gflops('fwd old'),
+      forwardDirectGflops: gflops('fwd new'),
+      inputGradGflops: stem ? null : gflops('dx old'),
+      inputGradDirectGflops: stem ? null : gflops('dx new'),
+    };
+    const dxText = stem ? '' : `; input gradient ${row.inputGradGflops!.toFixed(1)} -> ${row.inputGradDirectGflops!.toFixed(1)}`;
+    log(`${g.name}: filter gradient ${row.xnnpackGflops.toFixed(1)} -> ${row.simdGflops.toFixed(1)}; forward ${row.forwardGflops.toFixed(1)} -> ${row.forwardDirectGflops.toFixed(1)}${dxText} GFLOP/s`);
     rows.push(row);
     tf.dispose([x, w, y, dy]);
   }
@@ -219,7 +250,7 @@ export async function kernelSpeed(options: KernelSpeedOptions = {}): Promise<Ker
   const loadBefore = loadavg()[0]!;
   await initWasmBackend();
 
-  const filterGrad = filterGradRows(rounds, roundMs, log);
+  const filterGrad = filterGradRows(rounds, Math.round(roundMs * 0.6), log);
 
   const batch = 64;
   const rig = stepRig(8, { height: 28, width: 28, channels: 1 }, batch);
@@ -258,13 +289,16 @@ export async function kernelSpeed(options: KernelSpeedOptions = {}): Promise<Ker
 export function formatKernelSpeed(r: KernelSpeedReport): string {
   const f = (v: number, d = 1): string => v.toFixed(d);
   const lines = [
-    `medians of ${r.rounds} interleaved rounds; load average ${f(r.loadBefore, 2)} before, ${f(r.loadAfter, 2)} after`,
+    `medians of ${r.rounds} interleaved rounds, timed in CPU time (the process's, so preemption by other load does not count); load average ${f(r.loadBefore, 2)} before, ${f(r.loadAfter, 2)} after`,
+    'GFLOP/s, batch 64; old = XNNPACK (the filter gradient via transposes and a dilated conv), new = SIMD GEMM / direct SIMD conv',
     '',
-    'conv filter gradient, batch 64     XNNPACK   SIMD GEMM   forward conv   SIMD/XNNPACK   SIMD/forward   (GFLOP/s)',
+    'geometry                        filter grad old    new  new/old  new/fwd old |  forward old    new  new/old |  input grad old    new  new/old',
   ];
+  const ratio = (a: number, b: number): string => `${f(a / b, 2)}x`;
   for (const g of r.filterGrad) {
-    lines.push(`${g.geometry.padEnd(32)}${f(g.xnnpackGflops).padStart(9)}${f(g.simdGflops).padStart(12)}${f(g.forwardGflops).padStart(15)}` +
-      `${(f(g.simdGflops / g.xnnpackGflops, 2) + 'x').padStart(15)}${(f(g.simdGflops / g.forwardGflops, 2) + 'x').padStart(15)}`);
+    const dx = g.inputGradGflops === null ? ''.padStart(33) : `${f(g.inputGradGflops).padStart(18)}${f(g.inputGradDirectGflops!).padStart(7)}${ratio(g.inputGradDirectGflops!, g.inputGradGflops).padStart(9)}`;
+    lines.push(`${g.geometry.padEnd(32)}${f(g.xnnpackGflops).padStart(15)}${f(g.simdGflops).padStart(7)}${ratio(g.simdGflops, g.xnnpackGflops).padStart(9)}${ratio(g.simdGflops, g.forwardGflops).padStart(13)} |` +
+      `${f(g.forwardGflops).padStart(13)}${f(g.forwardDirectGflops).padStart(7)}${ratio(g.forwardDirectGflops, g.forwardGflops).padStart(9)} |${dx}`);
   }
   lines.push('', `ResNet-8 step, 28x28x1, batch 64: old ${f(r.step.oldImagesPerSecond)} img/s, new ${f(r.step.newImagesPerSecond)} img/s (${f(r.step.newImagesPerSecond / r.step.oldImagesPerSecond, 2)}x); ${f(r.backboneMsPerImage, 3)} ms/img, ~${f(r.step.gflops)} GFLOP/s`);
   lines.push('', 'DGL head step (fwd + bwd), batch 64   former ms/img   current ms/img   current/former   head/ResNet-8 step per img   head GFLOP/s');

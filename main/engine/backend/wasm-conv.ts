@@ -1,6 +1,7 @@
 /**
  * The forward convolution (Conv2D) for the tfjs `wasm` backend as the direct SIMD convolution of
- * ./simd/kernels.c (conv2d_direct: no im2col, no weight packing), which the convolution input
+ * ./simd/kernels.c (conv2d_direct on x or on a zero-padded copy of it: no im2col, no weight
+ * packing, every output position in 4-wide tiles), which the convolution input
  * gradient (./wasm-training-kernels.ts) uses for its phases too. The stock kernel goes through
  * XNNPACK, which builds (and packs the weights of) a new operator whenever the filter is a new
  * tensor: every step for trained weights, every call for the gradients' sub-filters.
@@ -12,7 +13,7 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { backend_util, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { addressOf, heapBackend, type WasmHeapBackend } from './wasm-heap';
-import { type SimdKernels, simdGemmEnabled, simdKernels } from './wasm-simd';
+import { scratch, type SimdKernels, simdGemmEnabled, simdKernels } from './wasm-simd';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2D';
@@ -46,7 +47,22 @@ export function directConv(b: WasmHeapBackend, simd: SimdKernels, x: TensorInfo,
   const oh = Math.max(0, Math.floor((h + pad.top + pad.bottom - kh) / sh) + 1);
   const ow = Math.max(0, Math.floor((w + pad.left + pad.right - kw) / sw) + 1);
   const y = b.makeOutput([n, oh, ow, co], 'float32');
-  if (n * oh * ow * co > 0) simd.conv2d_direct(addressOf(b, x), addressOf(b, filter), addressOf(b, y), n, h, w, ci, oh, ow, co, kh, kw, sh, sw, pad.top, pad.left);
+  if (n * oh * ow * co === 0) return y;
+  // The input the output reads: hp x wp. Without padding, and inside x, the kernel reads x in
+  // place; otherwise from a zero-padded copy (one pass over x, about 1/(KH*KW*Co) of the work).
+  const hp = (oh - 1) * sh + kh;
+  const wp = (ow - 1) * sw + kw;
+  if (pad.top === 0 && pad.left === 0 && hp <= h && wp <= w) {
+    simd.conv2d_direct(addressOf(b, x), addressOf(b, filter), addressOf(b, y), n, h, w, ci, oh, ow, co, kh, kw, sh, sw);
+    return y;
+  }
+  const padded = scratch(b, 0, n * hp * wp * ci);
+  try {
+    simd.pad_nhwc(addressOf(b, x), padded.f32, n, h, w, ci, hp, wp, pad.top, pad.left);
+    simd.conv2d_direct(padded.f32, addressOf(b, filter), addressOf(b, y), n, hp, wp, ci, oh, ow, co, kh, kw, sh, sw);
+  } finally {
+    padded.free();
+  }
   return y;
 }
 

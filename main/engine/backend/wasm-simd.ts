@@ -22,7 +22,8 @@ export interface SimdKernels {
   conv_filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, chunkImgs: number, chunkRows: number): void;
   conv2d_direct(x: number, w: number, y: number, n: number, h: number, wd: number, ci: number, oh: number, ow: number, co: number,
-    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+    kh: number, kw: number, sh: number, sw: number): void;
+  pad_nhwc(x: number, dst: number, n: number, h: number, w: number, c: number, hp: number, wp: number, pt: number, pl: number): void;
 }
 
 // The WebAssembly JS API, typed here: the Node tsconfig has no DOM lib to declare it.

@@ -200,8 +200,9 @@ void scatter_phase(const float *src, float *dx, int n, int h, int w, int c, int 
  * b[off_b(t) + j] (columns contiguous). The positions form a 3-level walk (n3 x n2 x n1 steps,
  * each level with its own stride through a and through b), so one tile covers a block of a
  * convolution's output (images x rows x columns) as well as a plain matrix's rows, and A may be
- * read transposed (a_is = 1) or as a strided window of x. C's block is loaded once, accumulated
- * in registers over every position, and stored once. Named locals rather than arrays keep it in
+ * read transposed (a_is = 1) or as a strided window of x. C's block is loaded once (acc) or
+ * started at zero (!acc: the walk is the whole sum), accumulated in registers over every
+ * position, and stored once. Named locals rather than arrays keep it in
  * registers (no stack: see the file comment); mi and nv are constants after inlining, so the
  * unused accumulators vanish.
  */
@@ -211,12 +212,15 @@ typedef struct {
   long b3, b2, b1; /* and through b */
 } walk_t;
 
-static inline __attribute__((always_inline)) void tile(const int mi, const int nv, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is) {
-  v128_t c00 = wasm_v128_load(c), c01 = nv > 1 ? wasm_v128_load(c + 4) : c00;
-  v128_t c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  if (mi > 1) { c10 = wasm_v128_load(c + c_is); if (nv > 1) c11 = wasm_v128_load(c + c_is + 4); }
-  if (mi > 2) { c20 = wasm_v128_load(c + 2 * c_is); if (nv > 1) c21 = wasm_v128_load(c + 2 * c_is + 4); }
-  if (mi > 3) { c30 = wasm_v128_load(c + 3 * c_is); if (nv > 1) c31 = wasm_v128_load(c + 3 * c_is + 4); }
+static inline __attribute__((always_inline)) void tile(const int mi, const int nv, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is, int acc) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (acc) {
+    c00 = wasm_v128_load(c);
+    if (nv > 1) c01 = wasm_v128_load(c + 4);
+    if (mi > 1) { c10 = wasm_v128_load(c + c_is); if (nv > 1) c11 = wasm_v128_load(c + c_is + 4); }
+    if (mi > 2) { c20 = wasm_v128_load(c + 2 * c_is); if (nv > 1) c21 = wasm_v128_load(c + 2 * c_is + 4); }
+    if (mi > 3) { c30 = wasm_v128_load(c + 3 * c_is); if (nv > 1) c31 = wasm_v128_load(c + 3 * c_is + 4); }
+  }
   for (int u3 = 0; u3 < wk.n3; u3++) {
     for (int u2 = 0; u2 < wk.n2; u2++) {
       const float *a0 = a + u3 * wk.a3 + u2 * wk.a2;
@@ -252,9 +256,9 @@ static inline __attribute__((always_inline)) void tile(const int mi, const int n
 }
 
 /* The same for the last n % 4 columns, one at a time. */
-static inline __attribute__((always_inline)) void tile_scalar(int mi, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is) {
+static inline __attribute__((always_inline)) void tile_scalar(int mi, const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is, int accumulate) {
   for (int i = 0; i < mi; i++) {
-    float acc = c[i * c_is];
+    float acc = accumulate ? c[i * c_is] : 0;
     for (int u3 = 0; u3 < wk.n3; u3++) {
       for (int u2 = 0; u2 < wk.n2; u2++) {
         const float *ai = a + i * a_is + u3 * wk.a3 + u2 * wk.a2;
@@ -266,8 +270,8 @@ static inline __attribute__((always_inline)) void tile_scalar(int mi, const floa
   }
 }
 
-/* C[m, n] += the sum over the walk's positions of A(i, t) B(t, j) for every i < m, j < n (see tile). */
-static inline __attribute__((always_inline)) void gemm_acc(const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is, int m, int n) {
+/* C[m, n] (+)= the sum over the walk's positions of A(i, t) B(t, j) for every i < m, j < n (see tile). */
+static inline __attribute__((always_inline)) void gemm_acc(const float *a, long a_is, const float *b, const walk_t wk, float *c, long c_is, int m, int n, int acc) {
   for (int i = 0; i < m; i += 4) {
     const int mi = m - i < 4 ? m - i : 4;
     const float *ai = a + i * a_is;
@@ -275,8 +279,8 @@ static inline __attribute__((always_inline)) void gemm_acc(const float *a, long 
     int j = 0;
     switch (mi) {
 #define COLUMNS(MI)                                                                        \
-      for (; j + 8 <= n; j += 8) tile(MI, 2, ai, a_is, b + j, wk, ci + j, c_is);         \
-      if (j + 4 <= n) { tile(MI, 1, ai, a_is, b + j, wk, ci + j, c_is); j += 4; }        \
+      for (; j + 8 <= n; j += 8) tile(MI, 2, ai, a_is, b + j, wk, ci + j, c_is, acc);    \
+      if (j + 4 <= n) { tile(MI, 1, ai, a_is, b + j, wk, ci + j, c_is, acc); j += 4; }   \
       break;
       case 4: COLUMNS(4)
       case 3: COLUMNS(3)
@@ -284,7 +288,7 @@ static inline __attribute__((always_inline)) void gemm_acc(const float *a, long 
       default: COLUMNS(1)
 #undef COLUMNS
     }
-    for (; j < n; j++) tile_scalar(mi, ai, a_is, b + j, wk, ci + j, c_is);
+    for (; j < n; j++) tile_scalar(mi, ai, a_is, b + j, wk, ci + j, c_is, acc);
   }
 }
 
@@ -297,13 +301,13 @@ static inline __attribute__((always_inline)) void gemm_acc(const float *a, long 
 #define KBLOCK 256
 EXPORT("gemm")
 void gemm(const float *a, int a_is, int a_ts, const float *b, float *c, int m, int n, int k, int accumulate) {
-  if (!accumulate) {
+  if (k == 0 && !accumulate) {
     for (long i = 0; i < (long)m * n; i++) c[i] = 0;
   }
   for (int t0 = 0; t0 < k; t0 += KBLOCK) {
     const int count = k - t0 < KBLOCK ? k - t0 : KBLOCK;
     const walk_t wk = {1, 1, count, 0, 0, a_ts, 0, 0, n};
-    gemm_acc(a + (long)t0 * a_ts, a_is, b + (long)t0 * n, wk, c, n, m, n);
+    gemm_acc(a + (long)t0 * a_ts, a_is, b + (long)t0 * n, wk, c, n, m, n, accumulate || t0 > 0);
   }
 }
 
@@ -355,7 +359,7 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
                              (long)oh * ow * co, (long)ow * co, co};
           const float *a = x + (((long)img0 * h + ((long)ylo * sh + p - pt)) * w + ((long)xlo * sw + q - pl)) * ci;
           const float *b = dy + (((long)img0 * oh + ylo) * ow + xlo) * co;
-          gemm_acc(a, 1, b, wk, dw + ((long)p * kw + q) * ci * co, co, ci, co);
+          gemm_acc(a, 1, b, wk, dw + ((long)p * kw + q) * ci * co, co, ci, co, 1);
         }
       }
     }
@@ -363,45 +367,40 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
 }
 
 /*
- * Direct convolution, NHWC, dilation 1, no im2col:
- *   y[img, oy, ox, co] = sum over p, q, c of x[img, oy*sh + p - pt, ox*sw + q - pl, c] * w[p, q, c, co]
- * (positions outside x contribute nothing). Each output row is a GEMM whose rows are the output
- * positions and whose sum runs over the taps and input channels: the tiles above, walking the
- * taps' rows (n3), columns (n2) and channels (n1). Interior positions, whose taps all lie inside
- * x, go 4 at a time; the few near the left and right borders one at a time over their own taps.
+ * Direct convolution, NHWC, dilation 1, no im2col, on an input that needs no padding (every
+ * tap of every output position lies inside x; pad_nhwc makes such a copy where it is needed):
+ *   y[img, oy, ox, co] = sum over p, q, c of x[img, oy*sh + p, ox*sw + q, c] * w[p, q, c, co]
+ * Each output row is a GEMM whose rows are the output positions (4 at a time) and whose sum
+ * runs over the taps and input channels: the tiles above, walking the taps' rows (n3), columns
+ * (n2) and channels (n1).
  */
 EXPORT("conv2d_direct")
 void conv2d_direct(const float *x, const float *w, float *y, int n, int h, int wd, int ci, int oh, int ow, int co,
-                   int kh, int kw, int sh, int sw, int pt, int pl) {
-  for (long i = 0; i < (long)n * oh * ow * co; i++) y[i] = 0;
-  /* Interior output columns [il, ir): ox*sw - pl >= 0 and ox*sw - pl + kw <= wd. */
-  int il = (pl + sw - 1) / sw;
-  int ir = wd + pl - kw >= 0 ? (wd + pl - kw) / sw + 1 : 0;
-  if (il > ow) il = ow;
-  if (ir > ow) ir = ow;
-  if (ir < il) ir = il;
+                   int kh, int kw, int sh, int sw) {
+  const walk_t wk = {kh, kw, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
   for (int img = 0; img < n; img++) {
     for (int oy = 0; oy < oh; oy++) {
-      const int iy0 = oy * sh - pt;
-      const int p0 = iy0 < 0 ? -iy0 : 0;
-      const int p1 = h - iy0 < kh ? h - iy0 : kh;
-      if (p0 >= p1) continue;
-      const float *xrow = x + ((long)img * h + iy0 + p0) * wd * ci;
-      float *yrow = y + ((long)img * oh + oy) * ow * co;
-      for (int ox = 0; ox < ow; ox++) {
-        if (ox == il && il < ir) {
-          const walk_t wk = {p1 - p0, kw, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
-          gemm_acc(xrow + ((long)il * sw - pl) * ci, (long)sw * ci, w + (long)p0 * kw * ci * co, wk, yrow + (long)il * co, co, ir - il, co);
-          ox = ir - 1;
-          continue;
-        }
-        const int ix0 = ox * sw - pl;
-        const int q0 = ix0 < 0 ? -ix0 : 0;
-        const int q1 = wd - ix0 < kw ? wd - ix0 : kw;
-        if (q0 >= q1) continue;
-        const walk_t wk = {p1 - p0, q1 - q0, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
-        gemm_acc(xrow + (long)(ix0 + q0) * ci, 0, w + ((long)p0 * kw + q0) * ci * co, wk, yrow + (long)ox * co, co, 1, co);
-      }
+      const float *xrow = x + ((long)img * h + (long)oy * sh) * wd * ci;
+      gemm_acc(xrow, (long)sw * ci, w, wk, y + ((long)img * oh + oy) * ow * co, co, ow, co, 0);
+    }
+  }
+}
+
+/*
+ * dst [n, hp, wp, c] = x [n, h, w, c] shifted down by pt rows and right by pl columns, zeros
+ * elsewhere (rows or columns of x beyond hp - pt or wp - pl are dropped).
+ */
+EXPORT("pad_nhwc")
+void pad_nhwc(const float *x, float *dst, int n, int h, int w, int c, int hp, int wp, int pt, int pl) {
+  for (long i = 0; i < (long)n * hp * wp * c; i++) dst[i] = 0;
+  const int rows = h < hp - pt ? h : hp - pt;
+  const int cols = w < wp - pl ? w : wp - pl;
+  if (rows <= 0 || cols <= 0) return;
+  for (int img = 0; img < n; img++) {
+    for (int r = 0; r < rows; r++) {
+      const float *s = x + ((long)img * h + r) * w * c;
+      float *d = dst + (((long)img * hp + r + pt) * wp + pl) * c;
+      for (long i = 0; i < (long)cols * c; i++) d[i] = s[i];
     }
   }
 }
