@@ -135,12 +135,12 @@ const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString(
 /** Runs as CSV: identity, settings, results, tags, timestamps and durations. */
 export function runsCsv(runs: readonly Run[]): string {
   return csv([
-    ['id', 'name', 'status', 'kind', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'psnr_y_db', 'ssim_y', 'map', 'map50', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes'],
+    // The task columns come last: spreadsheets and scripts written for the earlier columns keep reading them where they were.
+    ['id', 'name', 'status', 'method', 'net', 'K', 'dataset', 'seed', 'best_test_acc', 'final_test_acc', 'epochs', 'peak_bytes', 'images_per_second', 'duration_s', 'tags', 'created', 'started', 'ended', 'notes', 'kind', 'psnr_y_db', 'ssim_y', 'map', 'map50'],
     ...runs.map((r) => [
       r.id,
       r.name,
       r.status,
-      r.kind,
       r.summary.method,
       r.summary.depth !== null ? `resnet${r.summary.depth}` : r.kind === 'super-resolution' ? `edsr-x${String(r.config.scale)}` : r.kind === 'detection' ? 'fcos-fpn' : '',
       r.summary.modules,
@@ -148,10 +148,6 @@ export function runsCsv(runs: readonly Run[]): string {
       r.seed,
       r.summary.bestTestAccuracy,
       r.summary.finalTestAccuracy,
-      r.summary.psnr,
-      r.summary.ssim,
-      r.summary.map,
-      r.summary.map50,
       r.summary.epochs,
       r.summary.peakBytes,
       r.summary.imagesPerSecond,
@@ -161,6 +157,11 @@ export function runsCsv(runs: readonly Run[]): string {
       iso(r.startedAt),
       iso(r.endedAt),
       r.notes,
+      r.kind,
+      r.summary.psnr,
+      r.summary.ssim,
+      r.summary.map,
+      r.summary.map50,
     ]),
   ]);
 }

@@ -104,8 +104,8 @@ describe('compare model', () => {
   it('exports runs and series as CSV with quoting, tags, timestamps and durations', () => {
     const r = run(7, 'dgl', [[1, 0]], 3, 5, { name: 'DGL, "quoted"', tags: ['a', 'b'] });
     const lines = runsCsv([r]).split('\r\n');
-    expect(lines[0]).toBe('id,name,status,kind,method,net,K,dataset,seed,best_test_acc,final_test_acc,psnr_y_db,ssim_y,map,map50,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes');
-    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,local-learning,dgl,resnet32,2,mnist,3,,,,,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,');
+    expect(lines[0]).toBe('id,name,status,method,net,K,dataset,seed,best_test_acc,final_test_acc,epochs,peak_bytes,images_per_second,duration_s,tags,created,started,ended,notes,kind,psnr_y_db,ssim_y,map,map50');
+    expect(lines[1]).toBe('7,"DGL, ""quoted""",done,dgl,resnet32,2,mnist,3,,,2,5,100,120,a b,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z,2026-01-01T00:02:00.000Z,,local-learning,,,,');
     expect(seriesCsv([item(r, [0.5])]).split('\r\n')[1]).toBe('7,"DGL, ""quoted""",epoch,test_acc,1,0.5');
   });
 });
