@@ -426,7 +426,7 @@ export function createSyncNetStage(clipSet: ClipSet, settings: Partial<SyncNetSe
     optimizer,
     settings: s,
     windows,
-    async step(step: number) {
+    async step(step: number): Promise<Record<string, number>> {
       const infonce = s.loss === 'infonce';
       const batch = (infonce ? sampleSyncGroups : sampleSyncBatch)(clips, windows, usable, s, seed, step);
       const n = s.batchSize;
