@@ -1,0 +1,54 @@
+/**
+ * The contract's task operations through the one dispatcher both hosts use (issue 16): a
+ * detection run trained through runs:start, its preview by runs:preview, and the refusals that
+ * name what is wrong and change nothing (a preview of a classification run, an export of a
+ * detector, an input size for a classifier, an evaluation of a task run).
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createStudio } from '../../../main/studio';
+import { useTempDir } from '../../helpers/temp';
+
+const TINY_DET = { canvas: { size: 32, train: 8, test: 4, seed: 2 }, widths: [4, 4, 4, 4], fpn: 4, towerConvs: 0, method: 'local', cuts: [1], epochs: 1, stepsPerEpoch: 1, batchSize: 4, evalImages: 4, backend: 'wasm' };
+
+describe('task runs through the contract', () => {
+  const tmp = useTempDir();
+
+  it('queues a detection run, answers its preview, and refuses what does not apply to its kind', async () => {
+    const s = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
+    try {
+      const call = async (name: string, input: object) => s.dispatch(name, input);
+      const project = (await call('projects:create', { name: 'p' })) as { ok: true; result: { id: number } };
+      const experiment = (await call('experiments:create', { projectId: project.result.id, name: 'det', kind: 'detection' })) as { ok: true; result: { id: number } };
+      const experimentId = experiment.result.id;
+
+      // Refused before anything exists: the field is named.
+      const bad = await call('runs:start', { experimentId, name: 'x', kind: 'detection', config: { ...TINY_DET, cuts: [] } });
+      expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+      expect(JSON.stringify(bad)).toContain('cuts: local needs at least one cut');
+      expect(s.store.runs.list({ limit: 10, offset: 0 }).total).toBe(0);
+
+      const started = (await call('runs:start', { experimentId, name: 'det', kind: 'detection', config: TINY_DET })) as { ok: true; result: { id: number; kind: string } };
+      expect(started.result.kind).toBe('detection');
+      const id = started.result.id;
+      const { run } = await s.jobs.wait(id);
+      expect(run.status, run.error ?? '').toBe('done');
+
+      const preview = (await call('runs:preview', { id })) as { ok: true; result: { task: string; epoch: number; images: { truth: unknown[] }[] } };
+      expect(preview.result).toMatchObject({ task: 'detection', epoch: 1 });
+      expect(preview.result.images).toHaveLength(4);
+
+      const exported = await call('runs:export', { id, out: path.join(tmp(), 'model') });
+      expect(JSON.stringify(exported)).toContain('exporting detectors as TF.js models is not in this version yet');
+      const evaluated = await call('runs:evaluate', { id });
+      expect(JSON.stringify(evaluated)).toContain('this evaluation is for classifiers');
+
+      // A classification run has no preview, and its export takes no input size.
+      const cls = s.store.runs.create({ experimentId, name: 'cls', kind: 'local-learning', config: { method: 'e2e' }, seed: 0 });
+      expect(JSON.stringify(await call('runs:preview', { id: cls.id }))).toContain('previews belong to super-resolution runs');
+      expect(JSON.stringify(await call('runs:export', { id: cls.id, out: path.join(tmp(), 'm2'), inputSize: 32 }))).toContain('inputSize applies to super-resolution models only');
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+});
