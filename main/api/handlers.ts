@@ -9,7 +9,7 @@ import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe
 import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { savedWeights } from '../engine/train/run-training';
 import { runDetails } from './run-details';
-import { exportSrRun, runPreview } from './task-runs';
+import { exportDetRun, exportSrRun, runPreview } from './task-runs';
 import { startWorkerTask } from '../jobs/worker-task';
 import { trainConfig } from '../../shared/engine/config';
 import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
@@ -120,8 +120,12 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
         runChanged(id, store.runs.get(id).experimentId);
         return exported;
       }
-      if (store.runs.get(id).kind === 'detection') throw new ApiError('bad_request', `Run ${id} is a detection run: exporting detectors as TF.js models is not in this version yet (their weights stay in the run's folder, det-weights.bin). Nothing was changed.`);
-      if (inputSize !== undefined) throw new ApiError('bad_request', 'inputSize applies to super-resolution models only; a classifier takes the image size it was trained on. Nothing was changed.');
+      if (inputSize !== undefined) throw new ApiError('bad_request', 'inputSize applies to super-resolution models only; a classifier or detector takes the image size it was trained on. Nothing was changed.');
+      if (store.runs.get(id).kind === 'detection') {
+        const exported = await exportDetRun({ store }, id, out);
+        runChanged(id, store.runs.get(id).experimentId);
+        return exported;
+      }
       const result = await exportRun({ store, datasets }, id, out);
       emit({ name: 'runs:changed', payload: { runId: id, experimentId: store.runs.get(id).experimentId } });
       return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: result.card.testAccuracy };

@@ -12,6 +12,9 @@ import type { DatasetCatalog } from '../data/catalog';
 import { selectBackend } from '../engine/backend/select';
 import { checkExportDir } from '../engine/export/tfjs-export';
 import { exportSrModel } from '../engine/export/sr-export';
+import { exportDetModel } from '../engine/export/det-export';
+import { detectionSettings } from '../../shared/engine/tasks';
+import { loadDetModel } from '../jobs/detection-run';
 import { runFilesDir } from '../engine/train/run-config';
 import { readDetPreview } from '../jobs/det-preview';
 import { readSrPreview } from '../jobs/sr-preview';
@@ -57,6 +60,35 @@ export async function exportSrRun(deps: { store: Store; datasets: DatasetCatalog
     });
     store.metrics.addArtifact({ runId: id, kind: 'export', path: dir, bytes: result.bytes, meta: { format: 'tfjs-layers-model', task: 'super-resolution', files: result.files.map((f) => f.name), dropped: result.card.dropped } });
     return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: null, psnr: result.card.psnr };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Export a finished detection run's detector (no auxiliary nets) as a TF.js layers model with a card, for canvases of the size it trained on. */
+export async function exportDetRun(deps: { store: Store }, id: number, out: string): Promise<ExportResult> {
+  const { store } = deps;
+  const run = store.runs.get(id);
+  const weights = store.metrics.artifacts(id).find((a) => a.kind === 'det-weights');
+  if (!weights) throw new ApiError('conflict', `Run ${id} has no saved weights (status ${run.status}): only runs that finished training can be exported.`);
+  const dir = path.resolve(out);
+  checkExportDir(dir);
+  const settings = detectionSettings.parse(run.config);
+  await selectBackend(settings.backend);
+  const model = loadDetModel(weights.path, settings.seed);
+  try {
+    const result = await exportDetModel(model, dir, settings.canvas.size, {
+      runId: id,
+      method: settings.method,
+      cuts: settings.cuts,
+      dataset: settings.dataset,
+      classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      map: run.summary.map,
+      map50: run.summary.map50,
+      backend: run.environment?.backend ?? null,
+    });
+    store.metrics.addArtifact({ runId: id, kind: 'export', path: dir, bytes: result.bytes, meta: { format: 'tfjs-layers-model', task: 'detection', files: result.files.map((f) => f.name), dropped: result.card.dropped } });
+    return { dir: result.dir, files: result.files, dropped: result.card.dropped, testAccuracy: null, map: result.card.map };
   } finally {
     model.dispose();
   }

@@ -212,6 +212,8 @@ export const exportResult = z.object({
   testAccuracy: z.number().nullable(),
   /** Super-resolution exports: the run's last PSNR-Y (dB). */
   psnr: z.number().nullable().optional(),
+  /** Detection exports: the run's last mAP@[.5:.95], in [0, 1]. */
+  map: z.number().nullable().optional(),
 });
 export type ExportResult = z.infer<typeof exportResult>;
 

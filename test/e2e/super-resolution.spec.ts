@@ -168,6 +168,18 @@ test('launches a tiny detection run on the built-in MNIST canvases and sees its 
   await preview.screenshot({ path: test.info().outputPath('det-preview.png') });
   await keepScreenshot(page, 'det-dashboard');
 
+  // Exported from the dashboard as a TF.js model with its card.
+  await dashboard.getByTestId('run-export').click();
+  const exportDialog = page.getByTestId('export-dialog');
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'blockwise-det-')), 'model');
+  await exportDialog.getByTestId('export-folder').locator('input').fill(out);
+  await exportDialog.getByTestId('export-submit').click();
+  await expect(exportDialog.getByTestId('export-dir')).toHaveText(out);
+  const card = JSON.parse(fs.readFileSync(path.join(out, 'card.json'), 'utf8')) as Record<string, unknown>;
+  expect(card).toMatchObject({ task: 'detection', runId, method: 'glcan', cuts: [0, 1], inputShape: [32, 32, 1], map: run.summary.map, backend: 'wasm' });
+  await page.keyboard.press('Escape');
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+
   await page.getByTestId('workspace-nav').getByText('Compare').click();
   const row = page.getByTestId('runs-table').locator('tr', { has: page.getByTestId(`run-link-${runId}`) });
   await expect(row).toContainText('Object detection');

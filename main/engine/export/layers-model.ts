@@ -15,7 +15,7 @@ export const INPUT_NAME = 'image';
 export const OUTPUT_NAME = 'logits';
 
 /** A conv + BatchNorm pair's weights as our units hold them. */
-interface ConvBn {
+export interface ConvBn {
   kernel: tf.Variable;
   gamma: tf.Variable;
   beta: tf.Variable;
@@ -24,7 +24,7 @@ interface ConvBn {
 }
 
 /** Every layer whose weights are ours, with the tensors to give it, in setWeights order. */
-type Assignments = { layer: { setWeights(weights: tf.Tensor[]): void }; weights: tf.Tensor[] }[];
+export type Assignments = { layer: { setWeights(weights: tf.Tensor[]): void }; weights: tf.Tensor[] }[];
 
 /**
  * Units expose their variables, not their fields: trainable [conv, gamma, beta] per conv + BN
@@ -32,7 +32,7 @@ type Assignments = { layer: { setWeights(weights: tf.Tensor[]): void }; weights:
  * order (resnet-model.ts). Reading them in that order is checked by shape here and by the
  * prediction tests end to end.
  */
-function convBns(unit: UnitModel): ConvBn[] {
+export function convBns(unit: Pick<UnitModel, 'trainableVariables' | 'stateVariables' | 'unit'>): ConvBn[] {
   const trainable = unit.trainableVariables;
   const state = unit.stateVariables;
   const pairs = state.length / 2;
@@ -48,10 +48,10 @@ function convBns(unit: UnitModel): ConvBn[] {
   });
 }
 
-const describe = (unit: UnitModel): string => `${unit.unit.kind} (stage ${unit.unit.stage}, block ${unit.unit.block})`;
+const describe = (unit: Pick<UnitModel, 'unit'>): string => `${unit.unit.kind} (stage ${unit.unit.stage}, block ${unit.unit.block})`;
 
 /** conv (no bias) + BatchNorm with PyTorch's eps; `pad` adds PyTorch's explicit padding 1 first. */
-function convBn(x: tfl.SymbolicTensor, w: ConvBn, name: string, stride: number, assign: Assignments): tfl.SymbolicTensor {
+export function convBn(x: tfl.SymbolicTensor, w: ConvBn, name: string, stride: number, assign: Assignments): tfl.SymbolicTensor {
   const size = w.kernel.shape[0]!;
   // At stride 1 a 3x3 'same' is PyTorch's padding 1; at stride 2 'same' pads only bottom/right
   // on even sizes, so PyTorch's symmetric padding is its own layer. A 1x1 conv is 'valid'.
@@ -67,9 +67,18 @@ function convBn(x: tfl.SymbolicTensor, w: ConvBn, name: string, stride: number, 
   return h;
 }
 
-const relu = (x: tfl.SymbolicTensor, name: string): tfl.SymbolicTensor => tfl.layers.activation({ activation: 'relu', name }).apply(x) as tfl.SymbolicTensor;
+export const relu = (x: tfl.SymbolicTensor, name: string): tfl.SymbolicTensor => tfl.layers.activation({ activation: 'relu', name }).apply(x) as tfl.SymbolicTensor;
 
 /** Mirrors describeResNet: the first block of stages 2 and 3 downsamples. */
+
+/** A BasicBlock (conv-BN-ReLU, conv-BN, + shortcut, ReLU) as layers; the detector's backbone reuses it. */
+export function basicBlock(h: tfl.SymbolicTensor, unit: Pick<UnitModel, 'trainableVariables' | 'stateVariables' | 'unit'>, name: string, assign: Assignments): tfl.SymbolicTensor {
+  const [w1, w2, shortcut] = convBns(unit) as [ConvBn, ConvBn, ConvBn | undefined];
+  const stride = blockStride(unit.unit);
+  const main = convBn(relu(convBn(h, w1, `${name}_1`, stride, assign), `${name}_1_relu`), w2, `${name}_2`, 1, assign);
+  const skip = shortcut ? convBn(h, shortcut, `${name}_shortcut`, stride, assign) : h;
+  return relu(tfl.layers.add({ name: `${name}_add` }).apply([main, skip]) as tfl.SymbolicTensor, `${name}_relu`);
+}
 
 /**
  * A tf.layers model computing `model.forward(x, false)`: input [N, H, W, C] normalised as for
@@ -87,12 +96,7 @@ export function toLayersModel(model: ResNetModel): tfl.LayersModel {
       const [w] = convBns(unit) as [ConvBn];
       h = relu(convBn(h, w, 'stem', 1, assign), 'stem_relu');
     } else if (kind === 'block') {
-      const name = `stage${stage}_block${block}`;
-      const [w1, w2, shortcut] = convBns(unit) as [ConvBn, ConvBn, ConvBn | undefined];
-      const stride = blockStride(unit.unit);
-      const main = convBn(relu(convBn(h, w1, `${name}_1`, stride, assign), `${name}_1_relu`), w2, `${name}_2`, 1, assign);
-      const skip = shortcut ? convBn(h, shortcut, `${name}_shortcut`, stride, assign) : h;
-      h = relu(tfl.layers.add({ name: `${name}_add` }).apply([main, skip]) as tfl.SymbolicTensor, `${name}_relu`);
+      h = basicBlock(h, unit, `stage${stage}_block${block}`, assign);
     } else {
       const [kernel, bias] = unit.trainableVariables as [tf.Variable, tf.Variable];
       h = tfl.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(h) as tfl.SymbolicTensor;

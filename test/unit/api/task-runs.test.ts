@@ -1,8 +1,8 @@
 /**
  * The contract's task operations through the one dispatcher both hosts use (issue 16): a
  * detection run trained through runs:start, its preview by runs:preview, and the refusals that
- * name what is wrong and change nothing (a preview of a classification run, an export of a
- * detector, an input size for a classifier, an evaluation of a task run).
+ * name what is wrong and change nothing (a preview of a classification run, an input size
+ * for a detector or a classifier, an evaluation of a task run).
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,8 +38,10 @@ describe('task runs through the contract', () => {
       expect(preview.result).toMatchObject({ task: 'detection', epoch: 1 });
       expect(preview.result.images).toHaveLength(4);
 
-      const exported = await call('runs:export', { id, out: path.join(tmp(), 'model') });
-      expect(JSON.stringify(exported)).toContain('exporting detectors as TF.js models is not in this version yet');
+      const exported = (await call('runs:export', { id, out: path.join(tmp(), 'model') })) as { ok: true; result: { files: { name: string }[]; dropped: string[] } };
+      expect(exported.result.files.map((f) => f.name).sort()).toEqual(['card.json', 'group1-shard1of1.bin', 'model.json']);
+      expect(exported.result.dropped).toEqual(['auxiliary networks (training only)']);
+      expect(JSON.stringify(await call('runs:export', { id, out: path.join(tmp(), 'model2'), inputSize: 64 }))).toContain('inputSize applies to super-resolution models only');
       const evaluated = await call('runs:evaluate', { id });
       expect(JSON.stringify(evaluated)).toContain('this evaluation is for classifiers');
 

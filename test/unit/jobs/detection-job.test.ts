@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../main/engine/backend/select';
-import { runPreview } from '../../../main/api/task-runs';
+import * as tf from '@tensorflow/tfjs-core';
+import { exportDetRun, runPreview } from '../../../main/api/task-runs';
+import { readDetCard } from '../../../main/engine/export/det-export';
+import { loadExportedModel } from '../../../main/engine/export/tfjs-export';
 import { DatasetCatalog } from '../../../main/data/catalog';
 import { buildMnistDetectionSet } from '../../../main/engine/tasks/detection/det-data';
 import { evaluateDetection } from '../../../main/engine/tasks/detection/det-trainer';
@@ -91,8 +94,31 @@ describe('detection jobs', () => {
     expect(hasDetCheckpoint(dir)).toBe(false);
     const model = loadDetModel(dir);
     expect(evaluateDetection(model, set.test).map).toBeCloseTo(done.summary.map!, 12);
-    model.dispose();
     expect(store.metrics.artifacts(run.id).map((a) => a.kind)).toEqual(['det-weights']);
+
+    // Exported as a stock TF.js layers model: loaded back without this code, its raw predictions are the net's
+    // (class and centerness logits as they are, box distances once decoded as the card says).
+    const out = path.join(tmp(), 'export');
+    const exported = await exportDetRun({ store }, run.id, out);
+    expect(exported.map).toBe(done.summary.map);
+    const card = readDetCard(out);
+    expect(card).toMatchObject({ task: 'detection', inputShape: [32, 32, 1], outputShape: [21, 15], method: 'glcan', cuts: [1], dropped: ['auxiliary networks (training only)'] });
+    expect(card.decoding.levels.map((l) => [l.stride, l.side])).toEqual([[8, 4], [16, 2], [32, 1]]);
+    const loaded = await loadExportedModel(out);
+    const x = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const ours = model.forward(x, false);
+    const theirs = loaded.predict(x) as tf.Tensor3D;
+    const strides = tf.tensor(card.decoding.levels.flatMap((l) => Array<number>(l.locations).fill(l.stride)), [1, 21, 1]);
+    const cls = tf.slice(theirs, [0, 0, 0], [-1, -1, 10]);
+    const reg = tf.mul(tf.exp(tf.clipByValue(tf.slice(theirs, [0, 0, 10], [-1, -1, 4]), -8, 8)), strides);
+    const ctr = tf.reshape(tf.slice(theirs, [0, 0, 14], [-1, -1, 1]), [2, 21]);
+    const gap = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
+    expect(gap(cls, ours.cls)).toBeLessThan(1e-4);
+    expect(gap(ctr, ours.ctr)).toBeLessThan(1e-4);
+    expect(gap(reg, ours.reg) / Math.max(1, tf.max(ours.reg).dataSync()[0]!)).toBeLessThan(1e-4);
+    tf.dispose([x, ours.cls, ours.reg, ours.ctr, theirs, strides, cls, reg, ctr]);
+    loaded.dispose();
+    model.dispose();
   }, 120_000);
 
   it('cancelled after its first epoch and resumed: ends with the weights of an uninterrupted run', async () => {
