@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BACKEND_IDS, type BackendId } from '../../shared/ids';
-import { talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
+import { SPEAK_SIZES, talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
 import type { JobEvent } from '../jobs/events';
 import { EMOTIONS, isEmotion, type Emotion } from '../speak/corpus/emotions';
 import { writeCorpus, type CorpusOptions, type CorpusProgress } from '../speak/corpus/corpus-writer';
@@ -20,6 +20,7 @@ import { selectBackend } from '../engine/backend/select';
 import { evaluateModel } from '../speak/eval/evaluate-model';
 import { formatEvalTable, type SpeakEvalRow } from '../speak/eval/eval-table';
 import { packageDir } from '../speak/instruments/model-files';
+import { descriptorsOf, realFacePool, withoutPeople, writeRealFacePool } from '../speak/data/real-face-pool';
 import { CliError } from './args';
 
 export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities N --seed S [options]
@@ -66,7 +67,15 @@ export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities
   --photo FILE            a real photo (repeatable) [face-api's six demo photos, largest face]
   --instruments DIR       where the corpus instruments are kept, trained there on first use [tmp]
   --instrument-steps N    their training steps when missing (on 80 people) [3000]
-  --backend B             ${BACKEND_IDS.join(', ')} [best present]`;
+  --backend B             ${BACKEND_IDS.join(', ')} [best present]
+
+       blockwise speak faces --out FILE [options]
+  The real faces a generator trains beside the procedural people (model.generator.realFaces):
+  every usable face of group photos, aligned and cropped with its 68 landmarks, one JSON file.
+  --photos LIST           comma-separated photos [human's screenshots of many faces]
+  --exclude LIST          photos whose people stay out [the evaluation's photos, when --photos is not given]
+  --size PX               crop side, the model's: 64, 128 or 256 [64]
+  --min-face PX           smallest face used, detector box width in the photo [40]`;
 
 export interface SpeakCorpusCommand {
   command: 'corpus';
@@ -116,7 +125,17 @@ export interface SpeakEvalCommand {
   backend?: BackendId;
 }
 
-export type SpeakCommand = SpeakCorpusCommand | SpeakTrainCommand | SpeakGenerateCommand | SpeakEvalCommand | { command: 'help' };
+export interface SpeakFacesCommand {
+  command: 'faces';
+  out: string;
+  size: number;
+  photos: string[];
+  /** People in these photos are left out (the evaluation's photos, by default). */
+  exclude: string[];
+  minFaceSize: number;
+}
+
+export type SpeakCommand = SpeakCorpusCommand | SpeakTrainCommand | SpeakGenerateCommand | SpeakEvalCommand | SpeakFacesCommand | { command: 'help' };
 
 const wholeNumber = (flag: string, value: string | undefined): number => {
   if (value === undefined || !/^\d+$/.test(value)) throw new CliError(`${flag} needs a whole number (got ${value ?? 'nothing'}).\n${SPEAK_USAGE}`);
@@ -162,8 +181,10 @@ export function parseSpeakCli(argv: readonly string[]): SpeakCommand {
       return parseGenerate(rest);
     case 'eval':
       return parseEval(rest);
+    case 'faces':
+      return parseFaces(rest);
     default:
-      throw new CliError(`Unknown speak command "${sub}": use corpus, train, generate or eval.\n${SPEAK_USAGE}`);
+      throw new CliError(`Unknown speak command "${sub}": use corpus, train, generate, eval or faces.\n${SPEAK_USAGE}`);
   }
 }
 
@@ -412,6 +433,41 @@ function parseEval(rest: readonly string[]): SpeakEvalCommand {
   return { command: 'eval', models: models.map((m) => modelFolder('--model', m)), identities, seed, frames, photos: photos.length ? photos : demoPhotos(), instruments, instrumentSteps, ...(backend ? { backend } : {}) };
 }
 
+/** The group photos the shipped recipe's real faces come from when none are given: human's screenshots (MIT). */
+export function groupPhotos(): string[] {
+  try {
+    const dir = path.join(packageDir('@vladmandic/human'), 'assets');
+    return ['screenshot-facematch.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  } catch {
+    return [];
+  }
+}
+
+function parseFaces(rest: readonly string[]): SpeakFacesCommand {
+  let out: string | undefined;
+  let size = 64;
+  let minFaceSize = 40;
+  const photos: string[] = [];
+  const exclude: string[] = [];
+  const files = (flag: string, value: string | undefined) => folderValue(flag, value, 'photos (comma-separated PNG or JPEG files)').split(',').map((f) => existingFile(flag, f, 'a photo (PNG or JPEG)'));
+  eachFlag(rest, (flag, value) => {
+    switch (flag) {
+      case '--out': out = folderValue(flag, value, 'the pool file to write (JSON)'); break;
+      case '--size': size = wholeNumber(flag, value); break;
+      case '--photos': photos.push(...files(flag, value)); break;
+      case '--exclude': exclude.push(...files(flag, value)); break;
+      case '--min-face': minFaceSize = wholeNumber(flag, value); break;
+      default:
+        throw new CliError(`Unknown option "${flag}" for blockwise speak faces.\n${SPEAK_USAGE}`);
+    }
+  });
+  if (!out) throw new CliError(`blockwise speak faces needs --out FILE.\n${SPEAK_USAGE}`);
+  if (!(SPEAK_SIZES as readonly number[]).includes(size)) throw new CliError(`--size must be one of ${SPEAK_SIZES.join(', ')} (the model's frame side; got ${size}).`);
+  const chosen = photos.length ? photos : groupPhotos();
+  if (!chosen.length) throw new CliError('blockwise speak faces needs --photos: the default group photos (@vladmandic/human assets) are not installed.');
+  return { command: 'faces', out, size, photos: chosen, exclude: photos.length || exclude.length ? exclude : demoPhotos(), minFaceSize };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function corpusProgress(stream: NodeJS.WriteStream): (p: CorpusProgress) => void {
@@ -565,5 +621,15 @@ export async function runSpeak(argv: readonly string[]): Promise<void> {
       return runGenerate(cli);
     case 'eval':
       return runEval(cli);
+    case 'faces':
+      return runFaces(cli);
   }
+}
+
+async function runFaces(cli: SpeakFacesCommand): Promise<void> {
+  await selectBackend('wasm');
+  const pool = withoutPeople(await realFacePool(cli.photos, cli.size, { minFaceSize: cli.minFaceSize }), await descriptorsOf(cli.exclude));
+  if (!pool.faces.length) throw new CliError(`No usable face in ${cli.photos.join(', ')} (${pool.skipped.length} seen, none usable): ${pool.skipped.slice(0, 5).join('; ')}`);
+  writeRealFacePool(cli.out, cli.size, pool);
+  console.log(`${pool.faces.length} real faces at ${cli.size} px written to ${cli.out} (${pool.skipped.length} left out: too small, no landmarks, profiles, or people of ${cli.exclude.length} excluded photos)`);
 }

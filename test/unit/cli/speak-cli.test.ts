@@ -46,7 +46,21 @@ describe('blockwise speak', () => {
   it('help, and unknown subcommands refused', () => {
     expect(parseSpeakCli([])).toEqual({ command: 'help' });
     expect(parseSpeakCli(['--help'])).toEqual({ command: 'help' });
-    expect(refusal(['fly'])).toMatch(/^Unknown speak command "fly": use corpus, train, generate or eval/);
+    expect(refusal(['fly'])).toMatch(/^Unknown speak command "fly": use corpus, train, generate, eval or faces/);
+  });
+
+  it('faces: photos and the people to leave out; by default human\'s screenshots without the evaluation\'s people', () => {
+    const photo = path.join(tmp(), 'group.jpg');
+    fs.writeFileSync(photo, 'x');
+    expect(parseSpeakCli(['faces', '--out', 'f.json', '--photos', photo, '--size', '128', '--min-face', '30'])).toEqual({ command: 'faces', out: 'f.json', size: 128, photos: [photo], exclude: [], minFaceSize: 30 });
+    const defaults = parseSpeakCli(['faces', '--out', 'f.json']);
+    expect(defaults).toMatchObject({ command: 'faces', size: 64, minFaceSize: 40 });
+    if (defaults.command !== 'faces') throw new Error('not faces');
+    expect(defaults.photos.map((f) => path.basename(f))).toContain('screenshot-facematch.jpg');
+    expect(defaults.exclude.map((f) => path.basename(f))).toContain('sample1.jpg');
+    expect(refusal(['faces', '--photos', photo])).toMatch(/^blockwise speak faces needs --out FILE/);
+    expect(refusal(['faces', '--out', 'f.json', '--size', '100'])).toMatch(/^--size must be one of 64, 128, 256/);
+    expect(refusal(['faces', '--out', 'f.json', '--photos', path.join(tmp(), 'missing.jpg')])).toMatch(/missing\.jpg/);
   });
 
   it('corpus: flags into corpus options, as before', () => {
