@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStudio } from '../../../main/studio';
+import { operations } from '../../../shared/api/contract';
 import { useTempDir } from '../../helpers/temp';
 
 const TINY_DET = { canvas: { size: 32, train: 8, test: 4, seed: 2 }, widths: [4, 4, 4, 4], fpn: 4, towerConvs: 0, method: 'local', cuts: [1], epochs: 1, stepsPerEpoch: 1, batchSize: 4, evalImages: 4, backend: 'wasm' };
@@ -37,6 +38,8 @@ describe('task runs through the contract', () => {
       const preview = (await call('runs:preview', { id })) as { ok: true; result: { task: string; epoch: number; images: { truth: unknown[] }[] } };
       expect(preview.result).toMatchObject({ task: 'detection', epoch: 1 });
       expect(preview.result.images).toHaveLength(4);
+      // What the host sends is what the contract promises the renderer.
+      expect(operations['runs:preview'].output.safeParse(preview.result).success).toBe(true);
 
       const exported = (await call('runs:export', { id, out: path.join(tmp(), 'model') })) as { ok: true; result: { files: { name: string }[]; dropped: string[] } };
       expect(exported.result.files.map((f) => f.name).sort()).toEqual(['card.json', 'group1-shard1of1.bin', 'model.json']);

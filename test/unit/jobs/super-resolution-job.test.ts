@@ -23,6 +23,7 @@ import { JobManager } from '../../../main/jobs/job-manager';
 import { readSrPreview } from '../../../main/jobs/sr-preview';
 import { evaluationPairs, hasSrCheckpoint, loadSrModel, SR_WEIGHTS_FILE } from '../../../main/jobs/super-resolution-run';
 import { Store } from '../../../main/store';
+import { srPreview as srPreviewSchema } from '../../../shared/api/schemas';
 import { makePhotoFolder } from '../../helpers/photo-folder';
 import { useTempDir } from '../../helpers/temp';
 
@@ -95,6 +96,7 @@ describe('super-resolution jobs', () => {
 
     const dir = runDir(store.path, run.id);
     const preview = readSrPreview(dir)!;
+    expect(srPreviewSchema.safeParse(preview).success).toBe(true); // what the contract promises the renderer
     expect(preview.epoch).toBe(2);
     expect(preview.images.map((i) => [i.part, i.width, i.height])).toEqual([['lr', 16, 16], ['sr', 32, 32], ['hr', 32, 32]]);
     const hr = decodeImage(Buffer.from(preview.images[2]!.dataUrl.split(',')[1]!, 'base64'));
