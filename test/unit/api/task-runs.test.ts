@@ -48,6 +48,14 @@ describe('task runs through the contract', () => {
       const evaluated = await call('runs:evaluate', { id });
       expect(JSON.stringify(evaluated)).toContain('this evaluation is for classifiers');
 
+      // Launched again with its own settings (not read as classification ones), and found by its method.
+      const again = (await call('runs:relaunch', { id })) as { ok: true; result: { id: number; kind: string; config: Record<string, unknown> } };
+      expect(again.result.kind).toBe('detection');
+      expect(again.result.config).toEqual(s.store.runs.get(id).config);
+      await s.jobs.wait(again.result.id);
+      const found = (await call('runs:list', { methods: ['local'] })) as { ok: true; result: { total: number } };
+      expect(found.result.total).toBe(2);
+
       // A classification run has no preview, and its export takes no input size.
       const cls = s.store.runs.create({ experimentId, name: 'cls', kind: 'local-learning', config: { method: 'e2e' }, seed: 0 });
       expect(JSON.stringify(await call('runs:preview', { id: cls.id }))).toContain('previews belong to super-resolution runs');
