@@ -79,7 +79,7 @@ export function evaluationPairs(photos: readonly RgbImage[], settings: Pick<Supe
 export async function trainSuperResolution(job: SuperResolutionJob, emit: EmitJobEvent, shouldStop: () => boolean = () => false): Promise<SuperResolutionResult> {
   const { settings, filesDir } = job;
   const backend = await selectBackend(settings.backend);
-  const trainPairs = readPhotos(job.files.train).map((p) => makeSrPair(p, settings.scale));
+  const trainPairs = readPhotos(job.files.train.slice(0, settings.trainImages ?? job.files.train.length)).map((p) => makeSrPair(p, settings.scale));
   const evalPairs = evaluationPairs(readPhotos(job.files.test.slice(0, settings.evalImages)), settings);
   const model = createEdsr(edsrConfigOf(settings), settings.seed);
   const trainer = new SrTrainer({ model, method: settings.method, cuts: settings.cuts, seed: settings.seed, ...(settings.glcan ? { glcan: settings.glcan } : {}), ...(settings.localConvs ? { localConvs: settings.localConvs } : {}) });

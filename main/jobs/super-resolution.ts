@@ -39,7 +39,7 @@ export const superResolutionJobs: JobKindHandler = {
     if (!files.test.length) throw bad('dataset', 'the image folder has no test images to score the net on: give it a val/ folder, or at least two images per class.');
     // Every training photo must hold one low-res patch: refused now, not in the worker.
     const need = settings.patch * settings.scale;
-    for (const file of files.train) {
+    for (const file of files.train.slice(0, settings.trainImages ?? files.train.length)) {
       const { width, height } = readImageHeader(file);
       if (width < need || height < need) throw bad('patch', `${file} is ${width}x${height}, smaller than one ${settings.patch} px low-res patch at x${settings.scale} (${need} px): use a smaller patch or larger photographs.`);
     }

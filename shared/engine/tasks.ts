@@ -73,6 +73,8 @@ export const superResolutionSettings = z
     patch: whole(4, 256).default(24),
     lr: z.number().positive().max(1).default(1e-3),
     seed: whole(0, 2 ** 31 - 1).default(0),
+    /** Training photographs read (the first ones of the train split; absent: all). Each is kept decoded, with its low-res copy, for the whole run. */
+    trainImages: whole(1, 100_000).optional(),
     /** Test images scored each epoch (the first ones of the test split). */
     evalImages: whole(1, 100).default(4),
     /** Evaluation and preview use the centre evalCrop x evalCrop of each low-resolution test image (whole image if smaller). */

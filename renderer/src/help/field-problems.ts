@@ -46,6 +46,7 @@ const FIELDS: Record<string, LauncherField> = {
   patch: { key: 'patch', label: 'Low-res patch' },
   stepsPerEpoch: { key: 'stepsPerEpoch', label: 'Steps per epoch' },
   evalImages: { key: 'evalImages', label: 'Test images scored' },
+  trainImages: { key: 'trainImages', label: 'Training photos read' },
   evalCrop: { key: 'evalCrop', label: 'Evaluation crop' },
 };
 

@@ -27,7 +27,7 @@ import { srPreview as srPreviewSchema } from '../../../shared/api/schemas';
 import { makePhotoFolder } from '../../helpers/photo-folder';
 import { useTempDir } from '../../helpers/temp';
 
-const TINY = { scale: 2, features: 8, blocks: 3, method: 'glcan', cuts: [0, 1], epochs: 2, stepsPerEpoch: 3, batchSize: 2, patch: 12, evalCrop: 16, lr: 1e-3, backend: 'wasm' };
+const TINY = { scale: 2, features: 8, blocks: 3, method: 'glcan', cuts: [0, 1], epochs: 2, stepsPerEpoch: 3, batchSize: 2, patch: 12, trainImages: 4, evalCrop: 16, lr: 1e-3, backend: 'wasm' };
 
 describe('super-resolution jobs', () => {
   const tmp = useTempDir();
@@ -64,6 +64,7 @@ describe('super-resolution jobs', () => {
     expect(submit({ dataset: 'nothing-here' })).toThrow(/dataset: .*Choose an image folder/);
     expect(submit({ patch: 40 })).toThrow(/patch: .*sample\d\.png is 48x48, smaller than one 40 px low-res patch at x2 \(80 px\)/);
     expect(submit({ heads: 2 })).toThrow(/unknown field\(s\) "heads"/);
+    expect(submit({ trainImages: 0 })).toThrow(/trainImages: /);
     expect(store.runs.list({ limit: 10, offset: 0 }).runs).toEqual([]);
     expect(fs.existsSync(runDir(store.path, 1))).toBe(false);
   });
