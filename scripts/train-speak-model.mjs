@@ -3,11 +3,11 @@
 // sized to finish within 2 hours on 2 CPU cores. Resumable: run it again after a stop and it
 // continues from its checkpoint in the work folder. Usage:
 //   npm run train:speak-model [-- --work DIR] [-- --quick] [-- --ablation no-lid|no-lsync]
-// --quick trains a few steps of each stage (to check the pipeline, not to ship).
+// --quick trains a few steps of each stage (to check the pipeline; nothing is shipped).
 // --ablation trains the same recipe without one of the paper's losses (L_id in IRFD, L_sync in
 // the generator) for the evaluation table; the model stays in the work folder, not shipped.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -36,14 +36,21 @@ const RECIPE = {
   size: 64,
   maxFrames: 50,
   lr: 0.001,
-  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 2000, irfd: 1200, generator: 2400 },
+  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 1000, irfd: 1200, generator: 2400 },
   model: {
+    // SyncNet (issue 14): InfoNCE over one clip's frames (the defaults; the paper's contrastive loss
+    // never left its collapse here) at full resolution in the first conv (a 4-6 px lip opening
+    // halved by a stride-2 conv); 1000 steps carried to new people better than 2000.
+    syncnet: { visualFirstStride: 1 },
     irfd: { width: 8, batch: 8 },
     // The mouth fix (issue 14): an audio branch of the motion head owning the jaw and lip offsets,
     // L_kp again on those points (x100), and 32 landmark-only samples per step through the audio
     // path (audio encoder -> editing -> motion head; no images). Without them the generator's
     // mouth ignored the speech (held-out r 0.08 against the true lip opening).
-    generator: { batchSize: 4, keypointBatch: 32, weights: { mouth: 100 }, generator: { motion: { audioMouth: true } } },
+    // Real faces held still in a quarter of the image batch's samples (the pool: human's screenshots
+    // without the evaluation photos' people): trained on procedural people only, the refinement
+    // painted the renderer's eyes over a photo and lost its identity.
+    generator: { batchSize: 4, keypointBatch: 32, weights: { mouth: 100 }, generator: { motion: { audioMouth: true } }, realFaces: `${work}-real-faces-64.json`, realFaceShare: 0.25 },
   },
 };
 if (ablation) {
@@ -53,8 +60,14 @@ if (ablation) {
   }
 }
 
-const steps = Object.entries(RECIPE.steps).map(([k, v]) => `${k}=${v}`).join(',');
 const started = Date.now();
+// The real face pool, built once beside the work folder (which must hold only the run) (face-api and human's mesh over the group photos).
+if (!existsSync(RECIPE.model.generator.realFaces)) {
+  const faces = spawnSync(process.execPath, ['scripts/run-ts.mjs', 'main/cli/blockwise.ts', 'speak', 'faces', '--out', RECIPE.model.generator.realFaces, '--size', String(RECIPE.size)], { stdio: 'inherit' });
+  if (faces.status !== 0) process.exit(faces.status ?? 1);
+}
+
+const steps = Object.entries(RECIPE.steps).map(([k, v]) => `${k}=${v}`).join(',');
 const run = spawnSync(
   process.execPath,
   [
@@ -67,8 +80,9 @@ const run = spawnSync(
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
 const minutes = (Date.now() - started) / 60000;
-if (ablation) {
-  console.log(`ablation ${ablation} trained in ${minutes.toFixed(1)} min: ${work} (evaluate it beside the shipped model with blockwise speak eval)`);
+if (ablation || quick) {
+  // Only the full recipe is shipped: a quick check or an ablation stays in its work folder.
+  console.log(`${ablation ? `ablation ${ablation}` : 'quick check'} trained in ${minutes.toFixed(1)} min: ${work} (evaluate it beside the shipped model with blockwise speak eval)`);
   process.exit(0);
 }
 

@@ -16,6 +16,8 @@ import { descriptorDistance, SAME_PERSON_DISTANCE } from '../instruments/identit
 import { readImage } from '../instruments/image-input';
 import { cropImage, resizeImage } from '../instruments/image-warp';
 import { identityFromPhoto } from './photo-source';
+import type { SpeakClip } from './clip';
+import { VIDEO_FPS } from '../audio/loudness';
 
 export interface RealFace {
   /** Aligned crop, size x size RGB bytes. */
@@ -117,4 +119,22 @@ export function readRealFacePool(file: string, size: number): RealFacePool {
     return { from: f.from, rgb, landmarks: Float32Array.from(f.landmarks), descriptor: Float32Array.from(f.descriptor) };
   });
   return { faces, skipped: parsed.skipped ?? [] };
+}
+
+/** A real face as a one-frame silent clip of its own person (the generator stage's still samples). */
+export function stillClip(face: RealFace, size: number, index: number): SpeakClip {
+  const fps = VIDEO_FPS;
+  return {
+    id: `real/${index}`,
+    identity: `real/${index}`,
+    emotion: 'neutral',
+    intensity: 0,
+    size,
+    frameCount: 1,
+    fps,
+    frame: () => face.rgb,
+    landmarks: [face.landmarks],
+    poses: null,
+    audio: { sampleRate: 16000, samples: new Float32Array(16000 / fps) },
+  };
 }

@@ -64,6 +64,13 @@ export interface GeneratorStageSettings {
    * the audio path too few samples to learn the mouth in the recipe's steps. 0 or missing: none.
    */
   keypointBatch?: number;
+  /**
+   * Ours (issue 14): the share of the image batch's samples that are real faces held still
+   * (GeneratorStageDeps.realFaces: source = target = the photo, its own landmarks and codes,
+   * silence). The procedural people alone teach the refinement to paint the renderer's eyes and
+   * skin over a real photo; these teach it to pass a real face through. 0 or missing: none.
+   */
+  realFaceShare?: number;
   generator: GeneratorSettings;
   discriminator: DiscriminatorSettings;
   perceptual: PerceptualSettings;
@@ -99,6 +106,8 @@ export interface GeneratorStageDeps {
   syncLoss?(real: tf.Tensor4D, generated: tf.Tensor4D): tf.Scalar;
   /** The perceptual net; default: face-api's, loaded on the first step when its weight is above 0. */
   perceptual?: PerceptualNet;
+  /** Real faces as one-frame silent clips (stillClip), drawn at settings.realFaceShare. */
+  realFaces?: SpeakClip[];
 }
 
 export interface GeneratorStage extends SpeakStage {
@@ -142,6 +151,12 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
   const s: GeneratorStageSettings = { ...GENERATOR_STAGE_DEFAULTS, ...settings, weights: { ...GENERATOR_STAGE_DEFAULTS.weights, ...settings.weights }, generator: generatorSettingsWith(settings.generator) };
   const usable = checkSettings(clips, s);
   const keypointBatch = s.keypointBatch ?? 0;
+  const realFaceShare = s.realFaceShare ?? 0;
+  if (!(realFaceShare >= 0 && realFaceShare <= 1)) throw new Error(`generator stage: realFaceShare must be from 0 to 1, got ${s.realFaceShare}`);
+  const realFaces = realFaceShare > 0 ? (deps.realFaces ?? []) : [];
+  if (realFaceShare > 0 && realFaces.length === 0) throw new Error('generator stage: realFaceShare is above 0 but no real faces were given; build a pool with `blockwise speak faces` and name it in model.generator.realFaces');
+  const badFace = realFaces.find((c) => c.size !== s.size || c.landmarks === null);
+  if (badFace) throw new Error(`generator stage: real face ${badFace.id} is ${badFace.size} px${badFace.landmarks ? '' : ' without landmarks'}; the stage trains at ${s.size} px on faces with landmarks`);
   if (!Number.isInteger(keypointBatch) || keypointBatch < 0) throw new Error(`generator stage: keypointBatch must be a whole number >= 0, got ${s.keypointBatch}`);
   const byIdentity = new Map<string, SpeakClip[]>();
   for (const c of usable) byIdentity.set(c.identity, [...(byIdentity.get(c.identity) ?? []), c]);
@@ -164,6 +179,12 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
     const rng = createRng(mixSeed(seed, step, 7));
     const samples: Sample[] = [];
     for (let b = 0; b < s.batchSize; b++) {
+      // A real face held still (drawn only when there are real faces: older runs keep their batches).
+      if (realFaces.length > 0 && rng() < realFaceShare) {
+        const still = { clip: realFaces[randomInt(rng, realFaces.length)]!, frame: 0 };
+        samples.push({ source: still, target: still });
+        continue;
+      }
       const target = usable[randomInt(rng, usable.length)]!;
       const own = byIdentity.get(target.identity)!;
       const neutral = own.filter((c) => c.emotion === 'neutral');

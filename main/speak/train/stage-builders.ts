@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TalkingHeadSettings } from '../../../shared/speak/settings';
 import { melWindows } from '../audio/mel';
+import type { SpeakClip } from '../data/clip';
+import { readRealFacePool, stillClip } from '../data/real-face-pool';
 import { audioEncoder, type AudioEncoderSettings } from '../model/audio-encoder';
 import { createGeneratorStage, type GeneratorStageSettings } from '../model/generator-stage';
 import { createIrfdStage, encodeFaces, irfdArchitecture, type IrfdSettingsInput } from '../model/irfd';
@@ -27,9 +29,16 @@ const irfd: StageBuilder = ({ clips, settings }) => {
 };
 
 /** A run's generator-stage settings split into the audio encoder's (`model.generator.audioEncoder`) and the stage's own. */
-export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Partial<GeneratorStageSettings>; audioSettings: Partial<AudioEncoderSettings> } {
-  const { audioEncoder: audioSettings = {}, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings> };
-  return { own, audioSettings };
+export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Partial<GeneratorStageSettings>; audioSettings: Partial<AudioEncoderSettings>; realFaces?: string } {
+  const { audioEncoder: audioSettings = {}, realFaces, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings>; realFaces?: string };
+  return { own, audioSettings, ...(realFaces ? { realFaces } : {}) };
+}
+
+/** The real faces of `model.generator.realFaces` (a pool file `blockwise speak faces` writes) as still clips. */
+function realFaceClips(file: string | undefined, size: number): SpeakClip[] | undefined {
+  if (file === undefined) return undefined;
+  if (typeof file !== 'string') throw new Error(`model.generator.realFaces must be the path of a real face pool file (blockwise speak faces writes one), got ${JSON.stringify(file)}`);
+  return readRealFacePool(file, size).faces.map((face, k) => stillClip(face, size, k));
 }
 
 /**
@@ -38,7 +47,7 @@ export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Parti
  * when a SyncNet stage was built. `model.generator.audioEncoder` sets the encoder's widths.
  */
 const generator: StageBuilder = ({ clips, settings, earlier }) => {
-  const { own, audioSettings } = generatorSettingsOf(settings);
+  const { own, audioSettings, realFaces } = generatorSettingsOf(settings);
   const irfdStage = earlier.irfd;
   if (!irfdStage) throw new Error('The generator stage needs the IRFD stage built before it');
   const arch = irfdArchitecture(irfdStage.params);
@@ -57,6 +66,7 @@ const generator: StageBuilder = ({ clips, settings, earlier }) => {
       encodeAudio: (mel) => audioEncoder(audio, mel, audioSettings),
       audioVariables: () => audio.trainable(),
       // SyncNet frozen: the generator's optimiser is given only its own and the audio encoder's variables.
+      realFaces: realFaceClips(realFaces, settings.size),
       ...(syncnetStage ? { syncLoss: (real: tf.Tensor4D, generated: tf.Tensor4D) => syncLoss(syncnetStage.params, real, generated, syncnetStage.settings) } : {}),
     },
     seed,
