@@ -9,7 +9,8 @@ import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe
 import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { savedWeights } from '../engine/train/run-training';
 import { runDetails } from './run-details';
-import { exportDetRun, exportSrRun, runPreview } from './task-runs';
+import { exportDetRun, exportSrRun, runPreview, taskProbeRequest } from './task-runs';
+import type { TaskProbeResult } from '../jobs/task-memory-probe';
 import { startWorkerTask } from '../jobs/worker-task';
 import { trainConfig } from '../../shared/engine/config';
 import { type Cut, SplitError, validateCuts } from '../../shared/engine/splits';
@@ -114,6 +115,7 @@ export function createHandlers({ store, info, datasets, jobs, remote, emit, pick
         return { run, epochs, loss: last && thin(last, 400), memory: store.metrics.memory(id) };
       }),
     'runs:preview': ({ id }) => runPreview(store, id),
+    'splits:measureTask': async ({ kind, config }) => (await startWorkerTask('task-memory-probe', taskProbeRequest(kind, config)).result) as TaskProbeResult,
     'runs:export': async ({ id, out, inputSize }) => {
       if (store.runs.get(id).kind === 'super-resolution') {
         const exported = await exportSrRun({ store, datasets }, id, out, inputSize);

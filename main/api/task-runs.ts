@@ -8,6 +8,8 @@ import path from 'node:path';
 import { ApiError } from '../../shared/api/errors';
 import type { ExportResult, RunPreview } from '../../shared/api/schemas';
 import { superResolutionSettings } from '../../shared/engine/tasks';
+import { parseOrBadRequest } from './dispatch';
+import type { TaskProbeRequest } from '../jobs/task-memory-probe';
 import type { DatasetCatalog } from '../data/catalog';
 import { selectBackend } from '../engine/backend/select';
 import { checkExportDir } from '../engine/export/tfjs-export';
@@ -92,4 +94,10 @@ export async function exportDetRun(deps: { store: Store }, id: number, out: stri
   } finally {
     model.dispose();
   }
+}
+
+/** What a task split's memory probe is given: its settings checked as runs:start checks them (the data set aside: the batch is synthetic). */
+export function taskProbeRequest(kind: 'super-resolution' | 'detection', config: Record<string, unknown>): TaskProbeRequest {
+  if (kind === 'super-resolution') return { kind, settings: parseOrBadRequest(superResolutionSettings, { ...config, dataset: 'synthetic' }, 'super-resolution settings') };
+  return { kind, settings: parseOrBadRequest(detectionSettings, config, 'detection settings') };
 }

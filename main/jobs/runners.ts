@@ -13,11 +13,12 @@ import { type TalkingHeadJob, trainSpeak } from '../speak/train/train-speak';
 import { type DetectionJob, trainDetection } from './detection-run';
 import type { EmitJobEvent } from './events';
 import { type SuperResolutionJob, trainSuperResolution } from './super-resolution-run';
+import { probeTaskMemory, type TaskProbeRequest } from './task-memory-probe';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
 /** A run's kind, or a short task that records nothing (run with ./worker-task.ts). */
-export type RunnerName = JobKind | 'memory-probe' | 'dataset-decode' | 'run-evaluate' | 'speak-generate';
+export type RunnerName = JobKind | 'memory-probe' | 'task-memory-probe' | 'dataset-decode' | 'run-evaluate' | 'speak-generate';
 
 export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'local-learning': (payload, emit, shouldStop) => trainRun(payload as TrainingJob, emit, shouldStop),
@@ -25,6 +26,7 @@ export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'super-resolution': (payload, emit, shouldStop) => trainSuperResolution(payload as SuperResolutionJob, emit, shouldStop),
   detection: (payload, emit, shouldStop) => trainDetection(payload as DetectionJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
+  'task-memory-probe': (payload) => probeTaskMemory(payload as TaskProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),
   'run-evaluate': (payload) => evaluateRunInWorker(payload as RunEvaluationRequest),
   // A talking-head clip from a trained model: a task, not a run (no losses, checkpoints or resume).

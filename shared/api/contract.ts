@@ -167,6 +167,11 @@ export const operations = {
     z.object({ backend: z.string(), peakBytes: z.number(), modulePeakBytes: z.array(z.number()), endToEndPeakBytes: z.number() }),
     'Measure one real training step of a split and of end-to-end (tf.profile peak bytes, in a worker; seconds).',
   ),
+  'splits:measureTask': operation(
+    z.object({ kind: z.enum(['super-resolution', 'detection']), config: z.record(z.string(), z.unknown()) }).strict(),
+    z.object({ backend: z.string(), peakBytes: z.number(), modulePeakBytes: z.array(z.number()), endToEndPeakBytes: z.number() }),
+    "Measure one real training step of a super-resolution or detection split and of end-to-end (tf.profile peak bytes, in a worker, on synthetic batches of the settings' shapes); the settings are checked as runs:start checks them, the data set aside.",
+  ),
   'splits:remove': operation(byId, z.object({ removed: z.literal(true) }), 'Delete a saved split.'),
 
   'datasets:list': operation(z.object({}).strict(), z.array(s.datasetInfo), 'The built-in MNIST and every imported data set.'),

@@ -37,6 +37,10 @@ test('launches a tiny super-resolution run from the launcher and sees its previe
   await expect(panel.getByTestId('sr-modules').locator('[data-testid^="sr-module-"]')).toHaveCount(3);
   await expect(panel.getByTestId('sr-unit-0')).toContainText('Head');
   await expect(panel.getByTestId('sr-unit-5')).toContainText('Upsampler ×2');
+  // One real step of this split and of end-to-end, measured in a worker.
+  await panel.getByTestId('sr-measure-button').click();
+  await expect(panel.getByTestId('sr-measured')).toContainText('Per module:', { timeout: 30_000 });
+  await expect(panel.getByTestId('sr-measured-peak')).toHaveText(/\d/);
   await keepScreenshot(page, 'sr-split-editor');
   await editor.getByTestId('split-train').click();
 

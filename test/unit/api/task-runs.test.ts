@@ -64,4 +64,22 @@ describe('task runs through the contract', () => {
       await s.close();
     }
   }, 120_000);
+
+  it('measures one real step of a task split and of end-to-end in a worker, and refuses settings that cannot train', async () => {
+    const s = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
+    try {
+      // EDSR F = 16, R = 8 cut into K = 4 with simple local heads, as the benchmark's: one step holds less than end-to-end's.
+      const sr = (await s.dispatch('splits:measureTask', { kind: 'super-resolution', config: { features: 16, blocks: 8, method: 'local', cuts: [1, 3, 5], batchSize: 8, patch: 24, backend: 'wasm' } })) as { ok: true; result: { peakBytes: number; modulePeakBytes: number[]; endToEndPeakBytes: number } };
+      expect(sr.ok).toBe(true);
+      expect(sr.result.modulePeakBytes).toHaveLength(4);
+      expect(sr.result.modulePeakBytes.every((b) => b > 0 && b <= sr.result.peakBytes)).toBe(true);
+      expect(sr.result.peakBytes).toBeLessThan(sr.result.endToEndPeakBytes);
+      const det = (await s.dispatch('splits:measureTask', { kind: 'detection', config: TINY_DET })) as { ok: true; result: { modulePeakBytes: number[] } };
+      expect(det.result.modulePeakBytes).toHaveLength(2);
+      const bad = await s.dispatch('splits:measureTask', { kind: 'super-resolution', config: { blocks: 2, method: 'glcan', cuts: [2] } });
+      expect(JSON.stringify(bad)).toContain('cuts.0: cut 2 does not exist');
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
 });
