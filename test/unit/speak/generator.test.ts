@@ -18,6 +18,7 @@ import { encodeFaces, type IrfdArchitecture } from '../../../main/speak/model/ir
 import { MOTION_DEFAULTS } from '../../../main/speak/model/motion';
 import { lipOpening } from '../../../main/speak/model/mouth';
 import { pearson } from '../../../main/speak/eval/frame-quality';
+import { stillClip } from '../../../main/speak/data/real-face-pool';
 import { melWindows } from '../../../main/speak/audio/mel';
 import { syncLoss, type SyncNetSettings } from '../../../main/speak/model/syncnet';
 import { conv, dense, downsample2x, globalPool, lrelu, Params } from '../../../main/speak/model/nn';
@@ -292,6 +293,37 @@ describe('SPEAK generator', () => {
     faces.params.dispose();
     audio.dispose();
   }, 300_000);
+
+  it('real faces held still: at realFaceShare 1 every sample is one face as source and target with its landmarks and silence; at 0.5 both kinds; refusals', () => {
+    const enc = smallEncoders(5);
+    // Stand-ins for pool faces (the pool itself is tested in real-face-pool.test.ts): frames of another person.
+    const other = proceduralClips({ count: 1, first: 7, seed: 3, size: SIZE, emotions: ['neutral'], maxFrames: 2 }).clips[0]!;
+    const faces = [0, 1].map((k) => stillClip({ rgb: other.frame(k), landmarks: other.landmarks![k]!, descriptor: new Float32Array(128), from: `test#${k}` }, SIZE, k));
+    const all = createGeneratorStage(clips, { generator: SMALL, realFaceShare: 1 }, { ...enc, realFaces: faces }, 3).sampleBatch(0);
+    const px = SIZE * SIZE * 3;
+    const target = all.target.dataSync();
+    expect(Array.from(all.source.dataSync())).toEqual(Array.from(target));
+    expect(Array.from(all.sourceLandmarks.dataSync())).toEqual(Array.from(all.targetLandmarks.dataSync()));
+    const isFace = (i: number) => faces.some((f) => f.frame(0).every((v, j) => Math.abs(v / 255 - target[i * px + j]!) < 1e-6));
+    for (let i = 0; i < 4; i++) expect(isFace(i), `sample ${i}`).toBe(true);
+    const silence = melWindows(faces[0]!.audio, 1, { fps: 25 }).data;
+    expect(Array.from(all.mel.dataSync().subarray(0, silence.length))).toEqual(Array.from(silence));
+    let mixed = 0;
+    const half = createGeneratorStage(clips, { generator: SMALL, realFaceShare: 0.5 }, { ...enc, realFaces: faces }, 3);
+    for (let step = 0; step < 6; step++) {
+      const batch = half.sampleBatch(step);
+      const same = tf.tidy(() => tf.all(tf.equal(batch.source, batch.target), [1, 2, 3]).dataSync());
+      mixed += Array.from(same).filter(Boolean).length;
+      tf.dispose(Object.values(batch));
+    }
+    expect(mixed).toBeGreaterThan(3);
+    expect(mixed).toBeLessThan(21);
+    expect(() => createGeneratorStage(clips, { generator: SMALL, realFaceShare: 0.3 }, enc, 1)).toThrow(/realFaceShare is above 0 but no real faces were given/);
+    expect(() => createGeneratorStage(clips, { generator: SMALL, realFaceShare: 1.5 }, enc, 1)).toThrow(/realFaceShare must be from 0 to 1/);
+    expect(() => createGeneratorStage(clips, { generator: SMALL, realFaceShare: 1 }, { ...enc, realFaces: [{ ...faces[0]!, size: 32 }] }, 1)).toThrow(/real face real\/0 is 32 px/);
+    tf.dispose(Object.values(all));
+    enc.params.dispose();
+  });
 
   it('draws each step\'s batch from (seed, step) alone, and refuses bad input with a message saying what to give', () => {
     const enc = smallEncoders(9);
