@@ -85,6 +85,186 @@ export interface MethodRow {
   imagesPerSecond: number;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+interface Variant {
+  name: string;
+  /** Called before each round of this variant (e.g. switch the kernels). */
+  enter(): void;
+  run(): void;
+}
+
+/** CPU ms this process has used: under other load it counts the work, not the waits for a core. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Median CPU ms per call of each variant: every round runs each variant (order reversed on odd
+ * rounds) for about `roundMs` of wall time after one untimed call, and takes its median call;
+ * the result is the median over rounds. CPU time rather than wall time, because the machine's
+ * cores are shared: a call preempted half-way takes twice the wall time but the same CPU time.
+ */
+function interleave(variants: Variant[], rounds: number, roundMs: number, wall?: Map<string, number>): Map<string, number> {
+  const perRound = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const wallPerRound = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...variants].reverse() : variants;
+    for (const v of order) {
+      v.enter();
+      v.run();
+      const times: number[] = [];
+      const wallTimes: number[] = [];
+      const start = performance.now();
+      while (times.length < 3 || performance.now() - start < roundMs) {
+        const [t0, w0] = [cpuMs(), performance.now()];
+        v.run();
+        times.push(cpuMs() - t0);
+        wallTimes.push(performance.now() - w0);
+      }
+      perRound.get(v.name)!.push(median(times));
+      wallPerRound.get(v.name)!.push(median(wallTimes));
+    }
+  }
+  setSimdGemmEnabled(true);
+  // Wall time too where asked (what a user waits; inflated by whatever else runs).
+  if (wall) for (const [name, ms] of wallPerRound) wall.set(name, median(ms));
+  return new Map([...perRound].map(([name, ms]) => [name, median(ms)]));
+}
+
+type Shape4 = [number, number, number, number];
+
+/** ResNet-8's (28x28x1) convolutions at batch 64, with how many of each it has, and the DGL head's 1x1 conv. */
+const GEOMETRIES: { name: string; x: Shape4; w: Shape4; stride: number; inResNet8: number }[] = [
+  { name: 'stem 28x28x1 -> 16', x: [64, 28, 28, 1], w: [3, 3, 1, 16], stride: 1, inResNet8: 1 },
+  { name: 'stage 1 28x28x16 -> 16', x: [64, 28, 28, 16], w: [3, 3, 16, 16], stride: 1, inResNet8: 2 },
+  { name: 'down 28x28x16 -> 32 /2', x: [64, 28, 28, 16], w: [3, 3, 16, 32], stride: 2, inResNet8: 1 },
+  { name: 'shortcut 1x1 28x28x16 -> 32 /2', x: [64, 28, 28, 16], w: [1, 1, 16, 32], stride: 2, inResNet8: 1 },
+  { name: 'stage 2 14x14x32 -> 32', x: [64, 14, 14, 32], w: [3, 3, 32, 32], stride: 1, inResNet8: 1 },
+  { name: 'down 14x14x32 -> 64 /2', x: [64, 14, 14, 32], w: [3, 3, 32, 64], stride: 2, inResNet8: 1 },
+  { name: 'shortcut 1x1 14x14x32 -> 64 /2', x: [64, 14, 14, 32], w: [1, 1, 32, 64], stride: 2, inResNet8: 1 },
+  { name: 'stage 3 7x7x64 -> 64', x: [64, 7, 7, 64], w: [3, 3, 64, 64], stride: 1, inResNet8: 1 },
+  { name: 'DGL head 1x1 8x8x128 -> 128', x: [64, 8, 8, 128], w: [1, 1, 128, 128], stride: 1, inResNet8: 0 },
+];
+
+function filterGradRows(rounds: number, roundMs: number, log: (line: string) => void): FilterGradRow[] {
+  const rows: FilterGradRow[] = [];
+  for (const g of GEOMETRIES) {
+    const x = tf.randomNormal(g.x, 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal(g.w, 0, 0.1, 'float32', 2) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, g.stride, 'same');
+    const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3) as tf.Tensor4D;
+    const flops = 2 * y.size * g.w[0] * g.w[1] * g.w[2];
+    const dw = (): void => tf.dispose(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: g.w, strides: g.stride, pad: 'same', dataFormat: 'NHWC' }) as tf.Tensor);
+    const dx = (): void => tf.dispose(tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { inputShape: g.x, strides: g.stride, pad: 'same', dataFormat: 'NHWC' }) as tf.Tensor);
+    const forward = (): void => tf.dispose(tf.conv2d(x, w, g.stride, 'same'));
+    const old = (): void => setSimdGemmEnabled(false);
+    const current = (): void => setSimdGemmEnabled(true);
+    const stem = g.x[3] === 1;
+    const ms = interleave([
+      { name: 'dw old', enter: old, run: dw },
+      { name: 'dw new', enter: current, run: dw },
+      { name: 'fwd old', enter: old, run: forward },
+      { name: 'fwd new', enter: current, run: forward },
+      ...(stem ? [] : [{ name: 'dx old', enter: old, run: dx }, { name: 'dx new', enter: current, run: dx }]),
+    ], rounds, roundMs);
+    const gflops = (name: string): number => flops / ms.get(name)! / 1e6;
+    const row: FilterGradRow = {
+      geometry: g.name,
+      xnnpackGflops: gflops('dw old'),
+      simdGflops: gflops('dw new'),
+      forwardGflops: gflops('fwd old'),
+      forwardDirectGflops: gflops('fwd new'),
+      inputGradGflops: stem ? null : gflops('dx old'),
+      inputGradDirectGflops: stem ? null : gflops('dx new'),
+    };
+    const dxText = stem ? '' : `; input gradient ${row.inputGradGflops!.toFixed(1)} -> ${row.inputGradDirectGflops!.toFixed(1)}`;
+    log(`${g.name}: filter gradient ${row.xnnpackGflops.toFixed(1)} -> ${row.simdGflops.toFixed(1)}; forward ${row.forwardGflops.toFixed(1)} -> ${row.forwardDirectGflops.toFixed(1)}${dxText} GFLOP/s`);
+    rows.push(row);
+    tf.dispose([x, w, y, dy]);
+  }
+  return rows;
+}
+
+/** Multiply-adds of a ResNet-8 (28x28x1, 10 classes) forward per image: its convolutions and classifier. */
+function resnet8ForwardMacs(): number {
+  return GEOMETRIES.reduce((sum, g) => sum + g.inResNet8 * Math.ceil(g.x[1] / g.stride) * Math.ceil(g.x[2] / g.stride) * g.w[0] * g.w[1] * g.w[2] * g.w[3], 64 * 10);
+}
+
+/** Multiply-adds of the DGL head's forward per image on an h x w x c feature map. */
+function dglHeadForwardMacs(h: number, w: number, c: number): number {
+  const cells = DGL_POOL_SIZE * DGL_POOL_SIZE;
+  const pool = h % DGL_POOL_SIZE === 0 && w % DGL_POOL_SIZE === 0 ? h * w * c : cells * h * w * c;
+  return pool + cells * (c * 128 + 2 * 128 * 128) + 128 * 512 + 2 * 512 * 512 + 512 * 10;
+}
+
+/** The DGL head as composed before this change (kept here only to time it against the current one). */
+function createFormerDglHead(inChannels: number, classes: number, seed: number): AuxModule & { apply(h: tf.Tensor4D, training: boolean): tf.Tensor2D } {
+  const init = new Init(seed);
+  const convs = [0, 1, 2].map((i) => new ConvBnRelu(1, i === 0 ? inChannels : 128, 128, 1, init, false));
+  const hidden = [0, 1, 2].map((i) => ({ linear: new Linear(i === 0 ? 128 : 512, 512, init), bn: new BatchNorm(512) }));
+  const last = new Linear(512, classes, init);
+  const bins = (size: number): tf.Tensor2D => {
+    const v = new Float32Array(DGL_POOL_SIZE * size);
+    for (let i = 0; i < DGL_POOL_SIZE; i++) {
+      const start = Math.floor((i * size) / DGL_POOL_SIZE);
+      const end = Math.ceil(((i + 1) * size) / DGL_POOL_SIZE);
+      for (let j = start; j < end; j++) v[i * size + j] = 1 / (end - start);
+    }
+    return tf.tensor2d(v, [DGL_POOL_SIZE, size]);
+  };
+  const pool = (x: tf.Tensor4D): tf.Tensor4D => {
+    const [n, h, w, c] = x.shape;
+    const out = DGL_POOL_SIZE;
+    if (h % out === 0 && w % out === 0) return tf.avgPool(x, [h / out, w / out], [h / out, w / out], 'valid');
+    const rows = tf.matMul(tf.tile(tf.expandDims(bins(h), 0), [n, 1, 1]) as tf.Tensor3D, tf.reshape(x, [n, h, w * c]) as tf.Tensor3D);
+    const byCol = tf.transpose(tf.reshape(rows, [n, out, w, c]), [0, 2, 1, 3]);
+    const cols = tf.matMul(tf.tile(tf.expandDims(bins(w), 0), [n, 1, 1]) as tf.Tensor3D, tf.reshape(byCol, [n, w, out * c]) as tf.Tensor3D);
+    return tf.transpose(tf.reshape(cols, [n, out, out, c]), [0, 2, 1, 3]) as tf.Tensor4D;
+  };
+  return {
+    apply: (h, training) =>
+      tf.tidy(() => {
+        let x = pool(h);
+        for (const c of convs) x = c.apply(x, training);
+        let y = tf.mean(x, [1, 2]) as tf.Tensor2D;
+        for (const { linear, bn } of hidden) {
+          const z = bn.apply(tf.reshape(linear.apply(y), [-1, 1, 1, 512]) as tf.Tensor4D, training);
+          y = tf.relu(tf.reshape(z, [-1, 512])) as tf.Tensor2D;
+        }
+        return last.apply(y);
+      }),
+    get trainableVariables() {
+      return [...convs.flatMap((c) => c.trainableVariables), ...hidden.flatMap(({ linear, bn }) => [...linear.variables, ...bn.trainableVariables]), ...last.variables];
+    },
+    get stateVariables() {
+      return [...convs.flatMap((c) => c.bn.stateVariables), ...hidden.flatMap(({ bn }) => bn.stateVariables)];
+    },
+    dispose() {
+      convs.forEach((c) => c.dispose());
+      hidden.forEach(({ linear, bn }) => {
+        linear.dispose();
+        bn.dispose();
+      });
+      last.dispose();
+    },
+  };
+}
+
+/** One head's training step (forward, loss, gradients of the input and every variable; no update). */
+function headStep(head: AuxModule & { apply(h: tf.Tensor4D, training: boolean): tf.Tensor2D }, h: tf.Variable, y: tf.Tensor1D): () => void {
+  const variables = [h, ...head.trainableVariables];
+  return () => {
+    const { value, grads } = tf.variableGrads(() => crossEntropy(head.apply(h as unknown as tf.Tensor4D, true), y), variables);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+}
+
 /** (d): one trainer step (forward, every local loss, backward, SGD) per call, current kernels. */
 function methodRows(rounds: number, roundMs: number, log: (line: string) => void): MethodRow[] {
   const batch = 128;
