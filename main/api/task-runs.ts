@@ -16,7 +16,7 @@ import { checkExportDir } from '../engine/export/tfjs-export';
 import { exportSrModel } from '../engine/export/sr-export';
 import { exportDetModel } from '../engine/export/det-export';
 import { detectionSettings } from '../../shared/engine/tasks';
-import { loadDetModel } from '../jobs/detection-run';
+import { detClassNames, loadDetModel, readDetectionFolder } from '../jobs/detection-run';
 import { runFilesDir } from '../engine/train/run-config';
 import { readDetPreview } from '../jobs/det-preview';
 import { readSrPreview } from '../jobs/sr-preview';
@@ -79,12 +79,12 @@ export async function exportDetRun(deps: { store: Store }, id: number, out: stri
   await selectBackend(settings.backend);
   const model = loadDetModel(weights.path, settings.seed);
   try {
-    const result = await exportDetModel(model, dir, settings.canvas.size, {
+    const result = await exportDetModel(model, dir, settings.folder ? settings.folder.size : settings.canvas.size, {
       runId: id,
       method: settings.method,
       cuts: settings.cuts,
-      dataset: settings.dataset,
-      classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      dataset: settings.folder ? `${settings.dataset}:${settings.folder.path}` : settings.dataset,
+      classNames: detClassNames(weights.path),
       map: run.summary.map,
       map50: run.summary.map50,
       backend: run.environment?.backend ?? null,
@@ -99,5 +99,13 @@ export async function exportDetRun(deps: { store: Store }, id: number, out: stri
 /** What a task split's memory probe is given: its settings checked as runs:start checks them (the data set aside: the batch is synthetic). */
 export function taskProbeRequest(kind: 'super-resolution' | 'detection', config: Record<string, unknown>): TaskProbeRequest {
   if (kind === 'super-resolution') return { kind, settings: parseOrBadRequest(superResolutionSettings, { ...config, dataset: 'synthetic' }, 'super-resolution settings') };
-  return { kind, settings: parseOrBadRequest(detectionSettings, config, 'detection settings') };
+  const settings = parseOrBadRequest(detectionSettings, config, 'detection settings');
+  if (settings.dataset !== 'mnist-canvas') {
+    try {
+      readDetectionFolder(settings);
+    } catch (error) {
+      throw new ApiError('bad_request', `Invalid detection settings: folder: ${error instanceof Error ? error.message : String(error)} Nothing was changed.`);
+    }
+  }
+  return { kind, settings };
 }

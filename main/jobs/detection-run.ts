@@ -12,11 +12,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
 import type { MetricPoint } from '../../shared/api/schemas';
-import { DET_METRICS, type DetectionSettings } from '../../shared/engine/tasks';
+import { DET_METRICS, type DetectionSettings, MNIST_CANVAS_DATASET } from '../../shared/engine/tasks';
 import { mixSeed } from '../data/random';
 import { selectBackend } from '../engine/backend/select';
 import { MEMORY_METHOD, measurePeak } from '../engine/memory/probe';
-import { buildMnistDetectionSet, detectionBatches, MNIST_CANVAS_DEFAULTS, type MnistCanvasOptions } from '../engine/tasks/detection/det-data';
+import { buildMnistDetectionSet, type DetectionSet, detectionBatches, MNIST_CANVAS_DEFAULTS, type MnistCanvasOptions } from '../engine/tasks/detection/det-data';
+import { type FolderDetections, loadFolderDetectionSet, readCocoFolder, readVocFolder } from '../engine/tasks/detection/det-readers';
 import { createDetOptimizer, detectBatch, DetTrainer, evaluateDetection } from '../engine/tasks/detection/det-trainer';
 import { createDetector, DETECTOR_DEFAULTS, type DetectorConfig, type DetectorModel } from '../engine/tasks/detection/detector';
 import { lossValues } from '../engine/train/trainer';
@@ -58,8 +59,28 @@ interface DetPosition {
 
 export const hasDetCheckpoint = (dir: string): boolean => hasTaskCheckpoint(dir, CHECKPOINT_FORMAT);
 
-/** The MNIST canvases' detector for these settings: 1 channel, 10 digit classes. */
-export const detectorConfigOf = (s: DetectionSettings): DetectorConfig => ({ ...DETECTOR_DEFAULTS, channels: 1, classes: 10, widths: s.widths, blocksPerStage: s.blocksPerStage, fpn: s.fpn, towerConvs: s.towerConvs });
+/** The detector for these settings and images (the MNIST canvases: 1 channel, 10 digit classes). */
+export const detectorConfigOf = (s: DetectionSettings, images: { channels: 1 | 3; classes: number } = { channels: 1, classes: 10 }): DetectorConfig => ({
+  ...DETECTOR_DEFAULTS,
+  ...images,
+  widths: s.widths,
+  blocksPerStage: s.blocksPerStage,
+  fpn: s.fpn,
+  towerConvs: s.towerConvs,
+});
+
+/** A COCO or VOC folder's annotations, read and checked (every refusal names the file); nothing is decoded. */
+export function readDetectionFolder(s: DetectionSettings): FolderDetections {
+  if (s.dataset === MNIST_CANVAS_DATASET || !s.folder) throw new Error('These settings read the built-in canvases, not a folder');
+  return s.dataset === 'coco' ? readCocoFolder(s.folder.path) : readVocFolder(s.folder.path);
+}
+
+/** The images a run trains and is scored on: the built-in canvases, or a folder's images stretched to its size. */
+export async function loadDetectionData(s: DetectionSettings): Promise<DetectionSet> {
+  if (s.dataset === MNIST_CANVAS_DATASET) return buildMnistDetectionSet(canvasOptionsOf(s));
+  const { size, testFraction, seed } = s.folder!;
+  return loadFolderDetectionSet(readDetectionFolder(s), { size, testFraction, seed }, `${s.dataset.toUpperCase()} folder ${s.folder!.path}`);
+}
 
 /** The canvases of these settings: digit sizes scale with the canvas (the engine's defaults are for 64 px). */
 export function canvasOptionsOf(s: DetectionSettings): Partial<MnistCanvasOptions> {
@@ -72,9 +93,9 @@ export function canvasOptionsOf(s: DetectionSettings): Partial<MnistCanvasOption
 export async function trainDetection(job: DetectionJob, emit: EmitJobEvent, shouldStop: () => boolean = () => false): Promise<DetectionResult> {
   const { settings, filesDir } = job;
   const backend = await selectBackend(settings.backend);
-  const data = await buildMnistDetectionSet(canvasOptionsOf(settings));
+  const data = await loadDetectionData(settings);
   const evalSamples = data.test.slice(0, settings.evalImages);
-  const model = createDetector(detectorConfigOf(settings), settings.seed);
+  const model = createDetector(detectorConfigOf(settings, { channels: data.channels, classes: data.classes.length }), settings.seed);
   const trainer = new DetTrainer({ model, method: settings.method, cuts: settings.cuts, seed: settings.seed });
   const optimizer = createDetOptimizer(settings.lr);
   const stateOf = () => [...trainer.trainableVariables(), ...model.stateVariables(), ...trainer.auxiliaryState()];
@@ -142,7 +163,7 @@ export async function trainDetection(job: DetectionJob, emit: EmitJobEvent, shou
       }
     }
     if (filesDir) {
-      const { bytes } = await saveDetWeights(model, filesDir);
+      const { bytes } = await saveDetWeights(model, filesDir, data.classes);
       emit({ type: 'artifact', artifact: { kind: 'det-weights', path: filesDir, bytes, meta: { format: DET_WEIGHTS_FORMAT } } });
     }
     return { runId: job.runId, backend: backend.id, map: position.map, map50: position.map50, peakBytes: position.peakBytes };
@@ -154,11 +175,17 @@ export async function trainDetection(job: DetectionJob, emit: EmitJobEvent, shou
 }
 
 /** The trained detector (backbone, FPN and head with BatchNorm statistics; no auxiliary nets). */
-async function saveDetWeights(model: DetectorModel, dir: string): Promise<{ bytes: number }> {
+async function saveDetWeights(model: DetectorModel, dir: string, classNames: readonly string[]): Promise<{ bytes: number }> {
   makeFolders(dir, 'run folder');
   const { bytes, shapes } = await writeTensors([...model.trainableVariables(), ...model.stateVariables()], path.join(dir, DET_WEIGHTS_FILE));
-  writeAtomically(path.join(dir, DET_WEIGHTS_MANIFEST), JSON.stringify({ format: DET_WEIGHTS_FORMAT, config: model.config, shapes }));
+  writeAtomically(path.join(dir, DET_WEIGHTS_MANIFEST), JSON.stringify({ format: DET_WEIGHTS_FORMAT, config: model.config, classNames, shapes }));
   return { bytes };
+}
+
+/** The class names a finished run's detector predicts, in label order. */
+export function detClassNames(dir: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, DET_WEIGHTS_MANIFEST), 'utf8')) as { classNames?: string[]; config: DetectorConfig };
+  return manifest.classNames ?? Array.from({ length: manifest.config.classes }, (_, i) => String(i));
 }
 
 /** A detector with a finished run's weights; throws naming what is missing or does not match. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import type { DetectionSettings, SuperResolutionSettings } from '../../shared/engine/tasks';
+import { type DetectionSettings, MNIST_CANVAS_DATASET, type SuperResolutionSettings } from '../../shared/engine/tasks';
 import { selectBackend } from '../engine/backend/select';
 import { measurePeak, type MemoryPeak } from '../engine/memory/probe';
 import { createDetOptimizer, DetTrainer } from '../engine/tasks/detection/det-trainer';
@@ -15,7 +15,7 @@ import { createDetector } from '../engine/tasks/detection/detector';
 import { createEdsr } from '../engine/tasks/super-resolution/edsr';
 import { createSrOptimizer, SrTrainer } from '../engine/tasks/super-resolution/sr-trainer';
 import { lossValues } from '../engine/train/trainer';
-import { detectorConfigOf } from './detection-run';
+import { detectorConfigOf, readDetectionFolder } from './detection-run';
 import { edsrConfigOf } from './super-resolution-run';
 
 export type TaskProbeRequest = { kind: 'super-resolution'; settings: SuperResolutionSettings } | { kind: 'detection'; settings: DetectionSettings };
@@ -50,11 +50,14 @@ async function srStep(settings: SuperResolutionSettings, method: SuperResolution
 }
 
 async function detStep(settings: DetectionSettings, method: DetectionSettings['method'], cuts: number[]): Promise<MemoryPeak> {
-  const size = settings.canvas.size;
-  const model = createDetector(detectorConfigOf(settings), 0);
+  // A folder's images: 3 channels at its size, its classes (annotations read, images not decoded).
+  const folder = settings.dataset === MNIST_CANVAS_DATASET ? null : readDetectionFolder(settings);
+  const size = folder ? settings.folder!.size : settings.canvas.size;
+  const channels = folder ? 3 : 1;
+  const model = createDetector(detectorConfigOf(settings, folder ? { channels: 3, classes: folder.classes.length } : undefined), 0);
   const trainer = new DetTrainer({ model, method, cuts, seed: 0 });
   const optimizer = createDetOptimizer(settings.lr);
-  const images = tf.randomUniform([settings.batchSize, size, size, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const images = tf.randomUniform([settings.batchSize, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
   // One digit-sized box per canvas, in its middle.
   const box = { x1: size / 4, y1: size / 4, x2: (3 * size) / 4, y2: (3 * size) / 4, label: 0 };
   const boxes = Array.from({ length: settings.batchSize }, () => [box]);

@@ -112,10 +112,23 @@ export const DET_METHOD_LABELS: Record<DetMethodId, string> = {
 
 /** The built-in detection set: real MNIST digits scattered on canvases (main/engine/tasks/detection/det-data.ts). */
 export const MNIST_CANVAS_DATASET = 'mnist-canvas';
+/** Where a detection run's images come from: the built-in canvases, or a folder of images with COCO JSON or Pascal VOC XML boxes. */
+export const DET_DATASETS = [MNIST_CANVAS_DATASET, 'coco', 'voc'] as const;
+export type DetDatasetId = (typeof DET_DATASETS)[number];
 
 export const detectionSettings = z
   .object({
-    dataset: z.literal(MNIST_CANVAS_DATASET, { error: `must be "${MNIST_CANVAS_DATASET}" (the built-in MNIST digits on canvases)` }).default(MNIST_CANVAS_DATASET),
+    dataset: z.enum(DET_DATASETS, { error: `must be "${MNIST_CANVAS_DATASET}" (the built-in MNIST digits on canvases), "coco" or "voc" (a folder, named in folder.path)` }).default(MNIST_CANVAS_DATASET),
+    /** A COCO or VOC folder: its path, the square size images are stretched to, the share held out for testing and the seed that draws it. Read when the run starts; nothing is registered. */
+    folder: z
+      .object({
+        path: z.string().refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path to the folder'),
+        size: whole(32, 1024).default(64),
+        testFraction: z.number().min(0.05).max(0.9).default(0.2),
+        seed: whole(0, 2 ** 31 - 1).default(0),
+      })
+      .strict()
+      .optional(),
     /** The canvases: side in px, how many per split, and their seed. */
     canvas: z
       .object({ size: whole(32, 256).default(64), train: whole(1, 60_000).default(200), test: whole(1, 10_000).default(50), seed: whole(0, 2 ** 31 - 1).default(1) })
@@ -148,8 +161,11 @@ export const detectionSettings = z
     if (new Set(s.cuts).size !== s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: 'a cut is listed twice' });
     if (s.method === 'e2e' && s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: 'end-to-end training has no cuts; clear them or choose a local method' });
     if (s.method !== 'e2e' && !s.cuts.length) ctx.addIssue({ code: 'custom', path: ['cuts'], message: `${s.method} needs at least one cut (a backbone block a module ends after); with none it is end-to-end training` });
-    if (s.batchSize > s.canvas.train) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `a batch of ${s.batchSize} needs at least that many training canvases (canvas.train is ${s.canvas.train})` });
-    if (s.evalImages > s.canvas.test) ctx.addIssue({ code: 'custom', path: ['evalImages'], message: `only ${s.canvas.test} test canvases exist (canvas.test); score at most that many` });
+    if (s.dataset === MNIST_CANVAS_DATASET) {
+      if (s.folder) ctx.addIssue({ code: 'custom', path: ['folder'], message: 'the built-in canvases read no folder; remove it, or choose dataset "coco" or "voc"' });
+      if (s.batchSize > s.canvas.train) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: `a batch of ${s.batchSize} needs at least that many training canvases (canvas.train is ${s.canvas.train})` });
+      if (s.evalImages > s.canvas.test) ctx.addIssue({ code: 'custom', path: ['evalImages'], message: `only ${s.canvas.test} test canvases exist (canvas.test); score at most that many` });
+    } else if (!s.folder) ctx.addIssue({ code: 'custom', path: ['folder'], message: `a ${s.dataset.toUpperCase()} data set needs folder.path, the folder holding its images and annotations` });
   });
 
 export type DetectionSettings = z.output<typeof detectionSettings>;

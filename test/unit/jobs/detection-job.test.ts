@@ -22,6 +22,7 @@ import { canvasOptionsOf, DET_WEIGHTS_FILE, hasDetCheckpoint, loadDetModel } fro
 import { detectionSettings } from '../../../shared/engine/tasks';
 import { JobManager } from '../../../main/jobs/job-manager';
 import { Store } from '../../../main/store';
+import { encodePng } from '../../../main/speak/corpus/png';
 import { useTempDir } from '../../helpers/temp';
 
 const TINY = { canvas: { size: 32, train: 16, test: 6, seed: 3 }, widths: [4, 4, 4, 4], fpn: 4, towerConvs: 1, method: 'glcan', cuts: [1], epochs: 2, stepsPerEpoch: 2, batchSize: 4, evalImages: 6, lr: 1e-3, backend: 'wasm' };
@@ -57,7 +58,8 @@ describe('detection jobs', () => {
     expect(submit({ batchSize: 32 })).toThrow(/batchSize: a batch of 32 needs at least that many training canvases/);
     expect(submit({ evalImages: 7 })).toThrow(/evalImages: only 6 test canvases exist/);
     expect(submit({ canvas: { size: 16 } })).toThrow(/canvas\.size: /);
-    expect(submit({ dataset: 'coco' })).toThrow(/dataset: must be "mnist-canvas"/);
+    expect(submit({ dataset: 'yolo' })).toThrow(/dataset: must be "mnist-canvas"/);
+    expect(submit({ folder: { path: '/data/coco' } })).toThrow(/folder: the built-in canvases read no folder/);
     expect(store.runs.list({ limit: 10, offset: 0 }).runs).toEqual([]);
     expect(fs.existsSync(runDir(store.path, 1))).toBe(false);
   });
@@ -119,6 +121,49 @@ describe('detection jobs', () => {
     tf.dispose([x, ours.cls, ours.reg, ours.ctr, theirs, strides, cls, reg, ctr]);
     loaded.dispose();
     model.dispose();
+  }, 120_000);
+
+  it('trains on a COCO folder (read when submitted, nothing registered): boxes named by its classes, exported with them; a bad annotation file is refused by name', async () => {
+    const { store, jobs, experimentId } = setUp();
+    // Six 40 px images, each with a bright square (class "square") or a wide bar (class "bar") on black.
+    const dir = path.join(tmp(), 'coco');
+    fs.mkdirSync(dir, { recursive: true });
+    const images = [];
+    const annotations = [];
+    for (let i = 0; i < 6; i++) {
+      const rgb = new Uint8Array(40 * 40 * 3);
+      const [x, y, w, h, category] = i % 2 ? [4 + i, 6, 24, 8, 2] : [8, 4 + i, 16, 16, 1];
+      for (let r = y; r < y + h; r++) for (let c = x; c < x + w; c++) rgb.fill(230, (r * 40 + c) * 3, (r * 40 + c) * 3 + 3);
+      fs.writeFileSync(path.join(dir, `img${i}.png`), encodePng(rgb, 40, 40));
+      images.push({ id: i + 1, file_name: `img${i}.png`, width: 40, height: 40 });
+      annotations.push({ image_id: i + 1, category_id: category, bbox: [x, y, w, h] });
+    }
+    const file = path.join(dir, 'annotations.json');
+    fs.writeFileSync(file, JSON.stringify({ images, annotations, categories: [{ id: 1, name: 'square' }, { id: 2, name: 'bar' }] }));
+    const config = { dataset: 'coco', folder: { path: dir, size: 32, testFraction: 0.34, seed: 1 }, widths: [4, 4, 4, 4], fpn: 4, towerConvs: 1, method: 'local', cuts: [1], epochs: 1, stepsPerEpoch: 2, batchSize: 2, evalImages: 2, lr: 1e-3, backend: 'wasm' };
+
+    expect(() => jobs.submit({ experimentId, name: 'bad', kind: 'detection', config: { ...config, batchSize: 5 } })).toThrow(/batchSize: a batch of 5 needs at least that many training images \(the folder gives 4\)/);
+    expect(() => jobs.submit({ experimentId, name: 'bad', kind: 'detection', config: { ...config, dataset: 'voc' } })).toThrow(/folder: .*coco: has no Annotations folder/);
+    expect(() => jobs.submit({ experimentId, name: 'bad', kind: 'detection', config: { ...config, folder: undefined } })).toThrow(/folder: a COCO data set needs folder\.path/);
+    expect(store.runs.list({ limit: 10, offset: 0 }).total).toBe(0);
+
+    const run = jobs.submit({ experimentId, name: 'coco', kind: 'detection', config });
+    expect(run.summary.dataset).toBe('coco');
+    const { run: done } = await jobs.wait(run.id);
+    expect(done.status, done.error ?? '').toBe('done');
+    const preview = runPreview(store, run.id)!;
+    if (preview.task !== 'detection') throw new Error('not a detection preview');
+    expect(preview.images).toHaveLength(2); // the folder's two test images
+    expect(preview.images.flatMap((i) => i.truth.map((b) => b.label)).every((l) => l === 'square' || l === 'bar')).toBe(true);
+    expect(preview.images[0]!.width).toBe(32);
+    const out = path.join(tmp(), 'coco-model');
+    await exportDetRun({ store }, run.id, out);
+    expect(readDetCard(out)).toMatchObject({ classNames: ['square', 'bar'], inputShape: [32, 32, 3], outputShape: [21, 7] });
+
+    // A damaged annotation file is refused, naming it, and stores nothing more.
+    fs.writeFileSync(file, '{"images": [');
+    expect(() => jobs.submit({ experimentId, name: 'broken', kind: 'detection', config })).toThrow(new RegExp(`folder: ${file.replace(/[.\\/]/g, '\\$&')}: is not valid JSON`));
+    expect(store.runs.list({ limit: 10, offset: 0 }).total).toBe(1);
   }, 120_000);
 
   it('cancelled after its first epoch and resumed: ends with the weights of an uninterrupted run', async () => {
