@@ -112,7 +112,7 @@ interface HeadResult {
 /** logits and d/d(h, every variable) of sum(logits * r) for one training-mode forward. */
 function runHead(shape: [number, number, number, number], apply: (h: tf.Tensor4D, variables: tf.Variable[]) => tf.Tensor2D, variables: tf.Variable[]): HeadResult {
   const h = tf.tidy(() => tf.variable(tf.tensor4d(values(size(shape), 41), shape), true));
-  let logits = new Float32Array();
+  let logits: Float32Array = new Float32Array();
   const all = [h, ...variables];
   const { value, grads } = tf.variableGrads(() => {
     const out = apply(h, variables);
