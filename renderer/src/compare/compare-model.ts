@@ -107,11 +107,11 @@ export function groupBySeeds(items: readonly RunComparison[], mode: CurveMode, a
     const scoreOf = (metric: string) => meanStd(members.map((m) => accuracyOf(m.epochs.find((s) => s.key === metric), mode, atEpoch)).filter((v): v is number => v !== null));
     const sr = first.kind === 'super-resolution';
     const det = first.kind === 'detection';
-    const taskMethod = SR_METHOD_NAMES[first.summary.method ?? ''] ?? first.summary.method;
+    const taskMethod = det && first.summary.method === 'local' ? 'DGL-style local heads' : (SR_METHOD_NAMES[first.summary.method ?? ''] ?? first.summary.method);
     return {
       key,
       kind: first.kind,
-      label: sr ? `${taskMethod} ×${String(first.config.scale)} K=${first.summary.modules ?? '?'}` : det ? `${det && first.summary.method === 'local' ? 'DGL-style local heads' : taskMethod} K=${first.summary.modules ?? '?'}` : `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
+      label: sr ? `${taskMethod} ×${String(first.config.scale)} K=${first.summary.modules ?? '?'}` : det ? `${taskMethod} K=${first.summary.modules ?? '?'}` : `${methodName(first.summary.method)} K=${first.summary.modules ?? '?'}`,
       psnr: sr ? scoreOf('test_psnr') : null,
       ssim: sr ? scoreOf('test_ssim') : null,
       map: det ? scoreOf('test_map') : null,
