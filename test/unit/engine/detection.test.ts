@@ -48,7 +48,8 @@ describe('detection engine', () => {
     await selectBackend('wasm');
     digits = await buildMnistDetectionSet({ train: 48, test: 16, seed: 3 });
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'det-readers-'));
-  });
+    // Decoding MNIST's JSON takes a few seconds on a busy machine.
+  }, 120_000);
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   it('IoU, the distance encoding round trip, centerness and NMS equal hand computations', () => {
@@ -394,5 +395,5 @@ describe('detection engine', () => {
       model.dispose();
     }
     tf.dispose(held.images);
-  });
+  }, 120_000);
 });
