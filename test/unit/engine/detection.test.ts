@@ -359,7 +359,7 @@ describe('detection engine', () => {
       tf.dispose([...third.grads.values(), ...third.losses, images]);
       trainer.dispose();
       model.dispose();
-    });
+    }, 120_000);
   }
 
   it('a few dozen Adam steps of each method lower the real head\'s loss on held-out digit canvases', () => {
