@@ -16,18 +16,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { selectBackend } from '../main/engine/backend/select';
 import type { BackendId } from '../shared/ids';
-import { frameRms, loudnessFromRms } from '../main/speak/audio/loudness';
 import { melWindows } from '../main/speak/audio/mel';
-import type { ClipSet, SpeakClip } from '../main/speak/data/clip';
 import { proceduralClips } from '../main/speak/data/procedural-clips';
-import { pearson } from '../main/speak/eval/frame-quality';
+import { motionPathOf, mouthFollowing, type MouthFollowing } from '../main/speak/eval/mouth-following';
 import { audioEncoder } from '../main/speak/model/audio-encoder';
-import { drivingLandmarks, type GeneratorSettings } from '../main/speak/model/generator';
 import { createGeneratorStage, type GeneratorStageSettings } from '../main/speak/model/generator-stage';
 import { encodeFaces } from '../main/speak/model/irfd';
-import { lipOpening } from '../main/speak/model/mouth';
 import { Params } from '../main/speak/model/nn';
-import { loadSpeakModel, type SpeakModel } from '../main/speak/speak-model';
+import { loadSpeakModel } from '../main/speak/speak-model';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -35,59 +31,8 @@ const opt = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
 
-interface MotionPath {
-  generator: Params;
-  audio: Params;
-  settings: GeneratorSettings;
-  audioSettings: object;
-}
-
-/** Mean over held-out clips of r(predicted opening, true), r(control prediction, true), r(predicted, loudness), r(true, loudness). */
-function measure(model: SpeakModel, path: MotionPath, held: ClipSet): number[] {
-  const rows: number[][] = [];
-  const neutralOf = (identity: string) => held.clips.find((c) => c.identity === identity && c.emotion === 'neutral')!;
-  held.clips.forEach((clip, k) => {
-    const other = held.clips[(k + 9) % held.clips.length]!;
-    const n = Math.min(clip.frameCount, other.frameCount);
-    const source = neutralOf(clip.identity);
-    const predictWith = (speech: SpeakClip) =>
-      tf.tidy(() => {
-        const images = new Float32Array(n * clip.size * clip.size * 3);
-        for (let i = 0; i < n; i++) clip.frame(i).forEach((v, j) => (images[i * clip.size * clip.size * 3 + j] = v / 255));
-        const target = encodeFaces(model.irfd, tf.tensor4d(images, [n, clip.size, clip.size, 3]), model.arch);
-        const src = encodeFaces(model.irfd, tf.tensor4d(Float32Array.from(source.frame(0), (v) => v / 255), [1, clip.size, clip.size, 3]), model.arch);
-        const w = melWindows(speech.audio, speech.frameCount, { fps: speech.fps });
-        const mel = tf.tensor3d(w.data.subarray(0, n * w.steps * w.mels), [n, w.steps, w.mels]);
-        const { landmarks } = drivingLandmarks(
-          path.generator,
-          {
-            sourceLandmarks: tf.tile(tf.tensor2d(source.landmarks![0]!, [1, 136]), [n, 1]),
-            identity: tf.tile(src.identity, [n, 1]),
-            emotion: target.emotion,
-            pose: target.pose,
-            audio: audioEncoder(path.audio, mel, path.audioSettings),
-            noiseSeed: null,
-          },
-          clip.size,
-          path.settings,
-        );
-        const px = tf.mul(tf.add(landmarks, 1), clip.size / 2).arraySync() as number[][];
-        return px.map(lipOpening);
-      });
-    const truth = Array.from({ length: n }, (_, i) => lipOpening(clip.landmarks![i]!));
-    const own = predictWith(clip);
-    const control = predictWith(other);
-    const loud = Array.from(frameRms(clip.audio), loudnessFromRms).slice(0, n);
-    rows.push([pearson(own, truth), pearson(control, truth), pearson(own, loud), pearson(truth, loud)]);
-  });
-  return [0, 1, 2, 3].map((j) => {
-    const xs = rows.map((r) => r[j]!).filter(Number.isFinite);
-    return xs.reduce((a, b) => a + b, 0) / xs.length;
-  });
-}
-
-const show = (name: string, r: number[]) =>
-  console.log(`${name}: r(pred opening, true) ${r[0]!.toFixed(3)} | control (other clip's speech) ${r[1]!.toFixed(3)} | r(pred, loudness) ${r[2]!.toFixed(3)} | r(true, loudness) ${r[3]!.toFixed(3)}`);
+const show = (name: string, r: MouthFollowing) =>
+  console.log(`${name}: r(pred opening, true) ${r.own.toFixed(3)} | control (other clip's speech) ${r.control.toFixed(3)} | r(pred, loudness) ${r.loudness.toFixed(3)} | r(true, loudness) ${r.truthLoudness.toFixed(3)}`);
 
 async function main() {
   await selectBackend(opt('backend', 'wasm') as BackendId);
@@ -95,7 +40,7 @@ async function main() {
   const extra = JSON.parse(opt('settings', '{}')) as Partial<GeneratorStageSettings>;
   const model = loadSpeakModel(opt('model', 'resources/speak-model'));
   const held = proceduralClips({ first: 1000, count: 4, seed: 0, size: model.size, maxFrames: 50 });
-  if (!args.includes('--skip-shipped')) show('shipped model', measure(model, { generator: model.generator.scope('generator'), audio: model.generator.scope('audio'), settings: model.generatorSettings, audioSettings: model.audioSettings }, held));
+  if (!args.includes('--skip-shipped')) show('shipped model', mouthFollowing(model, motionPathOf(model), held));
   if (steps === 0) return;
   const t0 = Date.now();
   const train = proceduralClips({ count: 24, seed: 0, size: model.size, maxFrames: 50 });
@@ -114,7 +59,7 @@ async function main() {
     const losses = await stage.step(s);
     if (s % 50 === 0 || s < 3 || s === steps - 1) console.log(`step ${s} ${((Date.now() - started) / 1000).toFixed(0)} s ${Object.entries(losses).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')}`);
   }
-  show(`trained ${steps} steps ${JSON.stringify(extra)}`, measure(model, { generator: stage.params.scope('generator'), audio, settings: stage.settings.generator, audioSettings: {} }, held));
+  show(`trained ${steps} steps ${JSON.stringify(extra)}`, mouthFollowing(model, { generator: stage.params.scope('generator'), audio, settings: stage.settings.generator, audioSettings: {} }, held));
 }
 
 void main();

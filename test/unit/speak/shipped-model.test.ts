@@ -1,8 +1,9 @@
 /**
  * The talking-head model the studio ships (resources/speak-model/, made by
  * `npm run train:speak-model`), measured with real instruments: a real photo keeps its identity
- * by the real face descriptor when it goes through `blockwise speak generate`, and swapping
- * IRFD's pose code moves the pose a separate judge reads while the identity code stays.
+ * by the real face descriptor when it goes through `blockwise speak generate`, the speech (not
+ * another clip's) drives the mouth, and swapping IRFD's pose code moves the pose a separate judge
+ * reads while the identity code stays.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import { renderFace } from '../../../main/speak/corpus/renderer';
 import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { createInstrument, predictPoses, trainInstrument } from '../../../main/speak/eval/corpus-classifiers';
 import { frameSetFromClips } from '../../../main/speak/eval/frame-set';
+import { motionPathOf, mouthFollowing } from '../../../main/speak/eval/mouth-following';
 import { decodeFaces, encodeFaces, type FaceCodes } from '../../../main/speak/model/irfd';
 import { generateClip, loadSpeakModel, prepareFace, previewFrame } from '../../../main/speak/speak-model';
 import { espeakAvailable, speak } from '../../../main/speak/audio/espeak';
@@ -66,6 +68,18 @@ describe('the shipped talking-head model', () => {
     }
     const same = distances.filter((d) => d < SAME_PERSON_DISTANCE).length / distances.length;
     expect(same, `descriptor distances to the photo: ${distances.map((d) => d.toFixed(2)).join(', ')}`).toBeGreaterThanOrEqual(0.95);
+  }, 240_000);
+
+  it('the speech drives the mouth: on people it never saw, the predicted lip opening follows the true one with their own speech and not with another clip\'s', async () => {
+    await selectBackend('wasm');
+    const model = loadSpeakModel(MODEL);
+    // Two held-out people of the evaluation's set (people 1000-1001 of seed 0), neutral and happy.
+    const held = proceduralClips({ first: 1000, count: 2, seed: 0, size: 64, maxFrames: 50, emotions: ['neutral', 'happy'] });
+    const r = mouthFollowing(model, motionPathOf(model), held);
+    model.dispose();
+    const report = `r own ${r.own.toFixed(2)}, other clip's speech ${r.control.toFixed(2)}, loudness ${r.loudness.toFixed(2)}`;
+    expect(r.own, report).toBeGreaterThan(0.5);
+    expect(Math.abs(r.control), report).toBeLessThan(0.25);
   }, 240_000);
 
   it('swapping only the pose code of IRFD turns the decoded face to the other pose (a separate pose judge) and keeps its identity code', async () => {
