@@ -322,7 +322,7 @@ describe('detection engine', () => {
       // Module 2 gets C3 and C4 from the bank, as constants.
       expect(flows[2]!.taps.map((t) => t?.shape[1] ?? null)).toEqual([8, 4, null]);
       const global = new Set(trainer.global?.variables ?? []);
-      trainer.modules.forEach((m, i) => {
+      trainer.modules.forEach((_, i) => {
         const { grads } = tf.variableGrads(() => trainer.moduleObjective(i, flows[i]!, boxes, 64).loss, all);
         const own = new Set(trainer.moduleVariables(i).filter((v) => !global.has(v)));
         for (const v of all) {
