@@ -16,7 +16,7 @@ import { centerness, decodeDistances, type Detection, encodeDistances, iou, type
 import { buildMnistDetectionSet, detectionBatches, type DetectionSet } from '../../../main/engine/tasks/detection/det-data';
 import { loadFolderDetectionSet, readCocoFolder, readVocFolder } from '../../../main/engine/tasks/detection/det-readers';
 import { createDetOptimizer, type DetMethod, DetTrainer, detect, evaluateDetection } from '../../../main/engine/tasks/detection/det-trainer';
-import { createDetector, DETECTOR_DEFAULTS, type DetectorConfig, type DetFlow, describeDetector, DetectorConfigError, upsampleTo } from '../../../main/engine/tasks/detection/detector';
+import { createDetector, type DetectorConfig, type DetFlow, describeDetector, DetectorConfigError, upsampleTo } from '../../../main/engine/tasks/detection/detector';
 import { assignTargets, decodeDetections, fcosLoss, focalLossSum, giouLoss } from '../../../main/engine/tasks/detection/fcos';
 import { slmPlan } from '../../../main/engine/tasks/detection/glcan-det';
 import { classAp, meanAveragePrecision } from '../../../main/engine/tasks/detection/map';
