@@ -175,6 +175,15 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
   let perceptual: PerceptualNet | undefined = deps.perceptual;
   let built = false;
 
+  /** A target frame of a procedural person and a source frame of the same person (from a neutral clip when asked). */
+  const drawPair = (rng: () => number): Sample => {
+    const target = usable[randomInt(rng, usable.length)]!;
+    const own = byIdentity.get(target.identity)!;
+    const neutral = own.filter((c) => c.emotion === 'neutral');
+    const sourceClip = s.neutralSource && neutral.length > 0 ? neutral[randomInt(rng, neutral.length)]! : own[randomInt(rng, own.length)]!;
+    return { source: { clip: sourceClip, frame: randomInt(rng, sourceClip.frameCount) }, target: { clip: target, frame: randomInt(rng, target.frameCount) } };
+  };
+
   const sampleBatch = (step: number): { samples: Sample[]; teacher: boolean; noiseSeed: number } => {
     const rng = createRng(mixSeed(seed, step, 7));
     const samples: Sample[] = [];
@@ -185,11 +194,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
         samples.push({ source: still, target: still });
         continue;
       }
-      const target = usable[randomInt(rng, usable.length)]!;
-      const own = byIdentity.get(target.identity)!;
-      const neutral = own.filter((c) => c.emotion === 'neutral');
-      const sourceClip = s.neutralSource && neutral.length > 0 ? neutral[randomInt(rng, neutral.length)]! : own[randomInt(rng, own.length)]!;
-      samples.push({ source: { clip: sourceClip, frame: randomInt(rng, sourceClip.frameCount) }, target: { clip: target, frame: randomInt(rng, target.frameCount) } });
+      samples.push(drawPair(rng));
     }
     return { samples, teacher: rng() < s.teacherForcing, noiseSeed: randomInt(rng, 2 ** 30) };
   };
@@ -259,11 +264,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
     const rng = createRng(mixSeed(seed, stepIndex, 11));
     const samples: Sample[] = [];
     for (let b = 0; b < keypointBatch; b++) {
-      const target = usable[randomInt(rng, usable.length)]!;
-      const own = byIdentity.get(target.identity)!;
-      const neutral = own.filter((c) => c.emotion === 'neutral');
-      const sourceClip = s.neutralSource && neutral.length > 0 ? neutral[randomInt(rng, neutral.length)]! : own[randomInt(rng, own.length)]!;
-      samples.push({ source: { clip: sourceClip, frame: randomInt(rng, sourceClip.frameCount) }, target: { clip: target, frame: randomInt(rng, target.frameCount) } });
+      samples.push(drawPair(rng));
     }
     const sourceCodes = codesOf(samples.map((x) => x.source));
     const targetCodes = codesOf(samples.map((x) => x.target));
