@@ -9,6 +9,7 @@ export const WORKER_ENTRIES = {
   'job-worker': 'main/jobs/job-worker.ts',
   'stage-worker': 'main/engine/parallel/stage-worker.ts',
   'face-mesh-worker': 'main/speak/instruments/face-mesh-worker.ts',
+  'speak-editor-worker': 'main/speak/editor/editor-worker.ts',
 };
 
 export async function buildWorkers(outdir = 'dist/main') {

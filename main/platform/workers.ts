@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { APP_ROOT } from './app-root';
 
-export type WorkerEntry = 'job-worker' | 'stage-worker' | 'face-mesh-worker';
+export type WorkerEntry = 'job-worker' | 'stage-worker' | 'face-mesh-worker' | 'speak-editor-worker';
 
 /**
  * A worker's bundle: beside the running bundle (dist/main/, or wherever a bundle was built with
