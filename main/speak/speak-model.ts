@@ -16,7 +16,7 @@ import type { PcmAudio } from './audio/wav';
 import { EMOTIONS } from './corpus/emotions';
 import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
 import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
-import { generateFrame, generatorSettingsWith, type GeneratorSettings } from './model/generator';
+import { drivingLandmarks, generateFrame, generatorSettingsWith, type GeneratorSettings } from './model/generator';
 import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
 import { Params } from './model/nn';
 import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
@@ -87,21 +87,40 @@ export interface PreparedFace {
   image: tf.Tensor4D;
   landmarks: tf.Tensor2D;
   identity: tf.Tensor2D;
+  /** The motion head's landmarks for the face under its own codes and silence (relative motion), or null (absolute). */
+  rest: tf.Tensor2D | null;
   dispose(): void;
 }
 
-export function prepareFace(model: SpeakModel, face: FaceSource): PreparedFace {
+/**
+ * How the face is driven: 'relative' (default) moves the face's own landmarks by the change the
+ * requested codes and speech make from the face's own codes in silence, so a photo keeps its own
+ * geometry; 'absolute' warps to the landmarks the motion head predicts outright (learned on
+ * procedural faces).
+ */
+export type MotionMode = 'relative' | 'absolute';
+
+export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionMode = 'relative'): PreparedFace {
   if (face.size !== model.size) throw new Error(`The face is ${face.size} px but this model generates ${model.size} px faces: crop the face at ${model.size} px`);
   if (face.rgb.length !== face.size * face.size * 3) throw new Error(`The face image has ${face.rgb.length} bytes, not ${face.size} x ${face.size} RGB`);
   if (face.landmarks.length !== 136 || face.landmarks.some((v) => !Number.isFinite(v))) throw new Error('The face needs its 68 landmarks (136 finite numbers, pixels of the crop)');
   const image = tf.tidy(() => tf.div(tf.tensor4d(face.rgb, [1, face.size, face.size, 3], 'float32'), 255) as tf.Tensor4D);
   const landmarks = tf.tensor2d(face.landmarks, [1, 136]);
-  const identity = tf.tidy(() => encodeFaces(model.irfd, image, model.arch).identity);
+  const codes = encodeFaces(model.irfd, image, model.arch);
+  const identity = codes.identity;
+  const rest = motion === 'relative' ? tf.tidy(() => {
+    const silence = speechWindows(null, 1);
+    const audio = audioEncoder(model.generator.scope('audio'), tf.tensor3d(silence.data, [1, silence.steps, silence.mels]), model.audioSettings);
+    const inputs = { sourceLandmarks: landmarks, identity, emotion: codes.emotion, pose: codes.pose, audio, noiseSeed: null };
+    return drivingLandmarks(model.generator.scope('generator'), inputs, model.size, model.generatorSettings).landmarks;
+  }) : null;
+  tf.dispose([codes.emotion, codes.pose]);
   return {
     image,
     landmarks,
     identity,
-    dispose: () => tf.dispose([image, landmarks, identity]),
+    rest,
+    dispose: () => tf.dispose([image, landmarks, identity, ...(rest ? [rest] : [])]),
   };
 }
 
@@ -141,6 +160,7 @@ function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, 
         pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
         audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
         noiseSeed,
+        ...(face.rest ? { restLandmarks: tf.tile(face.rest, [n, 1]) as tf.Tensor2D } : {}),
       },
       model.generatorSettings,
     );

@@ -21,7 +21,7 @@ import type { ClipSet, SpeakClip } from '../data/clip';
 import type { SpeakStage } from '../train/stage';
 import { DISCRIMINATOR_DEFAULTS, discriminate, discriminatorLoss, generatorGanLoss, type DiscriminatorSettings } from './discriminator';
 import { drivingLandmarks, GENERATOR_DEFAULTS, generateFrame, generatorSettingsWith, type GeneratorSettings } from './generator';
-import { SPEECH_POINTS } from './mouth';
+import { outsideMouthMask, SPEECH_POINTS } from './mouth';
 import { normaliseLandmarks } from './motion';
 import { Params } from './nn';
 import { createPerceptual, PERCEPTUAL_DEFAULTS, type PerceptualNet, type PerceptualSettings } from './perceptual';
@@ -71,6 +71,14 @@ export interface GeneratorStageSettings {
    * skin over a real photo; these teach it to pass a real face through. 0 or missing: none.
    */
   realFaceShare?: number;
+  /**
+   * Ours (issue 14): the real faces speak: each is drawn with a random procedural clip's speech
+   * window instead of silence, and judged outside the mouth only (outsideMouthMask: pixel,
+   * perceptual, GAN and sync losses see the photo's own mouth there; L_kp leaves out the points the
+   * speech moves and the mouth term leaves the row out). Held still in silence, the refinement
+   * never met a real face under speech's modulation and painted the renderer's eyes over it.
+   */
+  realFaceSpeech?: boolean;
   generator: GeneratorSettings;
   discriminator: DiscriminatorSettings;
   perceptual: PerceptualSettings;
@@ -126,6 +134,8 @@ export interface GeneratorStage extends SpeakStage {
 interface Sample {
   source: { clip: SpeakClip; frame: number };
   target: { clip: SpeakClip; frame: number };
+  /** Whose speech the sample hears when not the target's own (a real face given a procedural clip's). */
+  speech?: { clip: SpeakClip; frame: number };
 }
 
 export interface GeneratorBatch {
@@ -134,6 +144,12 @@ export interface GeneratorBatch {
   sourceLandmarks: tf.Tensor2D;
   targetLandmarks: tf.Tensor2D;
   mel: tf.Tensor3D;
+  /**
+   * Real faces that speak (realFaceSpeech): per pixel 1 where the frame is judged, 0 in their mouth
+   * region [N, S, S, 1], and per landmark coordinate the L_kp weights [N, 136]; absent when no
+   * sample of the batch is one.
+   */
+  judged?: { pixels: tf.Tensor4D; landmarks: tf.Tensor2D; rows: tf.Tensor1D };
 }
 
 function checkSettings(clips: ClipSet, s: GeneratorStageSettings): SpeakClip[] {
@@ -191,7 +207,8 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
       // A real face held still (drawn only when there are real faces: older runs keep their batches).
       if (realFaces.length > 0 && rng() < realFaceShare) {
         const still = { clip: realFaces[randomInt(rng, realFaces.length)]!, frame: 0 };
-        samples.push({ source: still, target: still });
+        const speaker = s.realFaceSpeech ? usable[randomInt(rng, usable.length)]! : null;
+        samples.push({ source: still, target: still, ...(speaker ? { speech: { clip: speaker, frame: randomInt(rng, speaker.frameCount) } } : {}) });
         continue;
       }
       samples.push(drawPair(rng));
@@ -217,14 +234,16 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
         samples.forEach((x, i) => data.set(pick(x).clip.landmarks![pick(x).frame]!, i * 136));
         return tf.tensor2d(data, [n, 136]);
       };
-      const first = melOf(samples[0]!.target.clip);
+      const heard = (x: Sample) => x.speech ?? x.target;
+      const first = melOf(heard(samples[0]!).clip);
       const win = first.steps * first.mels;
       const mel = new Float32Array(n * win);
       samples.forEach((x, i) => {
-        const m = melOf(x.target.clip);
-        mel.set(m.data.subarray(x.target.frame * win, (x.target.frame + 1) * win), i * win);
+        const m = melOf(heard(x).clip);
+        mel.set(m.data.subarray(heard(x).frame * win, (heard(x).frame + 1) * win), i * win);
       });
       return {
+        ...(samples.some((x) => x.speech) ? { judged: judgedParts(samples, s.size) } : {}),
         source: images((x) => x.source),
         target: images((x) => x.target),
         sourceLandmarks: landmarks((x) => x.source),
@@ -337,23 +356,31 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
         const out = forward();
         const w = s.weights;
         const truth = normaliseLandmarks(batch.targetLandmarks, s.size);
+        // What the image losses see: a speaking real face's own mouth region is not judged.
+        const judged = batch.judged;
+        const seen = judged ? (tf.add(tf.mul(out.frame, judged.pixels), tf.mul(batch.target, tf.sub(1, judged.pixels))) as tf.Tensor4D) : out.frame;
         // The landmark-only batch through the audio/code path alone (no images).
         const kpOut = kp
           ? { predicted: drivingLandmarks(gParams, { ...kp, audio: deps.encodeAudio(kp.mel) }, s.size, s.generator).landmarks, truth: normaliseLandmarks(kp.targetLandmarks, s.size) }
           : null;
         const terms: [string, number, () => tf.Scalar][] = [
-          ['pixel', w.pixel, () => tf.mean(tf.abs(tf.sub(out.frame, batch.target))) as tf.Scalar],
-          ['keypoints', w.keypoints, () => keypointLoss(out.landmarks, truth)],
-          ['gan', w.gan, () => generatorGanLoss(discriminate(dParams, batch.source, out.frame, s.discriminator))],
-          ['perceptual', w.perceptual, () => perceptual!.loss(batch.target, out.frame)],
+          ['pixel', w.pixel, () => tf.mean(tf.abs(tf.sub(seen, batch.target))) as tf.Scalar],
+          ['keypoints', w.keypoints, () => keypointLoss(out.landmarks, truth, judged?.landmarks)],
+          ['gan', w.gan, () => generatorGanLoss(discriminate(dParams, batch.source, seen, s.discriminator))],
+          ['perceptual', w.perceptual, () => perceptual!.loss(batch.target, seen)],
         ];
         if (kpOut) terms.push(['landmarks', w.keypoints, () => keypointLoss(kpOut.predicted, kpOut.truth)]);
         if (w.mouth) {
-          const predicted = kpOut ? tf.concat([out.landmarks, kpOut.predicted]) : out.landmarks;
-          const wanted = kpOut ? tf.concat([truth, kpOut.truth]) : truth;
-          terms.push(['mouth', w.mouth, () => tf.add(keypointLoss(speechPoints(predicted as tf.Tensor2D), speechPoints(wanted as tf.Tensor2D)), tf.mul(keypointLoss(lipGaps(predicted as tf.Tensor2D), lipGaps(wanted as tf.Tensor2D)), 10)) as tf.Scalar]);
+          const predicted = (kpOut ? tf.concat([out.landmarks, kpOut.predicted]) : out.landmarks) as tf.Tensor2D;
+          const wanted = (kpOut ? tf.concat([truth, kpOut.truth]) : truth) as tf.Tensor2D;
+          // Rows with a mouth truth: all but the speaking real faces'.
+          const rows = judged ? (kpOut ? tf.concat([judged.rows, tf.ones([kpOut.truth.shape[0]])]) : judged.rows) : undefined;
+          terms.push(['mouth', w.mouth, () => tf.add(
+            keypointLoss(speechPoints(predicted), speechPoints(wanted), rows && tf.reshape(rows, [-1, 1, 1])),
+            tf.mul(keypointLoss(lipGaps(predicted), lipGaps(wanted), rows && tf.reshape(rows, [-1, 1])), 10),
+          ) as tf.Scalar]);
         }
-        if (deps.syncLoss) terms.push(['sync', w.sync, () => deps.syncLoss!(batch.target, out.frame)]);
+        if (deps.syncLoss) terms.push(['sync', w.sync, () => deps.syncLoss!(batch.target, seen)]);
         let total = tf.scalar(0);
         for (const [name, weight, loss] of terms) {
           if (weight === 0) continue;
@@ -361,7 +388,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
           values[name] = tf.keep(value);
           total = tf.add(total, tf.mul(value, weight));
         }
-        fake = tf.keep(out.frame);
+        fake = tf.keep(seen);
         return total as tf.Scalar;
       },
       true,
@@ -373,6 +400,7 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
     result.discriminator = await trainDiscriminator(batch, fake!);
     if (kp) tf.dispose([kp.identity, kp.emotion, kp.pose, kp.sourceLandmarks, kp.targetLandmarks, kp.mel]);
     tf.dispose([...Object.values(values), fake!, batch.source, batch.target, batch.sourceLandmarks, batch.targetLandmarks, batch.mel, codes.identity, codes.emotion, codes.pose]);
+    if (batch.judged) tf.dispose([batch.judged.pixels, batch.judged.landmarks, batch.judged.rows]);
     return result;
   };
 
@@ -406,9 +434,34 @@ export function createGeneratorStage(clips: ClipSet, settings: Partial<Generator
   };
 }
 
-/** L_kp: mean squared error over the (x, y) coordinates, times 2 (the squared distance per point), normalised units. */
-function keypointLoss(predicted: tf.Tensor, truth: tf.Tensor): tf.Scalar {
-  return tf.mul(tf.mean(tf.square(tf.sub(predicted, truth))), 2) as tf.Scalar;
+/**
+ * L_kp: mean squared error over the (x, y) coordinates, times 2 (the squared distance per point),
+ * normalised units; with `weights` (broadcast over the error) the weighted mean over what they keep.
+ */
+function keypointLoss(predicted: tf.Tensor, truth: tf.Tensor, weights?: tf.Tensor): tf.Scalar {
+  const squared = tf.square(tf.sub(predicted, truth));
+  if (!weights) return tf.mul(tf.mean(squared), 2) as tf.Scalar;
+  const w = tf.mul(tf.onesLike(squared), weights);
+  return tf.div(tf.mul(tf.sum(tf.mul(squared, w)), 2), tf.maximum(tf.sum(w), 1)) as tf.Scalar;
+}
+
+/**
+ * The per-pixel, per-coordinate and per-row weights of a batch holding speaking real faces
+ * (Sample.speech): their mouth region, the coordinates of the points the speech moves and their
+ * mouth-term row are 0; everything of the other samples is 1.
+ */
+function judgedParts(samples: Sample[], size: number): NonNullable<GeneratorBatch['judged']> {
+  const n = samples.length;
+  const pixels = new Float32Array(n * size * size).fill(1);
+  const landmarks = new Float32Array(n * 136).fill(1);
+  const rows = new Float32Array(n).fill(1);
+  samples.forEach((x, i) => {
+    if (!x.speech) return;
+    pixels.set(outsideMouthMask(x.target.clip.landmarks![x.target.frame]!, size), i * size * size);
+    for (const point of SPEECH_POINTS) landmarks[i * 136 + 2 * point] = landmarks[i * 136 + 2 * point + 1] = 0;
+    rows[i] = 0;
+  });
+  return { pixels: tf.tensor4d(pixels, [n, size, size, 1]), landmarks: tf.tensor2d(landmarks, [n, 136]), rows: tf.tensor1d(rows) };
 }
 
 /**

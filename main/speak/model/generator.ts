@@ -53,12 +53,19 @@ export interface GeneratorInputs {
    * in training: the dense motion learns from true motion while the head is still learning).
    */
   drivingLandmarks?: tf.Tensor2D;
+  /**
+   * Relative motion (FOMM's relative mode): the motion head's landmarks for the source under its
+   * OWN codes and silence (normalised [N, 136], `restLandmarks()`). When given, the warp drives the
+   * source's own landmarks by the head's change from that rest (driving = source + head - rest), so
+   * a photo keeps its own face geometry rather than taking the procedural faces' the head learned.
+   */
+  restLandmarks?: tf.Tensor2D;
 }
 
 export interface GeneratedFrame {
   /** [N, S, S, 3] in [0, 1]: the decoder's sigmoid RGB blended per pixel with the warped photo. */
   frame: tf.Tensor4D;
-  /** The motion head's driving landmarks, normalised [N, 136] (pixels: (x + 1) * S / 2). */
+  /** The motion head's driving landmarks (with restLandmarks: the relative ones the warp used), normalised [N, 136] (pixels: (x + 1) * S / 2). */
   landmarks: tf.Tensor2D;
   /** f'_S [N, styleDim]. */
   style: tf.Tensor2D;
@@ -107,7 +114,11 @@ export function generateFrame(p: Params, inputs: GeneratorInputs, settings: Gene
     throw new Error(`generateFrame: sourceLandmarks must be [${n}, 136] (68 x, y pixel pairs per source image), got [${inputs.sourceLandmarks.shape}]`);
   }
   const { style, landmarks, source } = drivingLandmarks(p, inputs, size, settings);
-  const driving = inputs.drivingLandmarks ? normaliseLandmarks(inputs.drivingLandmarks, size) : landmarks;
+  const driving = inputs.drivingLandmarks
+    ? normaliseLandmarks(inputs.drivingLandmarks, size)
+    : inputs.restLandmarks
+      ? (tf.add(source, tf.sub(landmarks, inputs.restLandmarks)) as tf.Tensor2D)
+      : landmarks;
   const motion = denseMotion(p.scope('denseMotion'), inputs.source, source, driving, settings.motion);
 
   const g = p.scope('refine');
@@ -134,5 +145,5 @@ export function generateFrame(p: Params, inputs: GeneratorInputs, settings: Gene
   const blend = tf.sigmoid(tf.add(tf.slice(out, [0, 0, 0, 3], [-1, -1, -1, 1]), 2));
   const photo = tf.div(tf.add(warpedSource, 1), 2);
   const frame = tf.add(tf.mul(blend, photo), tf.mul(tf.sub(1, blend), painted)) as tf.Tensor4D;
-  return { frame, landmarks, style, motion };
+  return { frame, landmarks: inputs.restLandmarks ? driving : landmarks, style, motion };
 }

@@ -325,6 +325,47 @@ describe('SPEAK generator', () => {
     enc.params.dispose();
   });
 
+  it('real faces that speak: each hears a procedural clip\'s speech, is judged outside its mouth only, and trains with finite losses', async () => {
+    const enc = smallEncoders(6);
+    const other = proceduralClips({ count: 1, first: 7, seed: 3, size: SIZE, emotions: ['neutral'], maxFrames: 2 }).clips[0]!;
+    const faces = [0, 1].map((k) => stillClip({ rgb: other.frame(k), landmarks: other.landmarks![k]!, descriptor: new Float32Array(128), from: `test#${k}` }, SIZE, k));
+    const stage = createGeneratorStage(clips, { generator: SMALL, realFaceShare: 1, realFaceSpeech: true, weights: { gan: 1, sync: 1, perceptual: 0, pixel: 10, keypoints: 100, mouth: 100 } }, { ...enc, realFaces: faces }, 3);
+    const batch = stage.sampleBatch(0);
+    // The speech is a window of one of the procedural clips, not the pool face's silence.
+    const windows = clips.clips.map((c) => melWindows(c.audio, c.frameCount, { fps: 25 }));
+    const win = windows[0]!.steps * windows[0]!.mels;
+    const mel = batch.mel.dataSync();
+    const silence = melWindows(faces[0]!.audio, 1, { fps: 25 }).data;
+    for (let i = 0; i < 4; i++) {
+      const row = Array.from(mel.subarray(i * win, (i + 1) * win));
+      expect(row, `sample ${i} hears silence`).not.toEqual(Array.from(silence));
+      const found = windows.some((w) => Array.from({ length: w.data.length / win }, (_, f) => f).some((f) => w.data.subarray(f * win, (f + 1) * win).every((v, j) => v === row[j])));
+      expect(found, `sample ${i}'s speech is a clip's window`).toBe(true);
+    }
+    // Judged: 0 on the lips' centre and the chin, 1 on the eyes and the corners; no speech point in L_kp.
+    const judged = batch.judged!;
+    const pixels = judged.pixels.dataSync();
+    const target = batch.target.dataSync();
+    const face = faces.find((f) => f.frame(0).every((v, j) => Math.abs(v / 255 - target[j]!) < 1e-6))!;
+    const lm = face.landmarks![0]!;
+    const at = (point: number) => Math.round(lm[2 * point + 1]!) * SIZE + Math.round(lm[2 * point]!);
+    for (const point of [62, 66, 8]) expect(pixels[at(point)], `point ${point}`).toBe(0);
+    for (const point of [36, 45, 27]) expect(pixels[at(point)], `point ${point}`).toBe(1);
+    expect(pixels[0]).toBe(1);
+    const weights = judged.landmarks.dataSync();
+    expect(weights[2 * 62]).toBe(0);
+    expect(weights[2 * 8 + 1]).toBe(0);
+    expect(weights[2 * 36]).toBe(1);
+    expect(Array.from(judged.rows.dataSync())).toEqual([0, 0, 0, 0]);
+    tf.dispose(batch as unknown as tf.TensorContainer);
+    const losses = await stage.step(0);
+    for (const [name, value] of Object.entries(losses)) expect(Number.isFinite(value), name).toBe(true);
+    expect(losses.mouth).toBe(0); // every row is a speaking real face: no mouth truth in this batch
+    stage.dispose?.();
+    stage.params.dispose();
+    enc.params.dispose();
+  });
+
   it('draws each step\'s batch from (seed, step) alone, and refuses bad input with a message saying what to give', () => {
     const enc = smallEncoders(9);
     const a = createGeneratorStage(clips, { generator: SMALL }, enc, 30);
