@@ -93,14 +93,14 @@ export interface PreparedFace {
 }
 
 /**
- * How the face is driven: 'relative' (default) moves the face's own landmarks by the change the
+ * How the face is driven: 'relative' moves the face's own landmarks by the change the
  * requested codes and speech make from the face's own codes in silence, so a photo keeps its own
  * geometry; 'absolute' warps to the landmarks the motion head predicts outright (learned on
- * procedural faces).
+ * procedural faces; the default: on the shipped model it kept more photo frames, 28.7% vs 20.7%).
  */
 export type MotionMode = 'relative' | 'absolute';
 
-export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionMode = 'relative'): PreparedFace {
+export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionMode = 'absolute'): PreparedFace {
   if (face.size !== model.size) throw new Error(`The face is ${face.size} px but this model generates ${model.size} px faces: crop the face at ${model.size} px`);
   if (face.rgb.length !== face.size * face.size * 3) throw new Error(`The face image has ${face.rgb.length} bytes, not ${face.size} x ${face.size} RGB`);
   if (face.landmarks.length !== 136 || face.landmarks.some((v) => !Number.isFinite(v))) throw new Error('The face needs its 68 landmarks (136 finite numbers, pixels of the crop)');
