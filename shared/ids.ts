@@ -8,7 +8,7 @@ export type HostKind = (typeof HOST_KINDS)[number];
  * Kinds of job a run can be. Later workspaces (talking heads, GLCAN super-resolution and
  * detection) add their kind here; the store keeps the kind-specific settings in `runs.config`.
  */
-export const JOB_KINDS = ['local-learning', 'talking-head', 'super-resolution', 'detection'] as const;
+export const JOB_KINDS = ['local-learning', 'talking-head', 'super-resolution', 'detection', 'talking-head-clip'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Life cycle of a run. `interrupted` is what a run still marked `running` becomes after a crash. */

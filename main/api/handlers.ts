@@ -9,6 +9,7 @@ import type { SplitProbeRequest, SplitProbeResult } from '../engine/memory/probe
 import type { RunEvaluation, RunEvaluationRequest } from '../engine/train/evaluate-run';
 import { savedWeights } from '../engine/train/run-training';
 import { runDetails } from './run-details';
+import { createSpeakEditorHandlers } from './speak-editor';
 import { exportDetRun, exportSrRun, runPreview, taskProbeRequest } from './task-runs';
 import type { TaskProbeResult } from '../jobs/task-memory-probe';
 import { startWorkerTask } from '../jobs/worker-task';
@@ -38,6 +39,7 @@ export interface HandlerContext {
 export function createHandlers({ store, info, datasets, jobs, remote, emit, pickFolder }: HandlerContext): Handlers {
   const runChanged = (runId: number, experimentId: number) => emit({ name: 'runs:changed', payload: { runId, experimentId } });
   return {
+    ...createSpeakEditorHandlers({ store, jobs }),
     'app:info': () => info(),
     'projects:list': () => store.projects.list(),
     'projects:create': (args) => {

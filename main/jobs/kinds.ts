@@ -11,6 +11,7 @@ import { detectionJobs } from './detection';
 import { localLearningJobs } from './local-learning';
 import { superResolutionJobs } from './super-resolution';
 import { talkingHeadJobs } from './talking-head';
+import { talkingHeadClipJobs } from './talking-head-generate';
 import { ApiError } from '../../shared/api/errors';
 
 export interface JobDeps {
@@ -35,6 +36,7 @@ const HANDLERS: Partial<Record<JobKind, JobKindHandler>> = {
   'talking-head': talkingHeadJobs,
   'super-resolution': superResolutionJobs,
   detection: detectionJobs,
+  'talking-head-clip': talkingHeadClipJobs,
 };
 
 export function jobKind(kind: JobKind): JobKindHandler {

@@ -14,6 +14,7 @@ import { type DetectionJob, trainDetection } from './detection-run';
 import type { EmitJobEvent } from './events';
 import { type SuperResolutionJob, trainSuperResolution } from './super-resolution-run';
 import { probeTaskMemory, type TaskProbeRequest } from './task-memory-probe';
+import { type ClipJob, generateEditorClip } from './talking-head-generate-task';
 
 export type JobRunner = (payload: unknown, emit: EmitJobEvent, shouldStop: () => boolean) => Promise<unknown>;
 
@@ -25,6 +26,7 @@ export const RUNNERS: Partial<Record<RunnerName, JobRunner>> = {
   'talking-head': (payload, emit, shouldStop) => trainSpeak(payload as TalkingHeadJob, emit, shouldStop),
   'super-resolution': (payload, emit, shouldStop) => trainSuperResolution(payload as SuperResolutionJob, emit, shouldStop),
   detection: (payload, emit, shouldStop) => trainDetection(payload as DetectionJob, emit, shouldStop),
+  'talking-head-clip': (payload, emit, shouldStop) => generateEditorClip(payload as ClipJob, emit, shouldStop),
   'memory-probe': (payload) => probeSplitMemory(payload as SplitProbeRequest),
   'task-memory-probe': (payload) => probeTaskMemory(payload as TaskProbeRequest),
   'dataset-decode': (payload) => runDecodeCheck(payload as DecodeCheckRequest),

@@ -5,6 +5,7 @@ import { MetricRepository } from './metrics';
 import { ProjectRepository } from './projects';
 import { RunRepository } from './runs';
 import { SplitRepository } from './splits';
+import { TalkingHeadProjectRepository } from './talking-head-projects';
 
 export class Store {
   readonly projects: ProjectRepository;
@@ -12,6 +13,7 @@ export class Store {
   readonly metrics: MetricRepository;
   readonly datasets: DatasetRepository;
   readonly splits: SplitRepository;
+  readonly talkingHeadProjects: TalkingHeadProjectRepository;
 
   private constructor(
     readonly path: string,
@@ -22,6 +24,7 @@ export class Store {
     this.metrics = new MetricRepository(db);
     this.datasets = new DatasetRepository(db);
     this.splits = new SplitRepository(db);
+    this.talkingHeadProjects = new TalkingHeadProjectRepository(db);
   }
 
   /** Open (creating and migrating as needed) the database at `path`. */

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { DATASET_KINDS, JOB_KINDS, RUN_STATUSES } from '../ids';
 import type { JobProgress } from './progress';
 import * as s from './schemas';
+import * as speak from '../speak/editor';
 
 const id = z.number().int().positive();
 const byId = z.object({ id }).strict();
@@ -207,6 +208,57 @@ export const operations = {
     s.datasetSamples,
     'A few images of every class, as PNG data URLs.',
   ),
+
+  // The talking-head editor (issue 15): faces, speech, previews, clips and editor projects.
+  'speak:faces': operation(
+    z.object({ model: z.string().min(1).max(2000).optional() }).strict(),
+    z.object({ model: z.string(), size: z.number().int(), poseRange: speak.headPose, faces: z.array(speak.editorFace) }),
+    "The faces the editor offers for a model (default: the shipped one): corpus people, bundled portraits (found by the real detector) and the user's uploads, with their crops and crop boxes, and the pose range the model learned.",
+  ),
+  'speak:facePhoto': operation(z.object({ id: z.string().min(1).max(80) }).strict(), z.object({ photoUrl: z.string().nullable() }), 'The photo a face was cut from (null for a rendered corpus face), to draw its crop box on.'),
+  'speak:uploadFace': operation(
+    z.object({ model: z.string().min(1).max(2000).optional(), name: z.string().trim().min(1).max(200), data: z.string().min(1).max(1_000_000) }).strict(),
+    speak.editorFace,
+    'A photo (PNG or JPEG, base64, at most 700 KB) whose one face is found, aligned and cropped by the real detector; refused with the reason (no face, several, too small, profile), keeping nothing.',
+  ),
+  'speak:speech': operation(
+    z.discriminatedUnion('source', [
+      z.object({ source: z.literal('file'), name: z.string().trim().min(1).max(200), data: z.string().min(1).max(1_000_000) }).strict(),
+      z.object({ source: z.literal('text'), text: z.string().trim().min(1, 'type something to say').max(2000), voice: z.string().max(40).optional() }).strict(),
+    ]),
+    speak.editorSpeech,
+    'Speech from a WAV or MP3 file (base64; MP3 where ffmpeg is installed) or typed text spoken by espeak-ng (where installed); silent, unreadable or too long audio is refused, keeping nothing.',
+  ),
+  'speak:speechAudio': operation(z.object({ id: z.string().min(1).max(64) }).strict(), z.object({ dataUrl: z.string() }), 'The kept speech as a WAV data URL, for playback.'),
+  'speak:preview': operation(
+    z
+      .object({
+        model: z.string().min(1).max(2000).optional(),
+        identityId: z.string().min(1).max(80),
+        speechId: z.string().min(1).max(64).nullable(),
+        time: z.number().min(0).max(600),
+        emotion: speak.emotionMix,
+        pose: speak.headPose,
+        seed: z.number().int().min(0).max(2 ** 31 - 1),
+      })
+      .strict(),
+    speak.previewFrameResult,
+    'One frame for the face, emotion, pose, seed and time in the speech, from the model kept loaded in the editor worker; with its latency.',
+  ),
+  'speak:generate': operation(
+    z.object({ name: s.displayName.optional(), settings: speak.clipSettings.omit({ model: true, identityLabel: true, speechName: true }).extend({ model: z.string().min(1).max(2000).optional() }) }).strict(),
+    s.run,
+    'Queue a clip generation (a talking-head-clip run, in the queue with the training runs): frames, WAV and clip.json as the run\'s artifact.',
+  ),
+  'speak:clips': operation(z.object({}).strict(), z.array(speak.editorClip), 'Generated clips (talking-head-clip runs), newest first, with their settings.'),
+  'speak:clip': operation(byId, speak.clipMedia, "A finished clip's frames (PNG data URLs) and audio (WAV data URL), for playback and export."),
+  'speak:projects': operation(z.object({}).strict(), z.array(speak.editorProject), 'Saved editor projects, last changed first.'),
+  'speak:saveProject': operation(
+    z.object({ id: id.optional(), name: s.displayName, state: speak.editorState }).strict(),
+    speak.editorProject,
+    'Save the editor (face, speech, sliders, keyframes, model) as a new project, or over project `id`.',
+  ),
+  'speak:openProject': operation(byId, speak.editorProject, 'One saved editor project.'),
 
   'dialog:pickFolder': operation(
     z.object({ title: z.string().max(200).optional() }).strict(),

@@ -7,13 +7,14 @@ import * as m0004 from './0004-saved-splits';
 import * as m0005 from './0005-run-summary';
 import * as m0006 from './0006-run-training-time';
 import * as m0007 from './0007-task-metrics';
+import * as m0008 from './0008-talking-head-projects';
 
 export interface Migration {
   version: number;
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

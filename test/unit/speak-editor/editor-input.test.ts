@@ -43,6 +43,8 @@ describe('talking-head editor input', () => {
     await expect(editor.speech.fromFile('cut.wav', cut)).rejects.toThrow(/cut\.wav cannot be read: it is cut short or damaged/);
     await expect(editor.speech.fromFile('notes.txt', Buffer.from('hello there, not audio'))).rejects.toThrow(/notes\.txt is neither a WAV nor an MP3 file/);
     await expect(editor.speech.fromFile('empty.wav', Buffer.alloc(0))).rejects.toThrow(/empty\.wav is empty/);
+    // Longer than one generation holds in memory.
+    await expect(editor.speech.fromFile('lecture.wav', tone(601, 0.5, 4000))).rejects.toThrow(/lecture\.wav lasts 601 s; one clip takes at most 600 s of speech/);
     // An MP3 (ID3 tag): decoded by ffmpeg where it is installed, else refused saying how to install it.
     const mp3 = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(64)]);
     await expect(editor.speech.fromFile('song.mp3', mp3)).rejects.toThrow(/song\.mp3 (is an MP3, which needs ffmpeg to decode, and ffmpeg is not installed here\. Install it|cannot be read as MP3)/);

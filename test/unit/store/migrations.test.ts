@@ -14,7 +14,7 @@ describe('migrations', () => {
   it('bring an empty file to the latest version with every table', () => {
     const db = openDatabase(path.join(tmp(), 'a', 'studio.sqlite'));
     expect(schemaVersion(db)).toBe(LATEST_VERSION);
-    expect(tables(db)).toEqual(['artifacts', 'datasets', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'saved_splits', 'tags']);
+    expect(tables(db)).toEqual(['artifacts', 'datasets', 'experiments', 'memory_samples', 'metrics', 'projects', 'runs', 'saved_splits', 'tags', 'talking_head_projects']);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
@@ -44,7 +44,7 @@ describe('migrations', () => {
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'r', 'local-learning', 'running', '{}', 1)").run();
     db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (1, 'epoch', 'test_acc', 1, 0.42, 1), (1, 'epoch', 'test_acc', 2, 0.4, 2)").run();
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at, started_at, ended_at) VALUES (1, 'old', 'local-learning', 'done', '{}', 1, 1000, 4000)").run();
-    expect(migrate(db, ':memory:')).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(migrate(db, ':memory:', MIGRATIONS, 7)).toEqual([2, 3, 4, 5, 6, 7]);
     // A finished run's training time is its start to end; a running one is running since its start.
     expect(db.prepare('SELECT trained_ms, running_since FROM runs ORDER BY id').all()).toEqual([{ trained_ms: 0, running_since: null }, { trained_ms: 3000, running_since: null }]);
     db.prepare('DELETE FROM runs WHERE id = 2').run();
@@ -65,7 +65,7 @@ describe('migrations', () => {
     db.prepare("INSERT INTO experiments (project_id, name, kind, created_at) VALUES (1, 'e', 'super-resolution', 1)").run();
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'sr', 'super-resolution', 'done', '{}', 1)").run();
     db.prepare("INSERT INTO metrics (run_id, scope, key, step, value, at) VALUES (1, 'epoch', 'test_psnr', 2, 30.5, 2), (1, 'epoch', 'test_psnr', 1, 28, 1), (1, 'epoch', 'test_ssim', 2, 0.9, 2)").run();
-    expect(migrate(db, ':memory:')).toEqual([7]);
+    expect(migrate(db, ':memory:', MIGRATIONS, 7)).toEqual([7]);
     expect(db.prepare('SELECT final_psnr, final_ssim, final_map FROM runs').get()).toEqual({ final_psnr: 30.5, final_ssim: 0.9, final_map: null });
     // A later epoch replaces the value, an earlier one written again (a resumed run) does not.
     db.prepare("INSERT INTO runs (experiment_id, name, kind, status, config, created_at) VALUES (1, 'det', 'detection', 'running', '{}', 1)").run();
