@@ -70,7 +70,11 @@ export function createSpeakEditorHandlers({ store, jobs }: { store: Store; jobs:
       }),
     'speak:uploadFace': ({ model = SHIPPED_MODEL, name, data }) => refusing(async () => faceView(await editor.uploadFace(model, name, Buffer.from(data, 'base64')))),
     'speak:speech': (input) => refusing(async () => (input.source === 'file' ? editor.speech.fromFile(input.name, Buffer.from(input.data, 'base64')) : editor.speech.fromText(input.text, input.voice))),
-    'speak:speechAudio': ({ id }) => refusing(() => ({ dataUrl: `data:audio/wav;base64,${fs.readFileSync(editor.speech.wavPath(editor.speech.get(id).id)).toString('base64')}` })),
+    'speak:speechAudio': ({ id }) =>
+      refusing(() => {
+        const speech = editor.speech.get(id);
+        return { speech, dataUrl: `data:audio/wav;base64,${fs.readFileSync(editor.speech.wavPath(speech.id)).toString('base64')}` };
+      }),
     'speak:preview': ({ model = SHIPPED_MODEL, ...settings }) =>
       refusing(async () => {
         const frame = await editor.preview({ model, ...settings });

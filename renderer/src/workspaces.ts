@@ -14,8 +14,6 @@ export interface Workspace {
   view: () => Promise<Component>;
 }
 
-const placeholder = () => import('./views/WorkspacePlaceholder.vue');
-
 export const WORKSPACES: readonly Workspace[] = [
   {
     id: 'experiments',
@@ -76,11 +74,11 @@ export const WORKSPACES: readonly Workspace[] = [
     title: 'Talking head',
     summary: 'One face image plus speech, with emotion and head pose set by sliders (SPEAK).',
     firstSteps: [
-      'Choose a face image and a speech clip (a sample clip ships with the studio).',
-      'Set the emotion, its intensity and the head pose with the sliders.',
-      'Generate, preview and export the talking-head video.',
+      'Pick a face (a corpus person, the bundled portrait, or your photo) and type a sentence or load a WAV.',
+      'Set the emotion mix, its intensity and the head pose with the sliders; add pose keys on the timeline.',
+      'Generate (a job in the queue), play it with its sound, and export a WebM or PNG frames + WAV.',
     ],
-    view: placeholder,
+    view: () => import('./views/TalkingHeadView.vue'),
   },
 ];
 

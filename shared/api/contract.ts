@@ -229,7 +229,7 @@ export const operations = {
     speak.editorSpeech,
     'Speech from a WAV or MP3 file (base64; MP3 where ffmpeg is installed) or typed text spoken by espeak-ng (where installed); silent, unreadable or too long audio is refused, keeping nothing.',
   ),
-  'speak:speechAudio': operation(z.object({ id: z.string().min(1).max(64) }).strict(), z.object({ dataUrl: z.string() }), 'The kept speech as a WAV data URL, for playback.'),
+  'speak:speechAudio': operation(z.object({ id: z.string().min(1).max(64) }).strict(), z.object({ speech: speak.editorSpeech, dataUrl: z.string() }), 'The kept speech (its record and waveform) with its WAV as a data URL, for playback.'),
   'speak:preview': operation(
     z
       .object({

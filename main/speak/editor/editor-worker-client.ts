@@ -15,6 +15,7 @@ export class EditorWorkerClient {
     const id = this.nextId++;
     return new Promise<Reply<R>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      worker.ref(); // a pending request keeps the process alive; an idle worker does not
       const transfer = request.op === 'find' ? [Uint8Array.from(request.bytes).buffer] : [];
       worker.postMessage({ id, request } satisfies EditorMessage, transfer as ArrayBuffer[]);
     });
@@ -27,6 +28,7 @@ export class EditorWorkerClient {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
+      if (!this.pending.size) worker.unref();
       if (reply.ok) waiting.resolve(reply.result as never);
       else waiting.reject(Object.assign(new Error(reply.message), { name: reply.name }));
     });
