@@ -3,6 +3,7 @@
  * whether Electron or the web host carries the calls.
  */
 import type { StudioEvent } from '../shared/api/contract';
+import type { JobProgress } from '../shared/api/progress';
 import type { AppInfo } from '../shared/api/schemas';
 import type { HostKind } from '../shared/ids';
 import { createDispatcher, type Dispatch } from './api/dispatch';
@@ -12,6 +13,7 @@ import { APP_VERSION } from './platform/app-root';
 import { detectBackends, preferredBackend } from './platform/backends';
 import { isProcessAlive, THIS_PROCESS } from './platform/process-owner';
 import { JobManager } from './jobs/job-manager';
+import { progressThrottle } from './jobs/progress-throttle';
 import { RemoteService } from './remote/remote-service';
 import { Store } from './store';
 
@@ -67,10 +69,14 @@ export function createStudio(options: StudioOptions): Studio {
     }
   };
   const jobs = new JobManager({ store, datasets, concurrency: options.concurrency ?? 1 });
+  const progress = progressThrottle<{ experimentId: number; progress: JobProgress }>((runId, p) => emit({ name: 'runs:progress', payload: { runId, ...p } }));
   jobs.subscribe((update) => {
     const { runId, experimentId } = update;
-    if (update.type === 'run') emit({ name: 'runs:changed', payload: { runId, experimentId } });
-    else if (update.event.type === 'progress') emit({ name: 'runs:progress', payload: { runId, experimentId, progress: update.event.progress } });
+    if (update.type === 'run') {
+      if (update.run.status === 'running') progress.flush(runId);
+      else progress.end(runId);
+      emit({ name: 'runs:changed', payload: { runId, experimentId } });
+    } else if (update.event.type === 'progress') progress.push(runId, { experimentId, progress: update.event.progress });
   });
   // Remote runs keep training while the studio is closed; this reads on from the last event it applied.
   const remote = new RemoteService(store, jobs);
@@ -87,6 +93,7 @@ export function createStudio(options: StudioOptions): Studio {
       return () => listeners.delete(listener);
     },
     async close() {
+      progress.close();
       listeners.clear();
       await remote.close();
       await jobs.close();

@@ -159,10 +159,6 @@ test('compare: measured memory, one colour per run, honest search, bulk edit wit
 });
 
 test('split editor and launcher keep their values; the dashboard shows backend and module memory while training', async ({ page, studio, consoleErrors }) => {
-  // Known regression, bisected to dcb1854 (task selector in the split editor and launcher): the dashboard's module-memory
-  // chart no longer fills while the run trains (it appears when the run ends), so the run is done before the check.
-  // Root cause not found yet; the next session fixes the dashboard and removes this line.
-  test.fixme(true, 'module-memory chart fills only at the end of the run since dcb1854');
   test.setTimeout(120_000);
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(studio.url);

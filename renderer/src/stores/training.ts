@@ -9,6 +9,7 @@ import type { JobProgress } from '../../../shared/api/progress';
 import type { ExportResult, MetricSeries, Run } from '../../../shared/api/schemas';
 import type { JobKind } from '../../../shared/ids';
 import { studioApi } from '../api/studio';
+import { newestWins } from './newest-wins';
 
 export interface NewRunRequest {
   experimentId: number;
@@ -29,48 +30,65 @@ export const useTrainingStore = defineStore('training', () => {
   const recent = ref<number[]>([]);
   const metrics = ref<Record<number, MetricSeries[]>>({});
   const progress = ref<Record<number, JobProgress>>({});
+  /** Each answer is applied only if no later request for the same thing was (see newest-wins.ts). */
+  const answers = newestWins();
+  const setRun = (run: Run, fresh: () => boolean) => {
+    if (fresh()) runs.value[run.id] = run;
+    return runs.value[run.id] ?? run;
+  };
 
   async function refreshRun(id: number): Promise<Run> {
-    const run = await studioApi.call('runs:get', { id });
-    runs.value[id] = run;
-    return run;
+    const fresh = answers.take(`run ${id}`);
+    return setRun(await studioApi.call('runs:get', { id }), fresh);
   }
 
-  async function loadQueue() {
-    const status = await studioApi.call('jobs:status', {});
+  /** The queue's order and concurrency from the host (answers to jobs:reorder / jobs:configure count as newer when sent later). */
+  function applyQueue(status: { concurrency: number; running: number[]; queued: number[] }, fresh: () => boolean) {
+    if (!fresh()) return;
     concurrency.value = status.concurrency;
     running.value = status.running;
     queued.value = status.queued;
+  }
+
+  async function loadQueue() {
+    applyQueue(await studioApi.call('jobs:status', {}), answers.take('queue'));
+    const sent = answers.stamp();
     const page = await studioApi.call('runs:list', { limit: 30 });
-    recent.value = page.runs.map((r) => r.id);
-    for (const run of page.runs) runs.value[run.id] = run;
-    await Promise.all([...status.running, ...status.queued].filter((id) => !runs.value[id]).map(refreshRun));
+    if (answers.accept('recent', sent)) recent.value = page.runs.map((r) => r.id);
+    // A row listed here may be older than one a runs:get sent meanwhile brought back.
+    for (const run of page.runs) setRun(run, () => answers.accept(`run ${run.id}`, sent));
+    await Promise.all([...running.value, ...queued.value].filter((id) => !runs.value[id]).map(refreshRun));
   }
 
   async function loadMetrics(id: number) {
-    metrics.value[id] = await studioApi.call('runs:metrics', { id });
+    const fresh = answers.take(`metrics ${id}`);
+    const series = await studioApi.call('runs:metrics', { id });
+    if (fresh()) metrics.value[id] = series;
   }
 
   async function start(requests: readonly NewRunRequest[]): Promise<Run[]> {
     const started: Run[] = [];
     for (const request of requests) {
       const run = await studioApi.call('runs:start', { experimentId: request.experimentId, name: request.name, kind: request.kind ?? 'local-learning', config: request.config, ...(request.target ? { target: request.target } : {}) });
-      runs.value[run.id] = run;
-      started.push(run);
+      started.push(setRun(run, answers.take(`run ${run.id}`)));
     }
     await loadQueue();
     return started;
   }
 
   const cancel = async (id: number) => {
-    runs.value[id] = await studioApi.call('runs:cancel', { id });
+    const fresh = answers.take(`run ${id}`);
+    setRun(await studioApi.call('runs:cancel', { id }), fresh);
   };
   const resume = async (id: number) => {
-    runs.value[id] = await studioApi.call('runs:resume', { id });
+    const fresh = answers.take(`run ${id}`);
+    setRun(await studioApi.call('runs:resume', { id }), fresh);
     await loadQueue();
   };
   const setConcurrency = async (value: number) => {
-    concurrency.value = (await studioApi.call('jobs:configure', { concurrency: value })).concurrency;
+    const fresh = answers.take('queue');
+    const answer = await studioApi.call('jobs:configure', { concurrency: value });
+    if (fresh()) concurrency.value = answer.concurrency;
   };
 
   /** Move a waiting run one place up (-1) or down (+1). */
@@ -80,7 +98,9 @@ export const useTrainingStore = defineStore('training', () => {
     const to = at + by;
     if (at < 0 || to < 0 || to >= order.length) return;
     [order[at], order[to]] = [order[to]!, order[at]!];
-    queued.value = (await studioApi.call('jobs:reorder', { order })).queued;
+    const fresh = answers.take('queue');
+    const answer = await studioApi.call('jobs:reorder', { order });
+    if (fresh()) queued.value = answer.queued;
   }
 
   const exportRun = (id: number, out: string, inputSize?: number): Promise<ExportResult> => studioApi.call('runs:export', { id, out, ...(inputSize ? { inputSize } : {}) });
