@@ -1,7 +1,8 @@
 /**
  * Speed of one convolution's forward + backward pass (dx and dW) at batch 64, 32x32x16 -> 16,
- * 3x3 'same', on the wasm backend with the XNNPACK-based gradients of
- * main/engine/backend/wasm-training-kernels.ts, against the cpu backend's reference kernels.
+ * 3x3 'same', on the wasm backend: the engine's own SIMD kernels (main/engine/backend/wasm-simd.ts,
+ * the default) and their XNNPACK-based fallbacks (main/engine/backend/wasm-training-kernels.ts),
+ * side by side, against the cpu backend's reference kernels.
  *
  *   node scripts/run-ts.mjs bench/wasm-conv-grads.ts      (about 40 s on 2 cores, mostly cpu)
  *
@@ -13,6 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { initWasmBackend } from '../main/engine/backend/wasm-setup';
+import { setSimdGemmEnabled } from '../main/engine/backend/wasm-simd';
 
 const BATCH = 64;
 const X_SHAPE: [number, number, number, number] = [BATCH, 32, 32, 16];
@@ -58,7 +60,10 @@ async function main(): Promise<void> {
   await tf.setBackend('cpu');
   for (const s of [1, 2]) measure('cpu', s, false, 1, 0);
   await initWasmBackend();
+  for (const s of [1, 2]) measure('wasm (SIMD kernels)', s, true, 10, 3_000);
+  setSimdGemmEnabled(false);
   for (const s of [1, 2]) measure('wasm (XNNPACK grads)', s, true, 10, 3_000);
+  setSimdGemmEnabled(true);
 
   console.log(`conv 3x3 'same' forward + dx + dW, batch ${BATCH}, [${X_SHAPE.slice(1).join('x')}] -> ${W_SHAPE[3]} channels`);
   console.log('backend                 stride   ms/step   images/s');
