@@ -15,6 +15,7 @@ import { studioApi } from '../api/studio';
 import { History } from '../talking-head/history';
 import { type EditorKey, moveKey, removeKey, setKey, toggleEase } from '../talking-head/keyframes';
 import { LatestOnly } from '../talking-head/preview-queue';
+import { mediaUrl } from '../talking-head/zip';
 
 /** What undo/redo and projects keep: everything the user directs. */
 interface EditorDocument {
@@ -154,7 +155,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   async function loadSpeech(id: string | null) {
     if (!id) {
       speechInfo.value = null;
-      speechAudio.value = null;
+      setAudio(null);
       return;
     }
     if (speechInfo.value?.id === id) return;
@@ -164,15 +165,21 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     });
     if (audio && doc.speechId === id) {
       speechInfo.value = audio.speech;
-      speechAudio.value = audio.dataUrl;
+      setAudio(audio.dataUrl);
     }
+  }
+
+  /** The speech for <audio>: a blob: URL (the previous one freed). */
+  function setAudio(dataUrl: string | null) {
+    if (speechAudio.value) URL.revokeObjectURL(speechAudio.value);
+    speechAudio.value = dataUrl && mediaUrl(dataUrl);
   }
 
   function useSpeech(speech: EditorSpeech, dataUrl: string | null) {
     history.record(snapshot(), 'speech');
     historyVersion.value++;
     speechInfo.value = speech;
-    speechAudio.value = dataUrl;
+    setAudio(dataUrl);
     doc.speechId = speech.id;
     // Keys past the new end would never be reached.
     doc.keys = doc.keys.filter((k) => k.t <= speech.seconds);

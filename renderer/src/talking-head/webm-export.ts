@@ -52,22 +52,32 @@ export async function recordWebm(clip: ClipMedia, side = 256, onProgress?: (frac
     const chunks: Blob[] = [];
     recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
     const stopped = new Promise<void>((resolve) => (recorder.onstop = () => resolve()));
+    const ended = new Promise<void>((resolve) => (source.onended = () => resolve()));
     recorder.start();
     const started = audioContext.currentTime;
     source.start();
-    await new Promise<void>((resolve) => {
+    // Frames follow the audio clock; the last one is painted on until the recorder stops, so the
+    // video track lasts as long as the sound (a canvas stream only sends frames that are painted).
+    let painting = true;
+    const reachedEnd = new Promise<void>((resolve) => {
       const draw = () => {
         const t = audioContext.currentTime - started;
         const index = Math.min(frames.length - 1, Math.floor(t * clip.fps));
         context.drawImage(frames[index]!, 0, 0, side, side);
         onProgress?.(Math.min(1, t / buffer.duration));
         if (t >= buffer.duration) resolve();
-        else requestAnimationFrame(draw);
+        if (painting) requestAnimationFrame(draw);
       };
       requestAnimationFrame(draw);
     });
+    await reachedEnd;
+    // The sound reaches the recorder a little after the audio clock: stop once the last of it is in.
+    await ended;
+    const latency = Math.min(0.2, audioContext.baseLatency + ((audioContext as AudioContext & { outputLatency?: number }).outputLatency ?? 0));
+    await new Promise((resolve) => setTimeout(resolve, latency * 1000));
     recorder.stop();
     await stopped;
+    painting = false;
     video.getTracks().forEach((track) => track.stop());
     return new Blob(chunks, { type: type.split(';')[0] });
   } finally {

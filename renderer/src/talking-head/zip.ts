@@ -64,3 +64,9 @@ export function dataUrlBytes(url: string): Uint8Array {
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
 }
+
+/** A data URL as a blob: URL, for <audio>/<video> (the studio's CSP allows media from blob:, not data:). */
+export function mediaUrl(dataUrl: string): string {
+  const type = dataUrl.slice(5, dataUrl.indexOf(';'));
+  return URL.createObjectURL(new Blob([dataUrlBytes(dataUrl) as BlobPart], { type }));
+}
