@@ -10,7 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../../../main/speak/audio/wav';
 import { espeakAvailable } from '../../../main/speak/audio/espeak';
-import { encodePng } from '../../../main/speak/corpus/png';
+import { decodePngRgb, encodePng } from '../../../main/speak/corpus/png';
+import { PORTRAITS_DIR } from '../../../main/speak/editor/identities';
+import { resizeImage } from '../../../main/speak/instruments/image-warp';
 import { packageDir } from '../../../main/speak/instruments/model-files';
 import { SHIPPED_MODEL, TalkingHeadEditor } from '../../../main/speak/editor/talking-head-editor';
 
@@ -84,7 +86,7 @@ describe('talking-head editor input', () => {
     expect(box.side).toBeLessThan(320);
   }, 120_000);
 
-  it('refuses an image without a face, a group photo and a file that is not an image, storing nothing', async () => {
+  it('refuses an image without a face, a group photo, a face too small and a file that is not an image, storing nothing', async () => {
     await editor.identities(SHIPPED_MODEL);
     const facesDir = path.join(root, 'faces');
     const before = files(facesDir);
@@ -93,6 +95,10 @@ describe('talking-head editor input', () => {
     await expect(editor.uploadFace(SHIPPED_MODEL, 'wall.png', encodePng(gradient, 320, 240))).rejects.toThrow(/No usable face in wall\.png: No face was found in this 320x240 image/);
     const group = fs.readFileSync(path.join(packageDir('@vladmandic/face-api'), 'demo', 'sample2.jpg'));
     await expect(editor.uploadFace(SHIPPED_MODEL, 'group.jpg', group)).rejects.toThrow(/No usable face in group\.jpg: \d faces were found in this image/);
+    // The bundled portrait shrunk to 200 px: her face is then about 50 px wide.
+    const photo = decodePngRgb(fs.readFileSync(path.join(PORTRAITS_DIR, 'astronaut.png')));
+    const tiny = resizeImage({ width: photo.width, height: photo.height, data: photo.rgb }, 200, 200);
+    await expect(editor.uploadFace(SHIPPED_MODEL, 'tiny.png', encodePng(tiny.data, 200, 200))).rejects.toThrow(/No usable face in tiny\.png: The face is too small: \d+x\d+ pixels, and at least 64 pixels wide is needed/);
     await expect(editor.uploadFace(SHIPPED_MODEL, 'notes.txt', Buffer.from('not an image at all'))).rejects.toThrow(/notes\.txt is not a PNG or JPEG image/);
     await expect(editor.uploadFace(SHIPPED_MODEL, 'huge.jpg', Buffer.alloc(800 * 1024))).rejects.toThrow(/huge\.jpg is 800 KB; photos up to 700 KB/);
     expect(files(facesDir)).toEqual(before);
