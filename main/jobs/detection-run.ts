@@ -1,33 +1,26 @@
 /**
- * One detection run's work inside a job worker (issue 16; like ./super-resolution-run.ts): it
- * builds the built-in MNIST-on-canvas set, the FCOS-style detector and the trainer of its method
- * (../engine/tasks/detection/), continues from the run's checkpoint if it has one, and trains
- * epoch by epoch. Every step's loss per module goes out as job events; every epoch ends with
- * mAP@[.5:.95] and mAP@0.5 on the test canvases, the preview of predicted boxes on a few of them
- * (./det-preview.ts), and a checkpoint (network with its BatchNorm statistics, auxiliary nets,
- * Adam). Batches are drawn from (seed, epoch), so a resumed run draws what an uninterrupted one does.
+ * One detection run's work inside a job worker (issue 16): it builds the built-in MNIST-on-canvas
+ * set (or reads a COCO / VOC folder), the FCOS-style detector and the trainer of its method
+ * (../engine/tasks/detection/), and trains it in the task epoch loop (./task-epochs.ts). Every
+ * epoch ends with mAP@[.5:.95] and mAP@0.5 on the test canvases, the preview of predicted boxes
+ * on a few of them (./det-preview.ts), and a checkpoint (network with its BatchNorm statistics,
+ * auxiliary nets, Adam).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
-import type { MetricPoint } from '../../shared/api/schemas';
 import { DET_METRICS, type DetectionSettings, MNIST_CANVAS_DATASET } from '../../shared/engine/tasks';
-import { mixSeed } from '../data/random';
 import { selectBackend } from '../engine/backend/select';
-import { MEMORY_METHOD, measurePeak } from '../engine/memory/probe';
 import { buildMnistDetectionSet, type DetectionSet, detectionBatches, MNIST_CANVAS_DEFAULTS, type MnistCanvasOptions } from '../engine/tasks/detection/det-data';
 import { type FolderDetections, loadFolderDetectionSet, readCocoFolder, readVocFolder } from '../engine/tasks/detection/det-readers';
 import { createDetOptimizer, detectBatch, DetTrainer, evaluateDetection } from '../engine/tasks/detection/det-trainer';
 import { createDetector, DETECTOR_DEFAULTS, type DetectorConfig, type DetectorModel } from '../engine/tasks/detection/detector';
-import { lossValues } from '../engine/train/trainer';
-import { readTensors, writeAtomically, writeTensors } from '../engine/train/weights';
-import { APP_ROOT } from '../platform/app-root';
-import { collectEnvironment } from '../platform/environment';
-import { makeFolders } from '../platform/user-paths';
 import { writeDetPreview } from './det-preview';
-import { type EmitJobEvent, JobCancelled } from './events';
-import { hasTaskCheckpoint, loadTaskCheckpoint, saveTaskCheckpoint } from './task-checkpoint';
+import type { EmitJobEvent } from './events';
+import { hasTaskCheckpoint } from './task-checkpoint';
+import { runTaskEpochs } from './task-epochs';
+import { loadTaskWeights, saveTaskWeights, type TaskWeightsFiles } from './task-weights';
 
 export interface DetectionJob {
   runId: number;
@@ -44,18 +37,10 @@ export interface DetectionResult {
 }
 
 const CHECKPOINT_FORMAT = 'blockwise-det-checkpoint/1';
-export const DET_WEIGHTS_FILE = 'det-weights.bin';
-export const DET_WEIGHTS_MANIFEST = 'det-weights.json';
-export const DET_WEIGHTS_FORMAT = 'blockwise-det-weights/1';
+const DET_WEIGHTS: TaskWeightsFiles = { file: 'det-weights.bin', manifest: 'det-weights.json', format: 'blockwise-det-weights/1', task: 'detection' };
+export const DET_WEIGHTS_FILE = DET_WEIGHTS.file;
 /** Test canvases the preview shows. */
 const PREVIEW_IMAGES = 4;
-
-interface DetPosition {
-  epoch: number;
-  map: number;
-  map50: number;
-  peakBytes: number;
-}
 
 export const hasDetCheckpoint = (dir: string): boolean => hasTaskCheckpoint(dir, CHECKPOINT_FORMAT);
 
@@ -98,73 +83,34 @@ export async function trainDetection(job: DetectionJob, emit: EmitJobEvent, shou
   const model = createDetector(detectorConfigOf(settings, { channels: data.channels, classes: data.classes.length }), settings.seed);
   const trainer = new DetTrainer({ model, method: settings.method, cuts: settings.cuts, seed: settings.seed });
   const optimizer = createDetOptimizer(settings.lr);
-  const stateOf = () => [...trainer.trainableVariables(), ...model.stateVariables(), ...trainer.auxiliaryState()];
   try {
-    let position: DetPosition = { epoch: 0, map: 0, map50: 0, peakBytes: 0 };
-    if (filesDir && hasDetCheckpoint(filesDir)) position = await loadTaskCheckpoint<DetPosition>(filesDir, CHECKPOINT_FORMAT, stateOf(), optimizer);
-    emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
-    const { epochs, stepsPerEpoch, batchSize } = settings;
-    const modules = trainer.modules.length;
-    let stepSeconds = 0;
-    let stepsHere = 0;
-    for (let epoch = position.epoch + 1; epoch <= epochs; epoch++) {
-      const next = detectionBatches(data.train, batchSize, mixSeed(settings.seed, epoch));
-      const epochStarted = performance.now();
-      for (let step = 1; step <= stepsPerEpoch; step++) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (shouldStop()) throw new JobCancelled();
-        const globalStep = (epoch - 1) * stepsPerEpoch + step;
-        const started = performance.now();
-        const { images, boxes } = next();
-        let losses: number[];
-        try {
-          if (globalStep === 1) {
-            let tensors: tf.Scalar[] = [];
-            const memory = await measurePeak((onPhase) => {
-              tensors = trainer.step(images, boxes, optimizer, onPhase);
-            });
-            losses = await lossValues(tensors);
-            position.peakBytes = memory.peakBytes;
-            const at = Date.now();
-            // The trainer's last phase is the optimiser update, not a module: only the modules' peaks are per-module rows.
-            const perModule = memory.phasePeakBytes.slice(0, modules).map((bytes, module) => ({ step: 0, module, peakBytes: bytes, method: MEMORY_METHOD, at }));
-            emit({ type: 'records', memory: [{ step: 0, module: null, peakBytes: memory.peakBytes, method: MEMORY_METHOD, at }, ...perModule] });
-          } else {
-            losses = await lossValues(trainer.step(images, boxes, optimizer));
-          }
-        } finally {
-          images.dispose();
-        }
-        stepSeconds += (performance.now() - started) / 1000;
-        stepsHere++;
-        const at = Date.now();
-        emit({ type: 'records', metrics: losses.map((value, module) => ({ scope: 'step', step: globalStep, key: `loss/m${module}`, value, at })) });
-        const mean = stepSeconds / stepsHere;
-        emit({ type: 'progress', progress: { epoch, epochs, step, stepsPerEpoch, losses, imagesPerSecond: batchSize / mean, etaSeconds: (epochs * stepsPerEpoch - globalStep) * mean } });
-      }
-      const epochSeconds = (performance.now() - epochStarted) / 1000;
-      const scores = evaluateDetection(model, evalSamples);
-      position = { ...position, epoch, map: scores.map, map50: scores.map50 };
-      if (filesDir) {
-        const shown = data.test.slice(0, PREVIEW_IMAGES);
-        const found = detectBatch(model, shown.map((s) => s.image));
-        writeDetPreview(filesDir, { epoch, map: scores.map, map50: scores.map50, classes: data.classes, samples: shown.map((s, i) => ({ image: s.image, truth: s.boxes, predicted: found[i]! })) });
-      }
-      const at = Date.now();
-      const points: MetricPoint[] = [
-        { scope: 'epoch', step: epoch, key: DET_METRICS.map, value: scores.map, at },
-        { scope: 'epoch', step: epoch, key: DET_METRICS.map50, value: scores.map50, at },
-        { scope: 'epoch', step: epoch, key: 'images_per_second', value: (stepsPerEpoch * batchSize) / epochSeconds, at },
-      ];
-      emit({ type: 'records', metrics: points, commit: true });
-      if (filesDir) {
-        await saveTaskCheckpoint(filesDir, CHECKPOINT_FORMAT, stateOf(), optimizer, position);
-        emit({ type: 'checkpoint', epoch });
-      }
-    }
+    const position = await runTaskEpochs(
+      {
+        settings,
+        filesDir,
+        backend: backend.id,
+        checkpointFormat: CHECKPOINT_FORMAT,
+        state: () => [...trainer.trainableVariables(), ...model.stateVariables(), ...trainer.auxiliaryState()],
+        optimizer,
+        modules: trainer.modules.length,
+        batches: (epochSeed) => detectionBatches(data.train, settings.batchSize, epochSeed),
+        step: ({ images, boxes }, onPhase) => trainer.step(images, boxes, optimizer, onPhase),
+        release: ({ images }) => images.dispose(),
+        metrics: { map: DET_METRICS.map, map50: DET_METRICS.map50 },
+        evaluate: () => evaluateDetection(model, evalSamples),
+        preview: (dir, epoch, scores) => {
+          const shown = data.test.slice(0, PREVIEW_IMAGES);
+          const found = detectBatch(model, shown.map((s) => s.image));
+          writeDetPreview(dir, { epoch, map: scores.map, map50: scores.map50, classes: data.classes, samples: shown.map((s, i) => ({ image: s.image, truth: s.boxes, predicted: found[i]! })) });
+        },
+      },
+      emit,
+      shouldStop,
+    );
     if (filesDir) {
-      const { bytes } = await saveDetWeights(model, filesDir, data.classes);
-      emit({ type: 'artifact', artifact: { kind: 'det-weights', path: filesDir, bytes, meta: { format: DET_WEIGHTS_FORMAT } } });
+      // The trained detector: backbone, FPN and head with BatchNorm statistics.
+      const { bytes } = await saveTaskWeights(filesDir, DET_WEIGHTS, detectorVariables(model), { config: model.config, classNames: data.classes });
+      emit({ type: 'artifact', artifact: { kind: 'det-weights', path: filesDir, bytes, meta: { format: DET_WEIGHTS.format } } });
     }
     return { runId: job.runId, backend: backend.id, map: position.map, map50: position.map50, peakBytes: position.peakBytes };
   } finally {
@@ -174,36 +120,13 @@ export async function trainDetection(job: DetectionJob, emit: EmitJobEvent, shou
   }
 }
 
-/** The trained detector (backbone, FPN and head with BatchNorm statistics; no auxiliary nets). */
-async function saveDetWeights(model: DetectorModel, dir: string, classNames: readonly string[]): Promise<{ bytes: number }> {
-  makeFolders(dir, 'run folder');
-  const { bytes, shapes } = await writeTensors([...model.trainableVariables(), ...model.stateVariables()], path.join(dir, DET_WEIGHTS_FILE));
-  writeAtomically(path.join(dir, DET_WEIGHTS_MANIFEST), JSON.stringify({ format: DET_WEIGHTS_FORMAT, config: model.config, classNames, shapes }));
-  return { bytes };
-}
+const detectorVariables = (model: DetectorModel): tf.Variable[] => [...model.trainableVariables(), ...model.stateVariables()];
 
 /** The class names a finished run's detector predicts, in label order. */
 export function detClassNames(dir: string): string[] {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, DET_WEIGHTS_MANIFEST), 'utf8')) as { classNames?: string[]; config: DetectorConfig };
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, DET_WEIGHTS.manifest), 'utf8')) as { classNames?: string[]; config: DetectorConfig };
   return manifest.classNames ?? Array.from({ length: manifest.config.classes }, (_, i) => String(i));
 }
 
 /** A detector with a finished run's weights; throws naming what is missing or does not match. */
-export function loadDetModel(dir: string, seed = 0): DetectorModel {
-  const manifestFile = path.join(dir, DET_WEIGHTS_MANIFEST);
-  let manifest: { format: string; config: DetectorConfig; shapes: number[][] };
-  try {
-    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as typeof manifest;
-  } catch (error) {
-    throw new Error(`${manifestFile} cannot be read (${(error as Error).message}): the run saved no weights, or they were moved`);
-  }
-  if (manifest.format !== DET_WEIGHTS_FORMAT) throw new Error(`${manifestFile} is not a detection weights file of this version (${manifest.format})`);
-  const model = createDetector(manifest.config, seed);
-  try {
-    readTensors([...model.trainableVariables(), ...model.stateVariables()], path.join(dir, DET_WEIGHTS_FILE), manifest.shapes);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
-}
+export const loadDetModel = (dir: string, seed = 0): DetectorModel => loadTaskWeights(dir, DET_WEIGHTS, (config: DetectorConfig) => createDetector(config, seed), detectorVariables);
