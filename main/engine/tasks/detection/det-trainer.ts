@@ -17,7 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { accumulateGradients, type PhaseHook, type StepGradients } from '../../train/trainer';
-import { evenSrCuts, srModuleRanges } from '../super-resolution/edsr';
+import { evenSrCuts } from '../super-resolution/edsr';
+import { createTaskOptimizer, methodModuleRanges, TASK_METHODS, type TaskMethod, TaskTrainer } from '../task-trainer';
 import type { Detection, LabelledBox } from './boxes';
 import { type DetImage, imagesToTensor, type DetSample } from './det-data';
 import { createDglDetHead, type DetLocalHead } from './det-local-heads';
@@ -26,8 +27,8 @@ import { assignTargets, decodeDetections, type DecodeOptions, fcosLoss } from '.
 import { createGlcanDetGlobalBranch, createGlcanDetHead, type GlcanDetGlobalBranch } from './glcan-det';
 import { type MapScores, meanAveragePrecision } from './map';
 
-export type DetMethod = 'e2e' | 'local' | 'glcan';
-export const DET_METHODS: readonly DetMethod[] = ['e2e', 'local', 'glcan'];
+export type DetMethod = TaskMethod;
+export const DET_METHODS = TASK_METHODS;
 
 /** Cuts for K modules, the blocks shared as evenly as possible (cuts are backbone block indices 0..B-1). */
 export const evenDetCuts = (model: DetectorModel, k: number): number[] => evenSrCuts(model.units.length - 1, k);
@@ -53,7 +54,7 @@ export interface DetModule {
   head: DetLocalHead | null;
 }
 
-export class DetTrainer {
+export class DetTrainer extends TaskTrainer<DetModule> {
   readonly method: DetMethod;
   readonly modules: DetModule[];
   /** GLCAN's global branch (the FCOS head shared by every local module's auxiliary net); null otherwise. */
@@ -61,12 +62,11 @@ export class DetTrainer {
   readonly model: DetectorModel;
 
   constructor(options: DetTrainerOptions) {
+    super();
     const { model, method, seed } = options;
-    if (!DET_METHODS.includes(method)) throw new Error(`Unknown detection method "${method}": use e2e, local or glcan.`);
     const blocks = model.units.length - 1;
-    // srModuleRanges numbers units head = 0, block b = 1 + b, tail = B + 1: here stem, blocks, tail.
-    const ranges = method === 'e2e' ? [{ first: 0, last: blocks + 1 }] : srModuleRanges(blocks, options.cuts);
-    if (method !== 'e2e' && ranges.length < 2) throw new Error(`${method} needs at least one cut (a backbone block index from 0 to ${blocks - 1}); with none it is end-to-end training.`);
+    // Units numbered head = 0, block b = 1 + b, tail = B + 1: here stem, blocks, and the real tail (FPN + head).
+    const ranges = methodModuleRanges(method, blocks, options.cuts, { task: 'detection', block: 'backbone block' });
     this.model = model;
     this.method = method;
     this.global = method === 'glcan' ? createGlcanDetGlobalBranch(model.config, seed * 1000 + 999) : null;
@@ -84,19 +84,9 @@ export class DetTrainer {
     });
   }
 
-  /** Every variable the optimiser updates: backbone, real tail, auxiliary nets, GLCAN's global branch once. */
-  trainableVariables(): tf.Variable[] {
-    return [
-      ...this.modules.flatMap((m) => [...m.units.flatMap((u) => u.trainableVariables), ...(m.tail ? this.model.tail.trainableVariables : []), ...(m.head?.ownVariables ?? [])]),
-      ...(this.global?.variables ?? []),
-    ];
-  }
-
-  /** The variables module `index`'s loss trains: its units (and the real tail for the last), its auxiliary net, GLCAN's global branch. */
-  moduleVariables(index: number): tf.Variable[] {
-    const m = this.modules[index];
-    if (!m) throw new RangeError(`module ${index} does not exist: this trainer has ${this.modules.length} modules`);
-    return [...m.units.flatMap((u) => u.trainableVariables), ...(m.tail ? this.model.tail.trainableVariables : []), ...(m.head?.ownVariables ?? []), ...(m.head?.sharedVariables ?? [])];
+  /** A module's backbone units, and the real tail (FPN + head) for the last. */
+  protected override netVariables(m: DetModule): tf.Variable[] {
+    return [...m.units.flatMap((u) => u.trainableVariables), ...(m.tail ? this.model.tail.trainableVariables : [])];
   }
 
   /** Auxiliary nets' BatchNorm statistics (GLCAN's SLM blocks): state a checkpoint keeps beside the model. */
@@ -171,24 +161,13 @@ export class DetTrainer {
    * probe reports apart (TF.js's Adam keeps every variable's temporaries until it has updated all).
    */
   step(images: tf.Tensor4D, boxes: readonly (readonly LabelledBox[])[], optimizer: tf.Optimizer, onPhase?: PhaseHook): tf.Scalar[] {
-    const { grads, losses } = this.computeGradients(images, boxes, onPhase);
+    const gradients = this.computeGradients(images, boxes, onPhase);
     onPhase?.(this.modules.length);
-    try {
-      optimizer.applyGradients(Object.fromEntries([...grads].map(([v, g]) => [v.name, g])));
-    } finally {
-      tf.dispose([...grads.values()]);
-    }
-    return losses;
-  }
-
-  dispose(): void {
-    for (const m of this.modules) m.head?.dispose();
-    this.global?.dispose();
+    return this.update(gradients, optimizer);
   }
 }
 
-/** Adam (beta 0.9 / 0.999, eps 1e-8); the learning rate is a setting. */
-export const createDetOptimizer = (learningRate: number): tf.Optimizer => tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+export const createDetOptimizer = createTaskOptimizer;
 
 /** Boxes, classes and scores the net finds on images of its training size (eval-mode BatchNorm), batch by batch. */
 export function detectBatch(model: DetectorModel, images: readonly DetImage[], options: Partial<DecodeOptions> = {}): Detection[][] {

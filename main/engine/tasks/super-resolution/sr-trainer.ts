@@ -21,13 +21,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { psnrY, rgbBytes, ssimY } from '../../../metrics/image-quality';
 import type { RgbImage } from '../../../data/image-codec';
 import { accumulateGradients, type PhaseHook, type StepGradients } from '../../train/trainer';
-import { type EdsrModel, runSrUnits, type SrFlow, type SrUnit, srModuleRanges } from './edsr';
+import { createTaskOptimizer, methodModuleRanges, TASK_METHODS, type TaskMethod, TaskTrainer } from '../task-trainer';
+import { type EdsrModel, runSrUnits, type SrFlow, type SrUnit } from './edsr';
 import { createGlcanGlobalBranch, createGlcanSrHead, GLCAN_SR_DEFAULTS, type GlcanGlobalBranch, type GlcanSrSettings } from './glcan-sr';
 import { createSimpleSrHead, l1Loss, type SrLocalHead } from './sr-local-heads';
 import { imageToTensor } from './sr-data';
 
-export type SrMethod = 'e2e' | 'local' | 'glcan';
-export const SR_METHODS: readonly SrMethod[] = ['e2e', 'local', 'glcan'];
+export type SrMethod = TaskMethod;
+export const SR_METHODS = TASK_METHODS;
 
 export interface SrTrainerOptions {
   model: EdsrModel;
@@ -47,18 +48,17 @@ export interface SrModule {
   head: SrLocalHead | null;
 }
 
-export class SrTrainer {
+export class SrTrainer extends TaskTrainer<SrModule> {
   readonly method: SrMethod;
   readonly modules: SrModule[];
   /** GLCAN's global branch (shared by every local module's auxiliary net); null otherwise. */
   readonly global: GlcanGlobalBranch | null;
 
   constructor(options: SrTrainerOptions) {
+    super();
     const { model, method, seed } = options;
-    if (!['e2e', 'local', 'glcan'].includes(method)) throw new Error(`Unknown super-resolution method "${method}": use e2e, local or glcan.`);
     const { features, scale, blocks, resScale } = model.config;
-    const ranges = method === 'e2e' ? [{ first: 0, last: model.units.length - 1 }] : srModuleRanges(blocks, options.cuts);
-    if (method !== 'e2e' && ranges.length < 2) throw new Error(`${method} needs at least one cut (a residual block index from 0 to ${blocks - 1}); with none it is end-to-end training.`);
+    const ranges = methodModuleRanges(method, blocks, options.cuts, { task: 'super-resolution', block: 'residual block' });
     const settings: GlcanSrSettings = { ...GLCAN_SR_DEFAULTS, ...options.glcan };
     this.method = method;
     this.global = method === 'glcan' ? createGlcanGlobalBranch(features, scale, seed * 1000 + 999) : null;
@@ -73,18 +73,6 @@ export class SrTrainer {
             createGlcanSrHead({ features, resScale, blocksAfter: blocks - last, settings, global: this.global!, seed: headSeed });
       return { units, head };
     });
-  }
-
-  /** Every variable the optimiser updates: backbone, auxiliary nets, GLCAN's global branch once. */
-  trainableVariables(): tf.Variable[] {
-    return [...this.modules.flatMap((m) => [...m.units.flatMap((u) => u.trainableVariables), ...(m.head?.ownVariables ?? [])]), ...(this.global?.variables ?? [])];
-  }
-
-  /** The variables module `index`'s loss trains: its units, its auxiliary net, and GLCAN's global branch (all but the last module). */
-  moduleVariables(index: number): tf.Variable[] {
-    const m = this.modules[index];
-    if (!m) throw new RangeError(`module ${index} does not exist: this trainer has ${this.modules.length} modules`);
-    return [...m.units.flatMap((u) => u.trainableVariables), ...(m.head?.ownVariables ?? []), ...(m.head?.sharedVariables ?? [])];
   }
 
   /**
@@ -135,24 +123,11 @@ export class SrTrainer {
 
   /** One simultaneous step: every module's gradients, then one optimiser update. Returns the losses (the caller owns them). */
   step(lr: tf.Tensor4D, hr: tf.Tensor4D, optimizer: tf.Optimizer, onPhase?: PhaseHook): tf.Scalar[] {
-    const { grads, losses } = this.computeGradients(lr, hr, onPhase);
-    try {
-      // tf.train optimisers find each variable by its (unique, engine-registered) name.
-      optimizer.applyGradients(Object.fromEntries([...grads].map(([v, g]) => [v.name, g])));
-    } finally {
-      tf.dispose([...grads.values()]);
-    }
-    return losses;
-  }
-
-  dispose(): void {
-    for (const m of this.modules) m.head?.dispose();
-    this.global?.dispose();
+    return this.update(this.computeGradients(lr, hr, onPhase), optimizer);
   }
 }
 
-/** Adam as EDSR trains (beta 0.9 / 0.999, eps 1e-8); the learning rate is a setting (EDSR: 1e-4). */
-export const createSrOptimizer = (learningRate: number): tf.Optimizer => tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+export const createSrOptimizer = createTaskOptimizer;
 
 /** The net's SR image for one LR image: clipped to [0, 1] and quantised to 8 bits, as SR papers save and score it. */
 export function superResolve(model: EdsrModel, lr: RgbImage): RgbImage {
