@@ -14,7 +14,11 @@ import { espeakAvailable } from '../../main/speak/audio/espeak';
 import { encodeWav } from '../../main/speak/audio/wav';
 import { execFileSync } from 'node:child_process';
 import { encodePng } from '../../main/speak/corpus/png';
+import { CHROMIUM_ARGS, chromiumExecutable } from '../helpers/browsers';
 import { callApi, expect, test } from './fixtures';
+
+// Chromium's fake microphone (a beeping tone), so the editor's recording can be tried.
+test.use({ launchOptions: { executablePath: chromiumExecutable(), args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] } });
 
 /** A 1.5 s voiced fixture for machines without espeak-ng (a buzz with syllable-like loudness). */
 function fixtureWav(file: string): void {
@@ -202,6 +206,14 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   console.log(`[talking-head-editor] face mesh yaw first ${first.toFixed(1)} last ${last.toFixed(1)}; WebM ${decoded.duration.toFixed(3)} s vs speech ${end.toFixed(3)} s; preview round trip ${roundTrip} ms`);
   expect(first).toBeGreaterThan(last + 4);
   expect(Math.abs(last)).toBeLessThan(5);
+
+  // A recording from the (fake) microphone becomes the speech.
+  await view.getByTestId('th-record').click();
+  await expect(view.getByTestId('th-record')).toHaveText('Stop recording');
+  await page.waitForTimeout(1500);
+  await view.getByTestId('th-record').click();
+  await expect(view.getByTestId('th-speech-info')).toContainText(/^recording\.wav · 1\.\d\d s$/, { timeout: 15_000 });
+
   fs.rmSync(tmp, { recursive: true, force: true });
   expect(consoleErrors).toEqual([]);
 });
