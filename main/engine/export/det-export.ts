@@ -15,11 +15,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { APP_VERSION } from '../../platform/app-root';
 import { DECODE_DEFAULTS } from '../tasks/detection/fcos';
 import { type DetectorModel, mapSide, PYRAMID_STRIDES } from '../tasks/detection/detector';
 import { type Assignments, basicBlock, convBn, convBns, relu } from './layers-model';
-import { artifactsOf, CARD_FILE, checkExportDir, MODEL_FILE, SHARD_FILE, writeFolder } from './tfjs-export';
+import { CARD_FILE, checkExportDir, droppedBy, MODEL_FILE, SHARD_FILE, writeExport } from './tfjs-export';
 
 export const DET_INPUT_NAME = 'image';
 export const DET_OUTPUT_NAME = 'predictions';
@@ -134,20 +133,6 @@ export function toDetLayersModel(model: DetectorModel, size: number): tfl.Layers
 
 export async function exportDetModel(model: DetectorModel, dir: string, size: number, facts: DetTrainingFacts, now = new Date()) {
   checkExportDir(dir);
-  const layersModel = toDetLayersModel(model, size);
-  let artifacts: tf.io.ModelArtifacts;
-  try {
-    artifacts = await artifactsOf(layersModel);
-  } finally {
-    layersModel.dispose();
-  }
-  const modelJson: tf.io.ModelJSON = {
-    modelTopology: artifacts.modelTopology!,
-    format: 'layers-model',
-    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
-    convertedBy: `Blockwise Studio ${APP_VERSION}`,
-    weightsManifest: [{ paths: [SHARD_FILE], weights: artifacts.weightSpecs! }],
-  };
   const { classes, channels } = model.config;
   const levels = PYRAMID_STRIDES.map((stride) => ({ stride, side: mapSide(size, stride), locations: mapSide(size, stride) ** 2 }));
   const card: DetModelCard = {
@@ -169,18 +154,16 @@ export async function exportDetModel(model: DetectorModel, dir: string, size: nu
       maxDetections: DECODE_DEFAULTS.maxDetections,
     },
     ...facts,
-    dropped: facts.method === null || facts.method === 'e2e' ? [] : ['auxiliary networks (training only)'],
+    dropped: droppedBy(facts.method),
     date: now.toISOString(),
     files: { model: MODEL_FILE, weights: SHARD_FILE },
   };
-  const files = [
-    { name: SHARD_FILE, data: new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!)) },
-    { name: MODEL_FILE, data: JSON.stringify(modelJson) },
-    { name: CARD_FILE, data: `${JSON.stringify(card, null, 2)}\n` },
-  ];
-  writeFolder(dir, files);
-  const sizes = files.map(({ name, data }) => ({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength }));
-  return { dir, files: sizes, bytes: sizes.reduce((n, f) => n + f.bytes, 0), card };
+  const layersModel = toDetLayersModel(model, size);
+  try {
+    return { dir, ...(await writeExport(dir, layersModel, card)), card };
+  } finally {
+    layersModel.dispose();
+  }
 }
 
 export const readDetCard = (dir: string): DetModelCard => JSON.parse(fs.readFileSync(path.join(dir, CARD_FILE), 'utf8')) as DetModelCard;

@@ -15,9 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { APP_VERSION } from '../../platform/app-root';
 import { type EdsrModel, RGB_MEAN } from '../tasks/super-resolution/edsr';
-import { artifactsOf, CARD_FILE, checkExportDir, MODEL_FILE, SHARD_FILE, writeFolder } from './tfjs-export';
+import { CARD_FILE, checkExportDir, droppedBy, MODEL_FILE, SHARD_FILE, writeExport } from './tfjs-export';
 
 export const SR_INPUT_NAME = 'low_res';
 export const SR_OUTPUT_NAME = 'super_res';
@@ -109,21 +108,6 @@ export function toSrLayersModel(model: EdsrModel, lrSize: number): { layersModel
 /** Export `model` for LR inputs of lrSize x lrSize into the new or empty folder `dir`. */
 export async function exportSrModel(model: EdsrModel, dir: string, lrSize: number, facts: SrTrainingFacts, now = new Date()): Promise<{ dir: string; files: { name: string; bytes: number }[]; bytes: number; card: SrModelCard }> {
   checkExportDir(dir);
-  const { layersModel, made } = toSrLayersModel(model, lrSize);
-  let artifacts: tf.io.ModelArtifacts;
-  try {
-    artifacts = await artifactsOf(layersModel);
-  } finally {
-    layersModel.dispose();
-    tf.dispose(made);
-  }
-  const modelJson: tf.io.ModelJSON = {
-    modelTopology: artifacts.modelTopology!,
-    format: 'layers-model',
-    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
-    convertedBy: `Blockwise Studio ${APP_VERSION}`,
-    weightsManifest: [{ paths: [SHARD_FILE], weights: artifacts.weightSpecs! }],
-  };
   const { scale, features, blocks } = model.config;
   const card: SrModelCard = {
     format: 'blockwise-sr-model-card/1',
@@ -139,18 +123,17 @@ export async function exportSrModel(model: EdsrModel, dir: string, lrSize: numbe
     inputRange: 'RGB in [0, 1] (pixel / 255), NHWC',
     outputRange: 'RGB in [0, 1], not clipped: clip to [0, 1] and round to 8 bits as the scores were computed',
     ...facts,
-    dropped: facts.method === null || facts.method === 'e2e' ? [] : ['auxiliary networks (training only)'],
+    dropped: droppedBy(facts.method),
     date: now.toISOString(),
     files: { model: MODEL_FILE, weights: SHARD_FILE },
   };
-  const files = [
-    { name: SHARD_FILE, data: new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!)) },
-    { name: MODEL_FILE, data: JSON.stringify(modelJson) },
-    { name: CARD_FILE, data: `${JSON.stringify(card, null, 2)}\n` },
-  ];
-  writeFolder(dir, files);
-  const sizes = files.map(({ name, data }) => ({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength }));
-  return { dir, files: sizes, bytes: sizes.reduce((n, f) => n + f.bytes, 0), card };
+  const { layersModel, made } = toSrLayersModel(model, lrSize);
+  try {
+    return { dir, ...(await writeExport(dir, layersModel, card)), card };
+  } finally {
+    layersModel.dispose();
+    tf.dispose(made);
+  }
 }
 
 export const readSrCard = (dir: string): SrModelCard => JSON.parse(fs.readFileSync(path.join(dir, CARD_FILE), 'utf8')) as SrModelCard;

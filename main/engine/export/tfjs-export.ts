@@ -27,7 +27,8 @@ export const SHARD_FILE = 'group1-shard1of1.bin';
 export const CARD_FILE = 'card.json';
 /** Trained alongside the network by the local methods, needed by nothing that runs it. */
 const AUXILIARY_NETS = 'auxiliary networks (training only)';
-const droppedBy = (method: string | null): string[] => (method === null || method === 'e2e' ? [] : [AUXILIARY_NETS]);
+/** What the export leaves out of a run trained with `method`. */
+export const droppedBy = (method: string | null): string[] => (method === null || method === 'e2e' ? [] : [AUXILIARY_NETS]);
 
 /** What the model cannot know about itself: how and on what it was trained. */
 export interface TrainingFacts {
@@ -128,16 +129,12 @@ export function writeFolder(dir: string, files: { name: string; data: string | U
   }
 }
 
-/** Export `model` (backbone + head) into the new or empty folder `dir`. */
-export async function exportModel(model: ResNetModel, dir: string, facts: TrainingFacts, now = new Date()): Promise<ExportResult> {
-  checkExportDir(dir);
-  const layersModel = toLayersModel(model);
-  let artifacts: tf.io.ModelArtifacts;
-  try {
-    artifacts = await artifactsOf(layersModel);
-  } finally {
-    layersModel.dispose();
-  }
+/**
+ * The layers model (model.json and one weights shard) and its card (card.json) written into `dir`,
+ * which checkExportDir has allowed. The caller disposes the layers model.
+ */
+export async function writeExport(dir: string, layersModel: tfl.LayersModel, card: object): Promise<{ files: { name: string; bytes: number }[]; bytes: number }> {
+  const artifacts = await artifactsOf(layersModel);
   const modelJson: tf.io.ModelJSON = {
     modelTopology: artifacts.modelTopology!,
     format: 'layers-model',
@@ -145,7 +142,19 @@ export async function exportModel(model: ResNetModel, dir: string, facts: Traini
     convertedBy: `Blockwise Studio ${APP_VERSION}`,
     weightsManifest: [{ paths: [SHARD_FILE], weights: artifacts.weightSpecs! }],
   };
-  const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!));
+  const files = [
+    { name: SHARD_FILE, data: new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!)) },
+    { name: MODEL_FILE, data: JSON.stringify(modelJson) },
+    { name: CARD_FILE, data: `${JSON.stringify(card, null, 2)}\n` },
+  ];
+  writeFolder(dir, files);
+  const sizes = files.map(({ name, data }) => ({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength }));
+  return { files: sizes, bytes: sizes.reduce((n, f) => n + f.bytes, 0) };
+}
+
+/** Export `model` (backbone + head) into the new or empty folder `dir`. */
+export async function exportModel(model: ResNetModel, dir: string, facts: TrainingFacts, now = new Date()): Promise<ExportResult> {
+  checkExportDir(dir);
   const { height, width, channels } = model.input;
   const card: ModelCard = {
     format: 'blockwise-model-card/1',
@@ -160,14 +169,12 @@ export async function exportModel(model: ResNetModel, dir: string, facts: Traini
     date: now.toISOString(),
     files: { model: MODEL_FILE, weights: SHARD_FILE },
   };
-  const files = [
-    { name: SHARD_FILE, data: weights },
-    { name: MODEL_FILE, data: JSON.stringify(modelJson) },
-    { name: CARD_FILE, data: `${JSON.stringify(card, null, 2)}\n` },
-  ];
-  writeFolder(dir, files);
-  const sizes = files.map(({ name, data }) => ({ name, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength }));
-  return { dir, files: sizes, bytes: sizes.reduce((n, f) => n + f.bytes, 0), card };
+  const layersModel = toLayersModel(model);
+  try {
+    return { dir, ...(await writeExport(dir, layersModel, card)), card };
+  } finally {
+    layersModel.dispose();
+  }
 }
 
 /** Read an exported folder back as TF.js would from a server: model.json, then the shards it lists. */
