@@ -11,17 +11,10 @@ import { srModuleRanges } from './super-resolution/edsr';
 export type TaskMethod = 'e2e' | 'local' | 'glcan';
 export const TASK_METHODS: readonly TaskMethod[] = ['e2e', 'local', 'glcan'];
 
-/** A module's auxiliary net: what its loss alone trains, and what it shares with the other heads. */
-export interface AuxiliaryHead {
-  readonly ownVariables: tf.Variable[];
-  readonly sharedVariables: tf.Variable[];
-  dispose(): void;
-}
-
 export interface TaskModule {
   units: readonly { trainableVariables: tf.Variable[] }[];
-  /** The auxiliary net, or null for the last module (trained by the real loss). */
-  head: AuxiliaryHead | null;
+  /** The auxiliary net (what its loss alone trains, what it shares with the other heads), or null for the last module. */
+  head: { readonly ownVariables: tf.Variable[]; readonly sharedVariables: tf.Variable[]; dispose(): void } | null;
 }
 
 /**
@@ -36,7 +29,6 @@ export function methodModuleRanges(method: TaskMethod, blocks: number, cuts: rea
 }
 
 export abstract class TaskTrainer<M extends TaskModule> {
-  abstract readonly method: TaskMethod;
   abstract readonly modules: M[];
   /** GLCAN's global branch (shared by every local module's auxiliary net); null otherwise. */
   abstract readonly global: { readonly variables: tf.Variable[]; dispose(): void } | null;
