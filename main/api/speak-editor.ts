@@ -13,7 +13,8 @@ import { CLIP_JSON } from '../jobs/talking-head-generate-task';
 import { editorRoot } from '../speak/editor/editor-root';
 import type { FaceRecord } from '../speak/editor/face-store';
 import { SpeechRefused } from '../speak/editor/speech-input';
-import { EditorInputError, SHIPPED_MODEL, TalkingHeadEditor } from '../speak/editor/talking-head-editor';
+import { EditorInputError, modelSize, SHIPPED_MODEL, TalkingHeadEditor } from '../speak/editor/talking-head-editor';
+import { prepare } from '../store/database';
 import { POSE_RANGE } from '../speak/corpus/clip-plan';
 import type { Store } from '../store';
 import type { Handlers } from './dispatch';
@@ -57,6 +58,21 @@ export function createSpeakEditorHandlers({ store, jobs }: { store: Store; jobs:
   const editor = new TalkingHeadEditor(editorRoot(store.path));
   const faceView = (face: FaceRecord) => ({ id: face.id, label: face.label, source: face.source, size: face.size, licence: face.licence, cropBox: face.cropBox, photo: face.photo && { width: face.photo.width, height: face.photo.height }, cropUrl: png(editor.faces.cropPng(face.id)) });
   return {
+    'speak:models': () => {
+      const trained = prepare<[], { path: string; run_id: number; name: string }>(
+        store.db,
+        `SELECT a.path, a.run_id, r.name FROM artifacts a JOIN runs r ON r.id = a.run_id WHERE a.kind = 'speak-model' AND r.status = 'done' ORDER BY a.run_id DESC`,
+      ).all();
+      const models = [{ path: SHIPPED_MODEL, label: 'Shipped model', runId: null as number | null }, ...trained.map((t) => ({ path: t.path, label: `Run ${t.run_id}: ${t.name}`, runId: t.run_id }))];
+      // A model folder removed or damaged since is left out rather than offered.
+      return models.flatMap((m) => {
+        try {
+          return [{ ...m, size: modelSize(m.path) }];
+        } catch {
+          return [];
+        }
+      });
+    },
     'speak:faces': ({ model = SHIPPED_MODEL }) =>
       refusing(async () => {
         const faces = await editor.identities(model);

@@ -210,6 +210,11 @@ export const operations = {
   ),
 
   // The talking-head editor (issue 15): faces, speech, previews, clips and editor projects.
+  'speak:models': operation(
+    z.object({}).strict(),
+    z.array(z.object({ path: z.string(), label: z.string(), size: z.number().int(), runId: z.number().int().nullable() })),
+    'Talking-head models the editor can use: the shipped one and every finished talking-head run\'s model.',
+  ),
   'speak:faces': operation(
     z.object({ model: z.string().min(1).max(2000).optional() }).strict(),
     z.object({ model: z.string(), size: z.number().int(), poseRange: speak.headPose, faces: z.array(speak.editorFace) }),

@@ -38,6 +38,7 @@ export interface PreviewShown extends PreviewFrameResult {
 
 export const useTalkingHeadStore = defineStore('talking-head', () => {
   const model = ref<string | undefined>(undefined);
+  const models = ref<{ path: string; label: string; size: number; runId: number | null }[]>([]);
   const size = ref(64);
   const poseRange = ref<HeadPoseDegrees>({ yaw: 30, pitch: 15, roll: 10 });
   const faces = ref<EditorFace[]>([]);
@@ -129,7 +130,22 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
       if (!doc.identityId && result.faces.length) await selectFace(result.faces[0]!.id, false);
     });
     facesLoading.value = false;
-    await Promise.all([loadClips(), loadProjects()]);
+    await Promise.all([loadClips(), loadProjects(), loadModels()]);
+  }
+
+  async function loadModels() {
+    models.value = await studioApi.call('speak:models', {}).catch(() => models.value);
+  }
+
+  /** Another model: its faces (cropped at its size); the face stays if the new model has it. */
+  async function setModel(path: string) {
+    const shipped = models.value.find((m) => m.runId === null)?.path;
+    model.value = path === shipped ? undefined : path;
+    preview.value = null;
+    const keep = doc.identityId;
+    doc.identityId = null;
+    await load();
+    if (keep && faces.value.some((f) => f.id === keep)) await selectFace(keep, false);
   }
 
   async function selectFace(id: string, record = true) {
@@ -304,9 +320,9 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   }
 
   return {
-    model, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey,
+    model, models, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey,
     preview, previewError, previewCount, clips, generating, projects, projectId, projectName, canUndo, canRedo, mixLabel,
-    load, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, seek, addKey, dragKey, deleteKey, easeKey,
+    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, seek, addKey, dragKey, deleteKey, easeKey,
     undo, redo, generate, cancel, loadClips, loadProjects, saveProject, openProject, listen, refresh,
   };
 });

@@ -88,6 +88,33 @@ describe('talking-head clips as jobs', () => {
     expect(studio.store.runs.list({ limit: 100, offset: 0 }).total).toBe(before);
   }, 120_000);
 
+  it('offers the shipped model and finished talking-head runs\' models, leaving out folders that hold no model; a wrong model is refused', async () => {
+    const studio = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
+    studios.push(studio);
+    const { store } = studio;
+    const project = store.projects.create({ name: 'p' });
+    const experimentId = store.projects.createExperiment({ projectId: project.id, name: 'e', kind: 'talking-head' }).id;
+    const trained = (name: string, dir: string) => {
+      const run = store.runs.create({ experimentId, name, kind: 'talking-head', config: {} });
+      store.runs.setStatus(run.id, 'done');
+      store.metrics.addArtifact({ runId: run.id, kind: 'speak-model', path: dir, bytes: 1, meta: {} });
+      return run.id;
+    };
+    const copy = path.join(tmp(), 'model-copy');
+    fs.cpSync('resources/speak-model', copy, { recursive: true });
+    const good = trained('retrained', copy);
+    const broken = path.join(tmp(), 'not-a-model');
+    fs.mkdirSync(broken);
+    fs.writeFileSync(path.join(broken, 'model.json'), '{"format": "something-else"}');
+    trained('broken', broken);
+    const models = await call<{ label: string; size: number; runId: number | null; path: string }[]>(studio, 'speak:models', {});
+    expect(models.map((m) => [m.label, m.size, m.runId])).toEqual([['Shipped model', 64, null], [`Run ${good}: retrained`, 64, good]]);
+    const faces = await call<{ faces: { id: string }[] }>(studio, 'speak:faces', { model: copy });
+    const preview = await call<{ size: number }>(studio, 'speak:preview', { model: copy, identityId: faces.faces[0]!.id, speechId: null, time: 0, emotion: { weights: {}, intensity: 0 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0 });
+    expect(preview.size).toBe(64);
+    await expect(call(studio, 'speak:preview', { model: broken, identityId: faces.faces[0]!.id, speechId: null, time: 0, emotion: { weights: {}, intensity: 0 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0 })).rejects.toThrow(/not-a-model\/model\.json is not a talking-head model of this studio \(format "something-else"\)/);
+  }, 120_000);
+
   it('saves, lists and reopens editor projects; a taken name is refused', async () => {
     const studio = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
     studios.push(studio);
