@@ -50,9 +50,13 @@ const RECIPE = {
     // Real faces held still in a quarter of the image batch's samples (the pool: human's screenshots
     // without the evaluation photos' people): trained on procedural people only, the refinement
     // painted the renderer's eyes over a photo and lost its identity. They speak (a random clip's
-    // speech, judged outside the mouth): held still in silence only, speech's modulation still broke
-    // a photo's eyes and mouth (0/25 frames the same person on sample1).
-    generator: { batchSize: 4, keypointBatch: 32, weights: { mouth: 100 }, generator: { motion: { audioMouth: true } }, realFaces: `${work}-real-faces-64.json`, realFaceShare: 0.25, realFaceSpeech: true },
+    // speech, judged outside the lower face): held still in silence only, speech's modulation still
+    // broke a photo's eyes and mouth (20% of real-photo frames the same person; speaking: 43%). Each
+    // pool face also mirrored and under five lights (photos in a blue light or a dark room failed).
+    generator: {
+      batchSize: 4, keypointBatch: 32, weights: { mouth: 100 }, generator: { motion: { audioMouth: true } },
+      realFaces: `${work}-real-faces-64.json`, realFaceShare: 0.35, realFaceSpeech: true, realFaceVariants: true,
+    },
   },
 };
 if (ablation) {

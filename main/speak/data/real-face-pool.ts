@@ -14,7 +14,8 @@ import { detectBoxes, detectFaces } from '../instruments/detect-faces';
 import { FaceMeshMeter } from '../instruments/head-pose';
 import { descriptorDistance, SAME_PERSON_DISTANCE } from '../instruments/identity';
 import { readImage } from '../instruments/image-input';
-import { cropImage, resizeImage } from '../instruments/image-warp';
+import { cropImage, mirrorImage, resizeImage } from '../instruments/image-warp';
+import { MIRRORED_LANDMARK } from '../corpus/emotions';
 import { identityFromPhoto } from './photo-source';
 import type { SpeakClip } from './clip';
 import { VIDEO_FPS } from '../audio/loudness';
@@ -138,3 +139,34 @@ export function stillClip(face: RealFace, size: number, index: number): SpeakCli
     audio: { sampleRate: 16000, samples: new Float32Array(16000 / fps) },
   };
 }
+
+/** Colour casts a photo may carry (RGB gains): as shot, darker, brighter, cold light, warm light. */
+const LIGHTS: readonly (readonly [number, number, number])[] = [[1, 1, 1], [0.6, 0.6, 0.6], [1.25, 1.2, 1.15], [0.85, 0.95, 1.25], [1.2, 1, 0.8]];
+
+/**
+ * Each face as shot and mirrored (its landmarks mirrored with the iBUG partner of each point),
+ * under each of LIGHTS: ten faces per face. A pool of a few dozen faces from three screenshots
+ * has a few lights and poses; photos in a blue light or a dark room lost their identity when
+ * generated (issue 14), so the refinement meets those casts in training.
+ */
+export function faceVariants(faces: readonly RealFace[], size: number): RealFace[] {
+  const out: RealFace[] = [];
+  for (const face of faces) {
+    const mirrored = mirrorImage({ width: size, height: size, data: face.rgb }).data;
+    const mirroredLandmarks = new Float32Array(136);
+    for (let i = 0; i < 68; i++) {
+      const from = MIRRORED_LANDMARK[i]!;
+      mirroredLandmarks[2 * i] = size - 1 - face.landmarks[2 * from]!;
+      mirroredLandmarks[2 * i + 1] = face.landmarks[2 * from + 1]!;
+    }
+    for (const [rgb, landmarks, side] of [[face.rgb, face.landmarks, ''], [mirrored, mirroredLandmarks, ' mirrored']] as const) {
+      for (const gains of LIGHTS) {
+        const lit = new Uint8Array(rgb.length);
+        for (let j = 0; j < rgb.length; j++) lit[j] = Math.min(255, Math.round(rgb[j]! * gains[j % 3]!));
+        out.push({ ...face, rgb: lit, landmarks, from: `${face.from}${side} light ${gains.join('/')}` });
+      }
+    }
+  }
+  return out;
+}
+

@@ -18,22 +18,16 @@ export function lipOpening(points: ArrayLike<number>): number {
 }
 
 /**
- * Where speech may change a face, as a [size * size] mask: 0 in the box from just above the lips
- * (points 48-67) down to below the chin (point 8), a third of the mouth's width wider on each side;
- * 1 elsewhere. Real photos trained with speech (issue 14) are judged outside it only: there is no
+ * Where speech may change a face, as a [size * size] mask: 0 over the lower face, from the nose's
+ * base (point 33) down to below the chin (point 8) and between the jaw's points 2 and 14; 1
+ * elsewhere. Real photos trained with speech (issue 14) are judged outside it only: there is no
  * true frame of a photographed person saying the words, but the eyes, skin and hair must stay.
+ * The whole lower face, not the lips' box: the dense motion spreads the lips' and jaw's motion a
+ * few pixels around them, and a judged band there taught the motion head to hold a photo's mouth.
  */
 export function outsideMouthMask(landmarks: ArrayLike<number>, size: number): Float32Array {
-  let left = Infinity, right = -Infinity, top = Infinity, bottom = -Infinity;
-  for (let i = 48; i < 68; i++) {
-    left = Math.min(left, landmarks[2 * i]!);
-    right = Math.max(right, landmarks[2 * i]!);
-    top = Math.min(top, landmarks[2 * i + 1]!);
-    bottom = Math.max(bottom, landmarks[2 * i + 1]!);
-  }
-  const margin = (right - left) / 3;
-  const x0 = Math.floor(left - margin), x1 = Math.ceil(right + margin);
-  const y0 = Math.floor(top - (bottom - top) / 2), y1 = Math.ceil(Math.max(bottom, landmarks[17]!) + size / 32);
+  const x0 = Math.floor(Math.min(landmarks[4]!, landmarks[2 * 48]!)), x1 = Math.ceil(Math.max(landmarks[28]!, landmarks[2 * 54]!));
+  const y0 = Math.floor(landmarks[2 * 33 + 1]!), y1 = Math.ceil(landmarks[17]! + size / 16);
   const mask = new Float32Array(size * size).fill(1);
   for (let y = Math.max(0, y0); y <= Math.min(size - 1, y1); y++) {
     for (let x = Math.max(0, x0); x <= Math.min(size - 1, x1); x++) mask[y * size + x] = 0;

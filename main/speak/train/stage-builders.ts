@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TalkingHeadSettings } from '../../../shared/speak/settings';
 import { melWindows } from '../audio/mel';
 import type { SpeakClip } from '../data/clip';
-import { readRealFacePool, stillClip } from '../data/real-face-pool';
+import { faceVariants, readRealFacePool, stillClip } from '../data/real-face-pool';
 import { audioEncoder, type AudioEncoderSettings } from '../model/audio-encoder';
 import { createGeneratorStage, type GeneratorStageSettings } from '../model/generator-stage';
 import { createIrfdStage, encodeFaces, irfdArchitecture, type IrfdSettingsInput } from '../model/irfd';
@@ -29,16 +29,20 @@ const irfd: StageBuilder = ({ clips, settings }) => {
 };
 
 /** A run's generator-stage settings split into the audio encoder's (`model.generator.audioEncoder`) and the stage's own. */
-export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Partial<GeneratorStageSettings>; audioSettings: Partial<AudioEncoderSettings>; realFaces?: string } {
-  const { audioEncoder: audioSettings = {}, realFaces, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings>; realFaces?: string };
-  return { own, audioSettings, ...(realFaces ? { realFaces } : {}) };
+export function generatorSettingsOf(settings: TalkingHeadSettings): { own: Partial<GeneratorStageSettings>; audioSettings: Partial<AudioEncoderSettings>; realFaces?: string; realFaceVariants?: boolean } {
+  const { audioEncoder: audioSettings = {}, realFaces, realFaceVariants, ...own } = settings.model.generator as Partial<GeneratorStageSettings> & { audioEncoder?: Partial<AudioEncoderSettings>; realFaces?: string; realFaceVariants?: boolean };
+  return { own, audioSettings, ...(realFaces ? { realFaces } : {}), ...(realFaceVariants ? { realFaceVariants } : {}) };
 }
 
-/** The real faces of `model.generator.realFaces` (a pool file `blockwise speak faces` writes) as still clips. */
-function realFaceClips(file: string | undefined, size: number): SpeakClip[] | undefined {
+/**
+ * The real faces of `model.generator.realFaces` (a pool file `blockwise speak faces` writes) as
+ * still clips; with `model.generator.realFaceVariants` each also mirrored and under five lights.
+ */
+function realFaceClips(file: string | undefined, size: number, variants: boolean): SpeakClip[] | undefined {
   if (file === undefined) return undefined;
   if (typeof file !== 'string') throw new Error(`model.generator.realFaces must be the path of a real face pool file (blockwise speak faces writes one), got ${JSON.stringify(file)}`);
-  return readRealFacePool(file, size).faces.map((face, k) => stillClip(face, size, k));
+  const faces = readRealFacePool(file, size).faces;
+  return (variants ? faceVariants(faces, size) : faces).map((face, k) => stillClip(face, size, k));
 }
 
 /**
@@ -47,7 +51,7 @@ function realFaceClips(file: string | undefined, size: number): SpeakClip[] | un
  * when a SyncNet stage was built. `model.generator.audioEncoder` sets the encoder's widths.
  */
 const generator: StageBuilder = ({ clips, settings, earlier }) => {
-  const { own, audioSettings, realFaces } = generatorSettingsOf(settings);
+  const { own, audioSettings, realFaces, realFaceVariants } = generatorSettingsOf(settings);
   const irfdStage = earlier.irfd;
   if (!irfdStage) throw new Error('The generator stage needs the IRFD stage built before it');
   const arch = irfdArchitecture(irfdStage.params);
@@ -66,7 +70,7 @@ const generator: StageBuilder = ({ clips, settings, earlier }) => {
       encodeAudio: (mel) => audioEncoder(audio, mel, audioSettings),
       audioVariables: () => audio.trainable(),
       // SyncNet frozen: the generator's optimiser is given only its own and the audio encoder's variables.
-      realFaces: realFaceClips(realFaces, settings.size),
+      realFaces: realFaceClips(realFaces, settings.size, realFaceVariants === true),
       ...(syncnetStage ? { syncLoss: (real: tf.Tensor4D, generated: tf.Tensor4D) => syncLoss(syncnetStage.params, real, generated, syncnetStage.settings) } : {}),
     },
     seed,

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRealFacePool, realFacePool, withoutPeople, writeRealFacePool, type RealFacePool } from '../../../main/speak/data/real-face-pool';
+import { faceVariants, readRealFacePool, realFacePool, withoutPeople, writeRealFacePool, type RealFacePool } from '../../../main/speak/data/real-face-pool';
+import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { eyeCentres, type Point } from '../../../main/speak/instruments/detect-faces';
 import { packageDir } from '../../../main/speak/instruments/model-files';
 
@@ -62,5 +63,28 @@ describe('real face pool', () => {
     expect(() => readRealFacePool(file, SIZE)).toThrow(/face 0 .* is damaged/);
     fs.writeFileSync(file, '{');
     expect(() => readRealFacePool(file, SIZE)).toThrow(new RegExp(`${file.replace(/[.]/g, '\\.')} cannot be read`));
+  });
+});
+
+describe('face variants', () => {
+  it('each face as shot and mirrored under five lights: mirrored points land on the same pixels, lights scale the bytes', () => {
+    const size = 64;
+    const clip = proceduralClips({ count: 1, seed: 5, size, emotions: ['happy'], maxFrames: 1 }).clips[0]!;
+    const face = { rgb: clip.frame(0), landmarks: clip.landmarks![0]!, descriptor: new Float32Array(128), from: 'render#0' };
+    const variants = faceVariants([face], size);
+    expect(variants).toHaveLength(10);
+    expect(new Set(variants.map((v) => v.from)).size).toBe(10);
+    const [shot, dark] = variants;
+    expect(Array.from(shot!.rgb)).toEqual(Array.from(face.rgb));
+    expect(dark!.rgb[100]).toBe(Math.round(face.rgb[100]! * 0.6));
+    const mirrored = variants[5]!;
+    const pixel = (v: { rgb: Uint8Array; landmarks: Float32Array }, point: number) => {
+      const x = Math.round(v.landmarks[2 * point]!), y = Math.round(v.landmarks[2 * point + 1]!);
+      return Array.from(v.rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3));
+    };
+    // The outer eye corners swap sides: the mirrored face's point 36 is the original's 45 seen in the mirror.
+    expect(mirrored.landmarks[2 * 36]).toBeCloseTo(size - 1 - face.landmarks[2 * 45]!, 5);
+    expect(mirrored.landmarks[2 * 36]!).toBeLessThan(mirrored.landmarks[2 * 45]!);
+    for (const point of [8, 30, 36, 48, 62]) expect(pixel(mirrored, point), `point ${point}`).toEqual(pixel(face, [8, 30, 45, 54, 62][[8, 30, 36, 48, 62].indexOf(point)]!));
   });
 });
