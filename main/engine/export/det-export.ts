@@ -59,18 +59,14 @@ export interface DetModelCard {
 
 export type DetTrainingFacts = Pick<DetModelCard, 'runId' | 'method' | 'cuts' | 'dataset' | 'map' | 'map50' | 'backend' | 'classNames'>;
 
-const conv = (x: tfl.SymbolicTensor, name: string, [kernel, bias]: tf.Variable[], assign: Assignments, reluOut = false): tfl.SymbolicTensor => {
-  const layer = tfl.layers.conv2d({ filters: kernel!.shape[3]!, kernelSize: kernel!.shape[0]!, padding: 'same', useBias: true, activation: reluOut ? 'relu' : 'linear', name });
-  assign.push({ layer, weights: [kernel!, bias!] });
-  return layer.apply(x) as tfl.SymbolicTensor;
-};
-
-/** One conv layer applied to every level: the same weights, as the FCOS head shares them. */
+/** One conv layer that may be applied to every level: the same weights, as the FCOS head shares them. */
 function sharedConv(name: string, [kernel, bias]: tf.Variable[], assign: Assignments, reluOut = false): (x: tfl.SymbolicTensor) => tfl.SymbolicTensor {
   const layer = tfl.layers.conv2d({ filters: kernel!.shape[3]!, kernelSize: kernel!.shape[0]!, padding: 'same', useBias: true, activation: reluOut ? 'relu' : 'linear', name });
   assign.push({ layer, weights: [kernel!, bias!] });
   return (x) => layer.apply(x) as tfl.SymbolicTensor;
 }
+
+const conv = (x: tfl.SymbolicTensor, name: string, variables: tf.Variable[], assign: Assignments): tfl.SymbolicTensor => sharedConv(name, variables, assign)(x);
 
 /** Nearest-neighbour x2, cropped to h x w (as ../tasks/detection/detector.ts upsampleTo). */
 function upsampleTo(x: tfl.SymbolicTensor, h: number, w: number, name: string): tfl.SymbolicTensor {
