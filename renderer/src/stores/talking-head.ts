@@ -300,7 +300,11 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     const project = await run('Opening the project…', () => studioApi.call('speak:openProject', { id }));
     if (!project) return;
     const s = project.state;
-    model.value = s.model === 'shipped' ? undefined : s.model;
+    const nextModel = s.model === 'shipped' ? undefined : s.model;
+    if (nextModel !== model.value) {
+      model.value = nextModel;
+      await load(); // that model's faces
+    }
     projectId.value = project.id;
     projectName.value = project.name;
     history.clear();

@@ -39,6 +39,7 @@ export async function recordWebm(clip: ClipMedia, side = 256, onProgress?: (frac
   context.imageSmoothingEnabled = true;
   context.drawImage(frames[0]!, 0, 0, side, side);
   const audioContext = new AudioContext();
+  let painting = true;
   try {
     const bytes = dataUrlBytes(clip.audioUrl);
     const buffer = await audioContext.decodeAudioData(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
@@ -55,10 +56,11 @@ export async function recordWebm(clip: ClipMedia, side = 256, onProgress?: (frac
     const ended = new Promise<void>((resolve) => (source.onended = () => resolve()));
     recorder.start();
     const started = audioContext.currentTime;
-    source.start();
+    source.start(started);
     // Frames follow the audio clock; the last one is painted on until the recorder stops, so the
     // video track lasts as long as the sound (a canvas stream only sends frames that are painted).
-    let painting = true;
+    // (Waiting for the recorder's start event before the sound was tried: Chromium fires it up to
+    // 0.6 s after it began recording frames, which made the video that much longer than the sound.)
     const reachedEnd = new Promise<void>((resolve) => {
       const draw = () => {
         const t = audioContext.currentTime - started;
@@ -77,10 +79,10 @@ export async function recordWebm(clip: ClipMedia, side = 256, onProgress?: (frac
     await new Promise((resolve) => setTimeout(resolve, latency * 1000));
     recorder.stop();
     await stopped;
-    painting = false;
     video.getTracks().forEach((track) => track.stop());
     return new Blob(chunks, { type: type.split(';')[0] });
   } finally {
+    painting = false;
     await audioContext.close();
   }
 }
