@@ -8,12 +8,12 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef } from 'vue';
 import type { JobProgress } from '../../../shared/api/progress';
 import type { Run } from '../../../shared/api/schemas';
-import type { EditorClip, EditorFace, EditorProject, EditorSpeech, EditorState, PreviewFrameResult } from '../../../shared/speak/editor';
+import { emotionAt, type EditorClip, type EditorFace, type EditorProject, type EditorSpeech, type EditorState, type PreviewFrameResult } from '../../../shared/speak/editor';
 import { poseAt, type HeadPoseDegrees, type SpeakEmotion } from '../../../shared/speak/performance';
 import { SPEAK_EMOTIONS } from '../../../shared/speak/settings';
 import { studioApi } from '../api/studio';
 import { History } from '../talking-head/history';
-import { type EditorKey, moveKey, removeKey, setKey, toggleEase } from '../talking-head/keyframes';
+import { type EditorKey, moveKey, placeKey, removeKey, setKey, toggleEase } from '../talking-head/keyframes';
 import { LatestOnly } from '../talking-head/preview-queue';
 import { mediaUrl } from '../talking-head/zip';
 
@@ -26,6 +26,15 @@ interface EditorDocument {
   pose: HeadPoseDegrees;
   seed: number;
   keys: EditorKey[];
+  emotionKeys: EmotionDocKey[];
+}
+
+/** An emotion key as the editor keeps it: every weight, the intensity, the easing. */
+export interface EmotionDocKey {
+  t: number;
+  weights: Record<SpeakEmotion, number>;
+  intensity: number;
+  ease: boolean;
 }
 
 const noWeights = () => Object.fromEntries(SPEAK_EMOTIONS.map((e) => [e, 0])) as Record<SpeakEmotion, number>;
@@ -48,7 +57,8 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const speechAudio = ref<string | null>(null);
   const busy = ref<string | null>(null);
   const error = ref<string | null>(null);
-  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, keys: [] });
+  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, keys: [], emotionKeys: [] });
+  const selectedEmotionKey = ref<number | null>(null);
   const time = ref(0);
   const selectedKey = ref<number | null>(null);
   const preview = shallowRef<PreviewShown | null>(null);
@@ -78,6 +88,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   function restore(value: EditorDocument) {
     Object.assign(doc, value);
     selectedKey.value = null;
+    selectedEmotionKey.value = null;
     historyVersion.value++;
     void loadSpeech(doc.speechId);
     refresh();
@@ -199,6 +210,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     doc.speechId = speech.id;
     // Keys past the new end would never be reached.
     doc.keys = doc.keys.filter((k) => k.t <= speech.seconds);
+    doc.emotionKeys = doc.emotionKeys.filter((k) => k.t <= speech.seconds);
     time.value = Math.min(time.value, speech.seconds);
     refresh();
   }
@@ -226,6 +238,11 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   function seek(t: number) {
     time.value = Math.min(Math.max(0, t), duration.value);
     if (doc.keys.length) Object.assign(doc.pose, roundPose(poseAt(doc.keys, time.value)));
+    if (doc.emotionKeys.length) {
+      const mix = emotionAt(doc.emotionKeys, time.value);
+      for (const e of SPEAK_EMOTIONS) doc.weights[e] = Math.round((mix.weights[e] ?? 0) * 100) / 100;
+      doc.intensity = Math.round(mix.intensity * 100) / 100;
+    }
     refresh();
   }
 
@@ -253,6 +270,30 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     change('key:ease', () => (doc.keys = toggleEase(doc.keys, index)));
   }
 
+  function addEmotionKey() {
+    change('emotion-key:add', () => {
+      const { keys, index } = placeKey<EmotionDocKey>(doc.emotionKeys, { t: time.value, weights: { ...doc.weights }, intensity: doc.intensity });
+      doc.emotionKeys = keys;
+      selectedEmotionKey.value = index;
+    });
+  }
+  function dragEmotionKey(index: number, t: number) {
+    change(`emotion-key:move:${index}`, () => {
+      const moved = moveKey(doc.emotionKeys, index, t, duration.value);
+      doc.emotionKeys = moved.keys;
+      selectedEmotionKey.value = moved.index;
+    });
+  }
+  function deleteEmotionKey(index: number) {
+    change('emotion-key:delete', () => {
+      doc.emotionKeys = removeKey(doc.emotionKeys, index);
+      selectedEmotionKey.value = null;
+    });
+  }
+  function easeEmotionKey(index: number) {
+    change('emotion-key:ease', () => (doc.emotionKeys = toggleEase(doc.emotionKeys, index)));
+  }
+
   const undo = () => {
     const previous = history.undo(snapshot());
     if (previous) restore(previous);
@@ -267,7 +308,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
 
   async function generate() {
     if (!doc.identityId || !doc.speechId) return;
-    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), seed: doc.seed };
+    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed };
     const started = await run('Queueing the clip…', () => studioApi.call('speak:generate', { settings }));
     if (started) {
       generating.value = { runId: started.id, progress: null };
@@ -287,7 +328,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projects.value = await studioApi.call('speak:projects', {}).catch(() => projects.value);
   }
   function state(): EditorState {
-    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), seed: doc.seed };
+    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed };
   }
   async function saveProject(name: string, asNew = false) {
     const saved = await run('Saving the project…', () => studioApi.call('speak:saveProject', { ...(projectId.value && !asNew ? { id: projectId.value } : {}), name, state: state() }));
@@ -308,7 +349,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projectId.value = project.id;
     projectName.value = project.name;
     history.clear();
-    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, keys: s.keys.map((k) => ({ ...k, ease: k.ease })) });
+    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, keys: s.keys.map((k) => ({ ...k, ease: k.ease })), emotionKeys: s.emotionKeys.map((k) => ({ t: k.t, ease: k.ease, intensity: k.intensity, weights: { ...noWeights(), ...k.weights } })) });
     historyVersion.value++;
     speechInfo.value = null;
     await loadSpeech(s.speechId);
@@ -324,9 +365,9 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   }
 
   return {
-    model, models, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey,
+    model, models, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey, selectedEmotionKey,
     preview, previewError, previewCount, clips, generating, projects, projectId, projectName, canUndo, canRedo, mixLabel,
-    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, seek, addKey, dragKey, deleteKey, easeKey,
+    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, seek, addKey, dragKey, deleteKey, easeKey, addEmotionKey, dragEmotionKey, deleteEmotionKey, easeEmotionKey,
     undo, redo, generate, cancel, loadClips, loadProjects, saveProject, openProject, listen, refresh,
   };
 });

@@ -66,7 +66,20 @@ describe('talking-head clips as jobs', () => {
     // The artifact folder holds the frames, the WAV and the settings.
     const artifact = studio.store.metrics.artifacts(run.id).find((a) => a.kind === 'talking-head-clip')!;
     const record = JSON.parse(fs.readFileSync(path.join(artifact.path, 'clip.json'), 'utf8')) as { settings: unknown; frames: number };
-    expect(record).toMatchObject({ frames: 30, settings: { seed: 3, emotion: settings.emotion } });
+    expect(record).toMatchObject({ frames: 30, settings: { seed: 3, emotion: settings.emotion, emotionKeys: [] } });
+
+    // With emotion keys (neutral to surprised) the same clip is rendered frame by frame: the first
+    // frame (neutral) differs from the keyless clip's (happy), and the settings keep the keys.
+    const emotionKeys = [{ t: 0, weights: {}, intensity: 0, ease: true }, { t: 1.2, weights: { surprised: 1 }, intensity: 1, ease: false }];
+    const keyed = await call<{ id: number }>(studio, 'speak:generate', { settings: { ...settings, emotionKeys } });
+    await until(() => ['done', 'failed'].includes(studio.store.runs.get(keyed.id).status), 60_000);
+    expect(studio.store.runs.get(keyed.id)).toMatchObject({ status: 'done', error: null });
+    expect(progress.at(-1)).toBe(30);
+    const keyedMedia = await call<{ frames: string[] }>(studio, 'speak:clip', { id: keyed.id });
+    expect(keyedMedia.frames).toHaveLength(30);
+    expect(keyedMedia.frames[0]).not.toBe(media.frames[0]);
+    const [latest] = await call<{ runId: number; settings: { emotionKeys: unknown[] } }[]>(studio, 'speak:clips', {});
+    expect(latest).toMatchObject({ runId: keyed.id, settings: { emotionKeys } });
   }, 120_000);
 
   it('cancels a long generation, and refuses a clip whose speech or face is unknown, creating no run', async () => {
@@ -118,7 +131,7 @@ describe('talking-head clips as jobs', () => {
   it('saves, lists and reopens editor projects; a taken name is refused', async () => {
     const studio = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
     studios.push(studio);
-    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], seed: 7 };
+    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], emotionKeys: [{ t: 0.5, weights: { sad: 1 }, intensity: 0.4, ease: true }], seed: 7 };
     const saved = await call<{ id: number; name: string; state: unknown }>(studio, 'speak:saveProject', { name: 'Greeting', state });
     expect(saved.state).toEqual(state);
     await expect(call(studio, 'speak:saveProject', { name: 'greeting', state })).rejects.toThrow(/A talking-head project named "greeting" already exists/);

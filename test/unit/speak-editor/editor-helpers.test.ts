@@ -4,6 +4,7 @@ import { History } from '../../../renderer/src/talking-head/history';
 import { moveKey, removeKey, setKey, toggleEase, type EditorKey } from '../../../renderer/src/talking-head/keyframes';
 import { LatestOnly } from '../../../renderer/src/talking-head/preview-queue';
 import { crc32, zipStored } from '../../../renderer/src/talking-head/zip';
+import { emotionAt } from '../../../shared/speak/editor';
 
 describe('preview coalescing', () => {
   it('keeps one request in flight and sends only the latest settings asked for meanwhile', async () => {
@@ -93,5 +94,21 @@ describe('frame export zip', () => {
       local += 30 + nameLength + file.data.length;
     }
     expect(zip.readUInt32LE(local)).toBe(0x02014b50); // the central directory follows the data
+  });
+});
+
+describe('emotion keys', () => {
+  it('hold outside the keys, blend normalised mixes and intensity between them, eased or linear', () => {
+    const keys = [
+      { t: 0, weights: {}, intensity: 0.2, ease: true }, // all zero: neutral
+      { t: 2, weights: { happy: 2, surprised: 2 }, intensity: 1, ease: false },
+    ];
+    expect(emotionAt(keys, -1)).toEqual({ weights: { neutral: 1 }, intensity: 0.2 });
+    expect(emotionAt(keys, 5)).toEqual({ weights: { happy: 0.5, surprised: 0.5 }, intensity: 1 });
+    const middle = emotionAt(keys, 1); // linear into the second key: halfway
+    expect(middle.intensity).toBeCloseTo(0.6, 9);
+    expect(middle.weights).toEqual({ neutral: 0.5, happy: 0.25, surprised: 0.25 });
+    const eased = emotionAt([keys[0]!, { ...keys[1]!, ease: true }], 0.5); // smoothstep(0.25) = 0.15625
+    expect(eased.intensity).toBeCloseTo(0.2 + 0.8 * 0.15625, 9);
   });
 });
