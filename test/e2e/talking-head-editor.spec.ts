@@ -128,6 +128,12 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   await expect(view.getByTestId('th-key-1')).toHaveCount(0);
   await page.keyboard.press('Control+Shift+z');
   await expect(view.getByTestId('th-key-1')).toBeVisible();
+  // An emotion key goes on its own lane (and is undone: the clip keeps one emotion).
+  await view.getByTestId('th-add-emotion-key').click();
+  await expect(view.getByTestId('th-emotion-key-0')).toHaveAttribute('aria-label', /^Emotion key at [\d.]+ s: happy 0\.8 at intensity 0\.8, eased$/);
+  await page.keyboard.press('Control+z');
+  await expect(view.getByTestId('th-emotion-key-0')).toHaveCount(0);
+  await expect(view.getByTestId('th-key-1')).toBeVisible();
   // Scrubbing to the start shows that time's frame: the sliders follow the curve back to 20.
   await track.focus();
   await page.keyboard.press('Home');
