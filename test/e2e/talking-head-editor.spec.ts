@@ -173,6 +173,8 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   await expect(player).toHaveAttribute('data-frame', '0');
   await view.getByTestId('th-play-clip').click();
   await expect.poll(async () => Number(await player.getAttribute('data-frame')), { timeout: 10_000 }).toBeGreaterThan(5);
+  await player.scrollIntoViewIfNeeded();
+  await testInfo.attach('talking-head-editor-clip', { body: await page.screenshot(), contentType: 'image/png' });
 
   // PNG frames + WAV: a zip of every frame and the speech.
   const zipDownload = page.waitForEvent('download');
