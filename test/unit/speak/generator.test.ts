@@ -103,6 +103,30 @@ describe('SPEAK generator', () => {
     enc.params.dispose();
   });
 
+  it('relative motion: at the rest (the head\'s own prediction) the warp drives the source\'s own landmarks; other codes move them by the head\'s change', () => {
+    const enc = smallEncoders(4);
+    const p = new Params('', 8);
+    tf.tidy(() => {
+      const source = frameTensor(clips, 0, 0);
+      const lm = landmarksOf(clips, 0, 0);
+      const codes = enc.encodeFaces(source);
+      const quiet = enc.encodeAudio(tf.zeros([1, 20, 40]) as tf.Tensor3D);
+      const inputs = { source, sourceLandmarks: lm, ...codes, noiseSeed: null };
+      const rest = drivingLandmarks(p, { ...inputs, audio: quiet }, SIZE, SMALL).landmarks;
+      const lmNorm = tf.sub(tf.mul(lm, 2 / SIZE), 1);
+      const still = generateFrame(p, { ...inputs, audio: quiet, restLandmarks: rest }, SMALL);
+      expect(tf.max(tf.abs(tf.sub(still.landmarks, lmNorm))).dataSync()[0]).toBeLessThan(1e-6);
+      const speech = enc.encodeAudio(tf.randomUniform([1, 20, 40], -1, 1, 'float32', 9) as tf.Tensor3D);
+      const head = drivingLandmarks(p, { ...inputs, audio: speech }, SIZE, SMALL).landmarks;
+      const moved = generateFrame(p, { ...inputs, audio: speech, restLandmarks: rest }, SMALL);
+      const expected = tf.add(lmNorm, tf.sub(head, rest));
+      expect(tf.max(tf.abs(tf.sub(moved.landmarks, expected))).dataSync()[0]).toBeLessThan(1e-5);
+      expect(tf.max(tf.abs(tf.sub(head, rest))).dataSync()[0]).toBeGreaterThan(1e-4); // the speech did move the head's points
+    });
+    p.dispose();
+    enc.params.dispose();
+  });
+
   it('perceptual: our re-run of face-api\'s landmark-net blocks equals face-api\'s own extractor, and its gradient reaches the frame', async () => {
     const { api } = await loadFaceApi();
     const extractor = (api.nets.faceLandmark68Net as unknown as { faceFeatureExtractor: { forward(x: tf.Tensor4D): Promise<tf.Tensor4D> } }).faceFeatureExtractor;
