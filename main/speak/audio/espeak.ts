@@ -73,8 +73,10 @@ export function speak(text: string, options: VoiceOptions = {}): Speech {
   try {
     const file = path.join(dir, 'speech.wav');
     // Text goes in on stdin so that no sentence is ever read as an option.
-    execFileSync(BINARY, [...args, '-w', file, '--stdin'], { input: clean, stdio: ['pipe', 'ignore', 'pipe'] });
-    const phonemes = execFileSync(BINARY, [...args, '-q', '-x', '--sep= ', '--stdin'], { input: clean, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    // Bounded: a stuck espeak-ng must not hold the host (a sentence of 2000 characters takes ~2 s).
+    const limits = { timeout: 60_000, killSignal: 'SIGKILL' as const };
+    execFileSync(BINARY, [...args, '-w', file, '--stdin'], { input: clean, stdio: ['pipe', 'ignore', 'pipe'], ...limits });
+    const phonemes = execFileSync(BINARY, [...args, '-q', '-x', '--sep= ', '--stdin'], { input: clean, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...limits });
     const wav = readFileSync(file);
     return { wav, audio: decodeWav(wav, 'espeak-ng output'), clauses: parsePhonemes(phonemes) };
   } finally {
