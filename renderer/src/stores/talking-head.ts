@@ -5,7 +5,7 @@
  * their progress, and saved editor projects.
  */
 import { acceptHMRUpdate, defineStore } from 'pinia';
-import { computed, reactive, ref, shallowRef } from 'vue';
+import { computed, reactive, ref, shallowRef, type Ref } from 'vue';
 import type { JobProgress } from '../../../shared/api/progress';
 import type { Run } from '../../../shared/api/schemas';
 import { emotionAt, type EditorClip, type EditorFace, type EditorProject, type EditorSpeech, type EditorState, type PreviewFrameResult } from '../../../shared/speak/editor';
@@ -13,7 +13,7 @@ import { poseAt, type HeadPoseDegrees, type SpeakEmotion } from '../../../shared
 import { SPEAK_EMOTIONS } from '../../../shared/speak/settings';
 import { studioApi } from '../api/studio';
 import { History } from '../talking-head/history';
-import { type EditorKey, moveKey, placeKey, removeKey, setKey, toggleEase } from '../talking-head/keyframes';
+import { type EditorKey, moveKey, placeKey, removeKey, setKey, type Timed, toggleEase } from '../talking-head/keyframes';
 import { LatestOnly } from '../talking-head/preview-queue';
 import { mediaUrl } from '../talking-head/zip';
 
@@ -253,23 +253,6 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
       selectedKey.value = index;
     });
   }
-  function dragKey(index: number, t: number) {
-    change(`key:move:${index}`, () => {
-      const moved = moveKey(doc.keys, index, t, duration.value);
-      doc.keys = moved.keys;
-      selectedKey.value = moved.index;
-    });
-  }
-  function deleteKey(index: number) {
-    change('key:delete', () => {
-      doc.keys = removeKey(doc.keys, index);
-      selectedKey.value = null;
-    });
-  }
-  function easeKey(index: number) {
-    change('key:ease', () => (doc.keys = toggleEase(doc.keys, index)));
-  }
-
   function addEmotionKey() {
     change('emotion-key:add', () => {
       const { keys, index } = placeKey<EmotionDocKey>(doc.emotionKeys, { t: time.value, weights: { ...doc.weights }, intensity: doc.intensity });
@@ -277,22 +260,27 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
       selectedEmotionKey.value = index;
     });
   }
-  function dragEmotionKey(index: number, t: number) {
-    change(`emotion-key:move:${index}`, () => {
-      const moved = moveKey(doc.emotionKeys, index, t, duration.value);
-      doc.emotionKeys = moved.keys;
-      selectedEmotionKey.value = moved.index;
-    });
+  /** Drag, delete and ease on one lane of keys (pose or emotion): the same edits on its own keys and selection. */
+  function laneEdits<K extends Timed>(name: string, keys: { get(): K[]; set(keys: K[]): void }, selected: Ref<number | null>) {
+    return {
+      drag: (index: number, t: number) =>
+        change(`${name}:move:${index}`, () => {
+          const moved = moveKey(keys.get(), index, t, duration.value);
+          keys.set(moved.keys);
+          selected.value = moved.index;
+        }),
+      remove: (index: number) =>
+        change(`${name}:delete`, () => {
+          keys.set(removeKey(keys.get(), index));
+          selected.value = null;
+        }),
+      ease: (index: number) => change(`${name}:ease`, () => keys.set(toggleEase(keys.get(), index))),
+    };
   }
-  function deleteEmotionKey(index: number) {
-    change('emotion-key:delete', () => {
-      doc.emotionKeys = removeKey(doc.emotionKeys, index);
-      selectedEmotionKey.value = null;
-    });
-  }
-  function easeEmotionKey(index: number) {
-    change('emotion-key:ease', () => (doc.emotionKeys = toggleEase(doc.emotionKeys, index)));
-  }
+  const poseLane = laneEdits('key', { get: () => doc.keys, set: (keys) => (doc.keys = keys) }, selectedKey);
+  const emotionLane = laneEdits('emotion-key', { get: () => doc.emotionKeys, set: (keys) => (doc.emotionKeys = keys) }, selectedEmotionKey);
+  const [dragKey, deleteKey, easeKey] = [poseLane.drag, poseLane.remove, poseLane.ease];
+  const [dragEmotionKey, deleteEmotionKey, easeEmotionKey] = [emotionLane.drag, emotionLane.remove, emotionLane.ease];
 
   const undo = () => {
     const previous = history.undo(snapshot());

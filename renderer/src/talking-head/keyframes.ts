@@ -4,7 +4,7 @@ import type { HeadPoseDegrees, PoseKey } from '../../../shared/speak/performance
 /** Keys closer than this (seconds: one video frame) are the same key. */
 export const SAME_TIME = 0.02;
 
-interface Timed {
+export interface Timed {
   t: number;
   ease: boolean;
 }
