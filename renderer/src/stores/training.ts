@@ -42,16 +42,15 @@ export const useTrainingStore = defineStore('training', () => {
     return setRun(await studioApi.call('runs:get', { id }), fresh);
   }
 
-  /** The queue's order and concurrency from the host (answers to jobs:reorder / jobs:configure count as newer when sent later). */
-  function applyQueue(status: { concurrency: number; running: number[]; queued: number[] }, fresh: () => boolean) {
-    if (!fresh()) return;
-    concurrency.value = status.concurrency;
-    running.value = status.running;
-    queued.value = status.queued;
-  }
-
   async function loadQueue() {
-    applyQueue(await studioApi.call('jobs:status', {}), answers.take('queue'));
+    // Stamped before the call: a reorder sent after this listing and answered first must win.
+    const fresh = answers.take('queue');
+    const status = await studioApi.call('jobs:status', {});
+    if (fresh()) {
+      concurrency.value = status.concurrency;
+      running.value = status.running;
+      queued.value = status.queued;
+    }
     const sent = answers.stamp();
     const page = await studioApi.call('runs:list', { limit: 30 });
     if (answers.accept('recent', sent)) recent.value = page.runs.map((r) => r.id);
