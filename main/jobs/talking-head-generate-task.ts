@@ -46,7 +46,7 @@ export async function generateEditorClip(job: ClipJob, emit: EmitJobEvent, shoul
       };
       const clip = settings.emotionKeys.length
         ? await frameByFrame(model, face, audio, settings, onProgress, shouldStop)
-        : await generateClip(model, face, audio, { emotion: settings.emotion, pose: settings.pose, noiseSeed: settings.seed }, { onProgress, shouldStop }).catch((error: unknown) => {
+        : await generateClip(model, face, audio, { emotion: settings.emotion, pose: settings.pose, noiseSeed: settings.seed, blinksPerMinute: settings.blinks }, { onProgress, shouldStop }).catch((error: unknown) => {
             throw (error as Error).name === 'StoppedError' ? new JobCancelled() : error;
           });
       makeFolders(job.out, 'clip folder');
@@ -84,7 +84,7 @@ async function frameByFrame(model: SpeakModel, face: PreparedFace, audio: PcmAud
   for (let i = 0; i < total; i++) {
     if (shouldStop()) throw new JobCancelled();
     const t = i / VIDEO_FPS;
-    frames.push(previewFrame(model, face, { emotion: emotionAt(settings.emotionKeys, t), pose: poseAt(settings.pose, t), noiseSeed: settings.seed, audio, time: t }));
+    frames.push(previewFrame(model, face, { emotion: emotionAt(settings.emotionKeys, t), pose: poseAt(settings.pose, t), noiseSeed: settings.seed, blinksPerMinute: settings.blinks, audio, time: t }));
     if (i % 8 === 7 || i === total - 1) {
       onProgress({ framesDone: i + 1, framesTotal: total });
       await new Promise((resolve) => setImmediate(resolve));

@@ -16,8 +16,10 @@ import type { PcmAudio } from './audio/wav';
 import { EMOTIONS } from './corpus/emotions';
 import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
 import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
-import { drivingLandmarks, generateFrame, generatorSettingsWith, type GeneratorSettings } from './model/generator';
+import { drivingLandmarks, generateFrame, generatorSettingsWith, type GeneratorSettings, type MotionInputs } from './model/generator';
 import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
+import { fitHeadPose, turnHead, type HeadFit } from './model/rigid-pose';
+import { blinkSchedule, paintBlink, whereWarpTook } from './model/blink';
 import { Params } from './model/nn';
 import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
 import { generatorSettingsOf } from './train/stage-builders';
@@ -87,19 +89,24 @@ export interface PreparedFace {
   image: tf.Tensor4D;
   landmarks: tf.Tensor2D;
   identity: tf.Tensor2D;
-  /** The motion head's landmarks for the face under its own codes and silence (relative motion), or null (absolute). */
+  /** The motion head's landmarks for the face under its own codes and silence (relative motion), or null. */
   rest: tf.Tensor2D | null;
+  /** The face fitted to the mean 3D face (posed motion), or null. */
+  fit: HeadFit | null;
   dispose(): void;
 }
 
 /**
- * How the face is driven: 'relative' moves the face's own landmarks by the change the
+ * How the face is driven: 'posed' turns the face's own landmarks to the requested pose through
+ * the mean 3D face (rigid-pose.ts) and adds what the motion head moves beyond the head's turn
+ * (speech, emotion: its landmarks with the requested codes less its landmarks at the same pose,
+ * neutral and silent); 'relative' moves the face's own landmarks by the change the
  * requested codes and speech make from the face's own codes in silence, so a photo keeps its own
  * geometry; 'absolute' warps to the landmarks the motion head predicts outright (learned on
  * procedural faces; the default: on the shipped model both keep a photo alike, 54.0% vs 53.3% of
  * frames the same person, bench/speak-photo-identity.ts).
  */
-export type MotionMode = 'relative' | 'absolute';
+export type MotionMode = 'posed' | 'relative' | 'absolute';
 
 export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionMode = 'absolute'): PreparedFace {
   if (face.size !== model.size) throw new Error(`The face is ${face.size} px but this model generates ${model.size} px faces: crop the face at ${model.size} px`);
@@ -121,6 +128,7 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
     landmarks,
     identity,
     rest,
+    fit: motion === 'posed' ? fitHeadPose(face.landmarks, face.size) : null,
     dispose: () => tf.dispose([image, landmarks, identity, ...(rest ? [rest] : [])]),
   };
 }
@@ -143,34 +151,68 @@ function checkEmotion(emotion: EmotionMix): Float32Array {
  * Frames for rows [from, from + count) of the speech windows, each with its own pose; the
  * emotion is the same for all. Returns RGB bytes per frame.
  */
-function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, from: number, poses: HeadPoseDegrees[], emotion: EmotionMix, noiseSeed: number): Uint8Array[] {
+function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, from: number, poses: HeadPoseDegrees[], emotion: EmotionMix, noiseSeed: number, closures: readonly number[] = []): Uint8Array[] {
   const n = poses.length;
   const weights = checkEmotion(emotion);
-  const pixels = tf.tidy(() => {
+  const [pixels, flowTensor] = tf.tidy((): tf.Tensor[] => {
     const win = windows.steps * windows.mels;
     const mel = tf.tensor3d(windows.data.subarray(from * win, (from + n) * win), [n, windows.steps, windows.mels]);
     const poseRows = tf.tensor2d(poses.flatMap((p) => [p.yaw, p.pitch, p.roll]), [n, 3]);
-    const weightRows = tf.tile(tf.tensor2d(weights, [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D;
+    const emotionRows = (mix: Float32Array, intensity: number) => emotionToCode(model.irfd, tf.tile(tf.tensor2d(mix, [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], intensity), model.arch.emotionDim);
+    const generator = model.generator.scope('generator');
+    const inputs = {
+      source: tf.tile(face.image, [n, 1, 1, 1]) as tf.Tensor4D,
+      sourceLandmarks: tf.tile(face.landmarks, [n, 1]) as tf.Tensor2D,
+      identity: tf.tile(face.identity, [n, 1]) as tf.Tensor2D,
+      emotion: emotionRows(weights, emotion.intensity),
+      pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
+      audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
+      noiseSeed,
+    };
     const out = generateFrame(
-      model.generator.scope('generator'),
+      generator,
       {
-        source: tf.tile(face.image, [n, 1, 1, 1]) as tf.Tensor4D,
-        sourceLandmarks: tf.tile(face.landmarks, [n, 1]) as tf.Tensor2D,
-        identity: tf.tile(face.identity, [n, 1]) as tf.Tensor2D,
-        emotion: emotionToCode(model.irfd, weightRows, tf.fill([n], emotion.intensity), model.arch.emotionDim),
-        pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
-        audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
-        noiseSeed,
+        ...inputs,
         ...(face.rest ? { restLandmarks: tf.tile(face.rest, [n, 1]) as tf.Tensor2D } : {}),
+        ...(face.fit ? { drivingLandmarks: posedLandmarks(model, face.fit, inputs, poses) } : {}),
       },
       model.generatorSettings,
     );
-    return tf.cast(tf.round(tf.mul(tf.clipByValue(out.frame, 0, 1), 255)), 'int32');
+    const bytes = tf.cast(tf.round(tf.mul(tf.clipByValue(out.frame, 0, 1), 255)), 'int32');
+    // Blinking rows need where the warp took the eyes: the flow at the frame's size.
+    const flow = closures.some((c) => c > 0) ? tf.image.resizeBilinear(out.motion.flow, [model.size, model.size]) : null;
+    return flow ? [bytes, flow] : [bytes];
   });
-  const data = pixels.dataSync();
-  pixels.dispose();
-  const side = model.size * model.size * 3;
-  return Array.from({ length: n }, (_, i) => Uint8Array.from(data.subarray(i * side, (i + 1) * side)));
+  const data = pixels!.dataSync();
+  const flow = flowTensor?.dataSync() as Float32Array | undefined;
+  tf.dispose([pixels!, ...(flowTensor ? [flowTensor] : [])]);
+  const side = model.size * model.size;
+  const source = face.landmarks.dataSync();
+  return Array.from({ length: n }, (_, i) => {
+    const rgb = Uint8Array.from(data.subarray(i * side * 3, (i + 1) * side * 3));
+    if (flow && closures[i]! > 0) paintBlink(rgb, model.size, whereWarpTook(flow.subarray(i * side * 2, (i + 1) * side * 2), model.size, source), closures[i]!);
+    return rgb;
+  });
+}
+
+/**
+ * Posed motion's driving landmarks (pixels [N, 136]): the face turned to each pose by geometry,
+ * plus the motion head's non-rigid part (its landmarks for the requested codes and speech less
+ * those for the same pose code, neutral at intensity 0 and silent, so the head's own, too small,
+ * turn cancels).
+ */
+function posedLandmarks(model: SpeakModel, fit: HeadFit, inputs: MotionInputs, poses: HeadPoseDegrees[]): tf.Tensor2D {
+  const n = poses.length;
+  const generator = model.generator.scope('generator');
+  const silence = speechWindows(null, 1);
+  const quiet = tf.tile(tf.tensor3d(silence.data, [1, silence.steps, silence.mels]), [n, 1, 1]) as tf.Tensor3D;
+  const neutral = emotionToCode(model.irfd, tf.tile(tf.tensor2d(emotionWeights({ neutral: 1 }), [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], 0), model.arch.emotionDim);
+  const performed = drivingLandmarks(generator, inputs, model.size, model.generatorSettings).landmarks;
+  const still = drivingLandmarks(generator, { ...inputs, emotion: neutral, audio: audioEncoder(model.generator.scope('audio'), quiet, model.audioSettings) }, model.size, model.generatorSettings).landmarks;
+  const turned = new Float32Array(n * 136);
+  poses.forEach((pose, i) => turned.set(turnHead(fit, pose), i * 136));
+  // Non-rigid motion in normalised units -> pixels (x S / 2).
+  return tf.add(tf.tensor2d(turned, [n, 136]), tf.mul(tf.sub(performed, still), model.size / 2)) as tf.Tensor2D;
 }
 
 export interface PreviewRequest {
@@ -180,6 +222,8 @@ export interface PreviewRequest {
   /** Speech around this time (seconds) shapes the mouth; without audio the mouth is at rest. */
   audio?: PcmAudio | null;
   time?: number;
+  /** The clip's blink rate: the frame at `time` blinks where the generated clip would. */
+  blinksPerMinute?: number;
 }
 
 /** One frame for the given settings (the editor's live preview). */
@@ -195,7 +239,9 @@ export function previewFrame(model: SpeakModel, face: PreparedFace, request: Pre
     windows = previewWindows.get(audio) ?? speechWindows(audio, frames);
     previewWindows.set(audio, windows);
   } else windows = speechWindows(audio, frames);
-  return renderRows(model, face, windows, Math.min(frame, frames - 1), [pose], request.emotion, request.noiseSeed)[0]!;
+  const row = Math.min(frame, frames - 1);
+  const closure = blinkSchedule(frames, request.blinksPerMinute ?? 0, request.noiseSeed)[row]!;
+  return renderRows(model, face, windows, row, [pose], request.emotion, request.noiseSeed, [closure])[0]!;
 }
 
 export interface GenerateProgress {
@@ -231,11 +277,12 @@ export async function generateClip(
   const total = Math.max(1, Math.round(seconds * VIDEO_FPS));
   const poses = Array.from({ length: total }, (_, i) => checkPose(poseAt(performance.pose, i / VIDEO_FPS)));
   const windows = speechWindows(audio, total);
+  const closures = blinkSchedule(total, performance.blinksPerMinute ?? 0, performance.noiseSeed);
   const batch = Math.max(1, options.batch ?? 8);
   const frames: Uint8Array[] = [];
   for (let from = 0; from < total; from += batch) {
     if (options.shouldStop?.()) throw Object.assign(new Error('Generation stopped'), { name: 'StoppedError' });
-    frames.push(...renderRows(model, face, windows, from, poses.slice(from, from + batch), performance.emotion, performance.noiseSeed));
+    frames.push(...renderRows(model, face, windows, from, poses.slice(from, from + batch), performance.emotion, performance.noiseSeed, closures.slice(from, from + batch)));
     options.onProgress?.({ framesDone: frames.length, framesTotal: total });
     await new Promise((resolve) => setImmediate(resolve));
   }

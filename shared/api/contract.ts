@@ -245,10 +245,11 @@ export const operations = {
         emotion: speak.emotionMix,
         pose: speak.headPose,
         seed: z.number().int().min(0).max(2 ** 31 - 1),
+        blinks: speak.blinksPerMinute,
       })
       .strict(),
     speak.previewFrameResult,
-    'One frame for the face, emotion, pose, seed and time in the speech, from the model kept loaded in the editor worker; with its latency.',
+    'One frame for the face, emotion, pose, seed, blink rate and time in the speech, from the model kept loaded in the editor worker; with its latency.',
   ),
   'speak:generate': operation(
     z.object({ name: s.displayName.optional(), settings: speak.clipSettings.omit({ model: true, identityLabel: true, speechName: true }).extend({ model: z.string().min(1).max(2000).optional() }) }).strict(),

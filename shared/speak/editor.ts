@@ -3,7 +3,7 @@
  * a generated clip's settings (the `talking-head-clip` job's config) and a saved editor project.
  */
 import { z } from 'zod';
-import type { EmotionMix } from './performance';
+import { MAX_BLINKS_PER_MINUTE, type EmotionMix } from './performance';
 import { SPEAK_EMOTIONS } from './settings';
 
 const degrees = z.number().min(-90).max(90);
@@ -17,6 +17,8 @@ export const emotionMix = z
   .strict();
 
 export const headPose = z.object({ yaw: degrees, pitch: degrees, roll: degrees }).strict();
+/** Blinks a minute (0: none; missing in projects and clips saved before blinks: none). */
+export const blinksPerMinute = z.number().min(0).max(MAX_BLINKS_PER_MINUTE).default(0);
 
 /** A pose at a time of the clip (seconds); `ease` false: straight to it, else smoothstep in and out. */
 export const poseKey = headPose.extend({ t: z.number().min(0).max(600), ease: z.boolean().default(true) }).strict();
@@ -99,6 +101,7 @@ export const clipSettings = z
     /** Emotion keyframes; when given they drive the emotion over time instead of `emotion`. */
     emotionKeys: z.array(emotionKey).max(500).default([]),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
+    blinks: blinksPerMinute,
   })
   .strict();
 export type ClipSettings = z.output<typeof clipSettings>;
@@ -137,6 +140,7 @@ export const editorState = z
     keys: z.array(poseKey).max(500),
     emotionKeys: z.array(emotionKey).max(500).default([]),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
+    blinks: blinksPerMinute,
   })
   .strict();
 export type EditorState = z.output<typeof editorState>;

@@ -5,6 +5,9 @@
  */
 import type { SPEAK_EMOTIONS } from './settings';
 
+/** Most blinks a minute a generation takes (a person blinks about 15 to 20 times a minute at rest). */
+export const MAX_BLINKS_PER_MINUTE = 60;
+
 export type SpeakEmotion = (typeof SPEAK_EMOTIONS)[number];
 
 export interface HeadPoseDegrees {
@@ -29,8 +32,10 @@ export interface EmotionMix {
 export interface Performance {
   emotion: EmotionMix;
   pose: HeadPoseDegrees | PoseKey[];
-  /** Seed of the editing module's noise: the same seed repeats a generation exactly. */
+  /** Seed of the editing module's noise: the same seed repeats a generation exactly (and places the blinks). */
   noiseSeed: number;
+  /** Blinks a minute on average, 0 (none, the default) to 60. */
+  blinksPerMinute?: number;
 }
 
 const smoothstep = (x: number) => x * x * (3 - 2 * x);

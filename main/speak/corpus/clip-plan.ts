@@ -32,16 +32,25 @@ export interface ClipPlan {
   fps: number;
 }
 
-/** Blink closure for each frame: a blink every 2-4.5 s, closing over 2 frames, opening over 3. */
-export function blinkTrack(frames: number, rng: () => number, fps = VIDEO_FPS): number[] {
+/** When blinks fall, in seconds drawn from the clip's random stream. */
+export interface BlinkTiming {
+  firstSeconds(): number;
+  gapSeconds(): number;
+}
+
+/**
+ * Blink closure for each frame, closing over 2 frames, opening over 3: by default (the corpus's)
+ * the first within 0.3-1.8 s, then one every 2-4.5 s.
+ */
+export function blinkTrack(frames: number, rng: () => number, fps = VIDEO_FPS, timing: BlinkTiming = { firstSeconds: () => 0.3 + 1.5 * rng(), gapSeconds: () => 2 + 2.5 * rng() }): number[] {
   const out = new Array<number>(frames).fill(0);
   const profile = [0.45, 1, 0.75, 0.4, 0.12];
-  let t = Math.floor((0.3 + 1.5 * rng()) * fps);
+  let t = Math.floor(timing.firstSeconds() * fps);
   while (t < frames) {
     profile.forEach((v, k) => {
       if (t + k < frames) out[t + k] = v;
     });
-    t += Math.floor((2 + 2.5 * rng()) * fps);
+    t += Math.max(profile.length, Math.floor(timing.gapSeconds() * fps));
   }
   return out;
 }

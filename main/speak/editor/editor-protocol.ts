@@ -17,6 +17,7 @@ export type EditorRequest =
       emotion: EmotionMix;
       pose: HeadPoseDegrees;
       seed: number;
+      blinks: number;
     };
 
 export interface FoundFaceReply {

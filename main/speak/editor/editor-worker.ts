@@ -67,7 +67,7 @@ async function handle(request: EditorRequest): Promise<FoundFaceReply | PreviewR
     }
   }
   const started = performance.now();
-  const rgb = previewFrame(current, face, { emotion: request.emotion, pose: request.pose, noiseSeed: request.seed, audio, time: request.time });
+  const rgb = previewFrame(current, face, { emotion: request.emotion, pose: request.pose, noiseSeed: request.seed, blinksPerMinute: request.blinks, audio, time: request.time });
   return { rgb, size: current.size, forwardMs: performance.now() - started, loaded };
 }
 

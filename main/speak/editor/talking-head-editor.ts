@@ -36,6 +36,8 @@ export interface PreviewSettings {
   emotion: EmotionMix;
   pose: HeadPoseDegrees;
   seed: number;
+  /** Blinks a minute: the frame at `time` blinks where the generated clip would. */
+  blinks: number;
 }
 
 export interface PreviewResult {
@@ -118,7 +120,7 @@ export class TalkingHeadEditor {
     const size = modelSize(settings.model);
     if (face.size !== size) throw new EditorInputError(`The face "${face.label}" was cropped at ${face.size} px but this model makes ${size} px frames: choose the face again for this model.`);
     const speech = settings.speechId ? this.speech.wavPath(this.speech.get(settings.speechId).id) : null;
-    const reply = await this.worker.request({ op: 'preview', model: settings.model, face: this.faces.folder(face.id), speech, time: settings.time, emotion: settings.emotion, pose: settings.pose, seed: settings.seed }).catch((error: Error) => {
+    const reply = await this.worker.request({ op: 'preview', model: settings.model, face: this.faces.folder(face.id), speech, time: settings.time, emotion: settings.emotion, pose: settings.pose, seed: settings.seed, blinks: settings.blinks }).catch((error: Error) => {
       // loadSpeakModel names the folder and what is wrong with it (damaged, untrained stage): the user's to fix.
       throw error.message.includes(settings.model) ? new EditorInputError(error.message) : error;
     });

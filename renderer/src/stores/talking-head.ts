@@ -17,6 +17,9 @@ import { type EditorKey, moveKey, placeKey, removeKey, setKey, type Timed, toggl
 import { LatestOnly } from '../talking-head/preview-queue';
 import { mediaUrl } from '../talking-head/zip';
 
+/** Blinks a minute a new editor starts with: a person at rest blinks about 15 to 20 times a minute. */
+const DEFAULT_BLINKS = 15;
+
 /** What undo/redo and projects keep: everything the user directs. */
 interface EditorDocument {
   identityId: string | null;
@@ -25,6 +28,8 @@ interface EditorDocument {
   intensity: number;
   pose: HeadPoseDegrees;
   seed: number;
+  /** Blinks a minute (painted: the model has no blink input). */
+  blinks: number;
   keys: EditorKey[];
   emotionKeys: EmotionDocKey[];
 }
@@ -57,7 +62,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const speechAudio = ref<string | null>(null);
   const busy = ref<string | null>(null);
   const error = ref<string | null>(null);
-  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, keys: [], emotionKeys: [] });
+  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, blinks: DEFAULT_BLINKS, keys: [], emotionKeys: [] });
   const selectedEmotionKey = ref<number | null>(null);
   const time = ref(0);
   const selectedKey = ref<number | null>(null);
@@ -109,13 +114,13 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     },
     (e) => (previewError.value = message(e)),
   );
-  function previewSettings(input: { identityId: string; speechId: string | null; time: number; weights: Record<SpeakEmotion, number>; intensity: number; pose: HeadPoseDegrees; seed: number }) {
-    return { ...(model.value ? { model: model.value } : {}), identityId: input.identityId, speechId: input.speechId, time: input.time, emotion: { weights: { ...input.weights }, intensity: input.intensity }, pose: { ...input.pose }, seed: input.seed };
+  function previewSettings(input: { identityId: string; speechId: string | null; time: number; weights: Record<SpeakEmotion, number>; intensity: number; pose: HeadPoseDegrees; seed: number; blinks: number }) {
+    return { ...(model.value ? { model: model.value } : {}), identityId: input.identityId, speechId: input.speechId, time: input.time, emotion: { weights: { ...input.weights }, intensity: input.intensity }, pose: { ...input.pose }, seed: input.seed, blinks: input.blinks };
   }
   /** Ask for the frame the editor now shows (coalesced while sliders move). */
   function refresh() {
     if (!doc.identityId) return;
-    queue.request({ identityId: doc.identityId, speechId: doc.speechId, time: time.value, weights: { ...doc.weights }, intensity: doc.intensity, pose: { ...doc.pose }, seed: doc.seed });
+    queue.request({ identityId: doc.identityId, speechId: doc.speechId, time: time.value, weights: { ...doc.weights }, intensity: doc.intensity, pose: { ...doc.pose }, seed: doc.seed, blinks: doc.blinks });
   }
 
   async function run<T>(label: string, work: () => Promise<T>): Promise<T | undefined> {
@@ -233,6 +238,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const setIntensity = (value: number) => change('intensity', () => (doc.intensity = value));
   const setPose = (axis: keyof HeadPoseDegrees, value: number) => change(`pose:${axis}`, () => (doc.pose[axis] = value));
   const setSeed = (value: number) => change('seed', () => (doc.seed = value));
+  const setBlinks = (value: number) => change('blinks', () => (doc.blinks = value));
 
   /** Move the playhead; with keyframes the sliders follow the pose curve there. */
   function seek(t: number) {
@@ -296,7 +302,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
 
   async function generate() {
     if (!doc.identityId || !doc.speechId) return;
-    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed };
+    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks };
     const started = await run('Queueing the clip…', () => studioApi.call('speak:generate', { settings }));
     if (started) {
       generating.value = { runId: started.id, progress: null };
@@ -316,7 +322,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projects.value = await studioApi.call('speak:projects', {}).catch(() => projects.value);
   }
   function state(): EditorState {
-    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed };
+    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks };
   }
   async function saveProject(name: string, asNew = false) {
     const saved = await run('Saving the project…', () => studioApi.call('speak:saveProject', { ...(projectId.value && !asNew ? { id: projectId.value } : {}), name, state: state() }));
@@ -337,7 +343,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projectId.value = project.id;
     projectName.value = project.name;
     history.clear();
-    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, keys: s.keys.map((k) => ({ ...k, ease: k.ease })), emotionKeys: s.emotionKeys.map((k) => ({ t: k.t, ease: k.ease, intensity: k.intensity, weights: { ...noWeights(), ...k.weights } })) });
+    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, blinks: s.blinks, keys: s.keys.map((k) => ({ ...k, ease: k.ease })), emotionKeys: s.emotionKeys.map((k) => ({ t: k.t, ease: k.ease, intensity: k.intensity, weights: { ...noWeights(), ...k.weights } })) });
     historyVersion.value++;
     speechInfo.value = null;
     await loadSpeech(s.speechId);
@@ -355,7 +361,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   return {
     model, models, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey, selectedEmotionKey,
     preview, previewError, previewCount, clips, generating, projects, projectId, projectName, canUndo, canRedo, mixLabel,
-    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, seek, addKey, dragKey, deleteKey, easeKey, addEmotionKey, dragEmotionKey, deleteEmotionKey, easeEmotionKey,
+    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, setBlinks, seek, addKey, dragKey, deleteKey, easeKey, addEmotionKey, dragEmotionKey, deleteEmotionKey, easeEmotionKey,
     undo, redo, generate, cancel, loadClips, loadProjects, saveProject, openProject, listen, refresh,
   };
 });

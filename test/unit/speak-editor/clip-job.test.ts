@@ -131,7 +131,7 @@ describe('talking-head clips as jobs', () => {
   it('saves, lists and reopens editor projects; a taken name is refused', async () => {
     const studio = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
     studios.push(studio);
-    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], emotionKeys: [{ t: 0.5, weights: { sad: 1 }, intensity: 0.4, ease: true }], seed: 7 };
+    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], emotionKeys: [{ t: 0.5, weights: { sad: 1 }, intensity: 0.4, ease: true }], seed: 7, blinks: 12 };
     const saved = await call<{ id: number; name: string; state: unknown }>(studio, 'speak:saveProject', { name: 'Greeting', state });
     expect(saved.state).toEqual(state);
     await expect(call(studio, 'speak:saveProject', { name: 'greeting', state })).rejects.toThrow(/A talking-head project named "greeting" already exists/);
@@ -142,5 +142,9 @@ describe('talking-head clips as jobs', () => {
     expect((await call<{ state: { seed: number; keys: unknown[] } }>(studio, 'speak:openProject', { id: saved.id })).state).toMatchObject({ seed: 8, keys: state.keys });
     await expect(call(studio, 'speak:saveProject', { name: 'Bad', state: { ...state, pose: { yaw: 200, pitch: 0, roll: 0 } } })).rejects.toThrow(/state\.pose\.yaw: Too big/);
     expect((await call<unknown[]>(studio, 'speak:projects', {})).length).toBe(1);
+    // A project saved before the blink slider (no blinks) opens with none.
+    const { blinks: _, ...older } = state;
+    const old = await call<{ id: number; state: { blinks: number } }>(studio, 'speak:saveProject', { name: 'Older', state: older });
+    expect((await call<{ state: { blinks: number } }>(studio, 'speak:openProject', { id: old.id })).state.blinks).toBe(0);
   });
 });

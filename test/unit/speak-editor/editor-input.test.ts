@@ -15,6 +15,7 @@ import { PORTRAITS_DIR } from '../../../main/speak/editor/identities';
 import { resizeImage } from '../../../main/speak/instruments/image-warp';
 import { packageDir } from '../../../main/speak/instruments/model-files';
 import { SHIPPED_MODEL, TalkingHeadEditor } from '../../../main/speak/editor/talking-head-editor';
+import { blinkSchedule } from '../../../main/speak/model/blink';
 
 const files = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).sort() : []);
 
@@ -106,7 +107,7 @@ describe('talking-head editor input', () => {
 
   it('previews a face from the cached model in one forward pass; the pose changes the frame; out-of-range pose refused', async () => {
     const speech = await editor.speech.fromFile('tone.wav', tone(1.2, 0.5));
-    const settings = { model: SHIPPED_MODEL, identityId: 'corpus-0', speechId: speech.id, time: 0.5, emotion: { weights: { happy: 0.8, neutral: 0.2 }, intensity: 0.8 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 1 };
+    const settings = { model: SHIPPED_MODEL, identityId: 'corpus-0', speechId: speech.id, time: 0.5, emotion: { weights: { happy: 0.8, neutral: 0.2 }, intensity: 0.8 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 1, blinks: 0 };
     await editor.identities(SHIPPED_MODEL);
     const first = await editor.preview(settings);
     expect(first.loaded).toEqual(expect.arrayContaining(['model', 'face', 'speech']));
@@ -116,6 +117,12 @@ describe('talking-head editor input', () => {
     expect(again.png.equals(first.png)).toBe(true); // same settings, same seed: the same frame
     const turned = await editor.preview({ ...settings, pose: { yaw: 20, pitch: 0, roll: 0 } });
     expect(turned.png.equals(first.png)).toBe(false);
+    // The blink rate: at a time the seed's schedule has the eyes shut the frame changes; at an open one it does not.
+    const schedule = blinkSchedule(30, 60, settings.seed); // 1.2 s of speech; at 60 a minute the first blink is within 1 s
+    const [shut, open] = [schedule.indexOf(1), schedule.indexOf(0)];
+    const at = (frame: number, blinks: number) => editor.preview({ ...settings, time: frame / 25, blinks });
+    expect((await at(shut, 60)).png.equals((await at(shut, 0)).png)).toBe(false);
+    expect((await at(open, 60)).png.equals((await at(open, 0)).png)).toBe(true);
     const times = [];
     for (let i = 0; i < 5; i++) times.push((await editor.preview({ ...settings, pose: { yaw: i * 4, pitch: 0, roll: 0 } })).hostMs);
     console.log(`[speak-editor] preview host latency, 5 cached calls: ${times.map((t) => t.toFixed(0)).join(', ')} ms; forward ${again.forwardMs.toFixed(0)} ms`);
