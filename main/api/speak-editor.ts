@@ -13,6 +13,7 @@ import { CLIP_JSON } from '../jobs/talking-head-generate-task';
 import { editorRoot } from '../speak/editor/editor-root';
 import type { FaceRecord } from '../speak/editor/face-store';
 import { SpeechRefused } from '../speak/editor/speech-input';
+import { clipMp4 } from '../speak/editor/clip-mp4';
 import { EditorInputError, modelSize, SHIPPED_MODEL, TalkingHeadEditor } from '../speak/editor/talking-head-editor';
 import { prepare } from '../store/database';
 import { POSE_RANGE } from '../speak/corpus/clip-plan';
@@ -52,6 +53,15 @@ function clipExperiment(store: Store, create: boolean): number | null {
 function clipFolder(store: Store, run: Run): string | null {
   const artifact = store.metrics.artifacts(run.id).find((a) => a.kind === 'talking-head-clip');
   return artifact && fs.existsSync(path.join(artifact.path, CLIP_JSON)) ? artifact.path : null;
+}
+
+/** A finished clip's folder and clip.json; says why a run is not one. */
+function finishedClip(store: Store, id: number): { dir: string; record: { fps: number; size: number; frames: number; seconds: number } } {
+  const run = store.runs.get(id);
+  if (run.kind !== 'talking-head-clip') throw new ApiError('bad_request', `Run ${id} is a ${run.kind} run, not a generated clip.`);
+  const dir = clipFolder(store, run);
+  if (!dir) throw new ApiError('conflict', `Clip ${id} has no frames (status ${run.status}): only a finished generation can be played or exported.`);
+  return { dir, record: JSON.parse(fs.readFileSync(path.join(dir, CLIP_JSON), 'utf8')) as { fps: number; size: number; frames: number; seconds: number } };
 }
 
 export function createSpeakEditorHandlers({ store, jobs }: { store: Store; jobs: JobManager }): SpeakHandlers {
@@ -111,13 +121,18 @@ export function createSpeakEditorHandlers({ store, jobs }: { store: Store; jobs:
       });
     },
     'speak:clip': ({ id }) => {
-      const run = store.runs.get(id);
-      if (run.kind !== 'talking-head-clip') throw new ApiError('bad_request', `Run ${id} is a ${run.kind} run, not a generated clip.`);
-      const dir = clipFolder(store, run);
-      if (!dir) throw new ApiError('conflict', `Clip ${id} has no frames (status ${run.status}): only a finished generation can be played.`);
-      const record = JSON.parse(fs.readFileSync(path.join(dir, CLIP_JSON), 'utf8')) as { fps: number; size: number; frames: number; seconds: number };
+      const { dir, record } = finishedClip(store, id);
       const frames = Array.from({ length: record.frames }, (_, i) => png(fs.readFileSync(path.join(dir, `${String(i).padStart(6, '0')}.png`))));
       return { runId: id, fps: record.fps, size: record.size, frames, audioUrl: `data:audio/wav;base64,${fs.readFileSync(path.join(dir, 'audio.wav')).toString('base64')}`, seconds: record.seconds };
+    },
+    'speak:clipMp4': async ({ id }) => {
+      const { dir, record } = finishedClip(store, id);
+      try {
+        const mp4 = await clipMp4(dir, record.fps);
+        return { dataUrl: `data:video/mp4;base64,${mp4.toString('base64')}`, bytes: mp4.length };
+      } catch (error) {
+        throw error instanceof EditorInputError ? new ApiError('bad_request', error.message) : error;
+      }
     },
     'speak:projects': () => store.talkingHeadProjects.list(),
     'speak:saveProject': ({ id, name, state }) => store.talkingHeadProjects.save({ id, name, state }),

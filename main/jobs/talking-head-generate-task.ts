@@ -1,13 +1,12 @@
 /**
  * The worker side of a `talking-head-clip` run: the editor's face and speech through the model,
- * frames at 25 fps with the pose following its keyframes, written as PNGs with the speech's WAV
+ * frames at 25 fps with the pose and emotion following their keyframes, written as PNGs with the speech's WAV
  * and a clip.json holding every setting; the folder becomes the run's artifact.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { emotionAt, type ClipSettings } from '../../shared/speak/editor';
-import { poseAt } from '../../shared/speak/performance';
+import type { ClipSettings } from '../../shared/speak/editor';
 import { selectBackend } from '../engine/backend/select';
 import { APP_ROOT } from '../platform/app-root';
 import { collectEnvironment } from '../platform/environment';
@@ -15,9 +14,7 @@ import { makeFolders } from '../platform/user-paths';
 import { decodeWav, encodeWav } from '../speak/audio/wav';
 import { encodePng } from '../speak/corpus/png';
 import { FaceStore } from '../speak/editor/face-store';
-import { VIDEO_FPS } from '../speak/audio/loudness';
-import type { PcmAudio } from '../speak/audio/wav';
-import { generateClip, type GeneratedClip, type GenerateProgress, loadSpeakModel, MAX_GENERATE_SECONDS, type PreparedFace, prepareFace, previewFrame, type SpeakModel } from '../speak/speak-model';
+import { generateClip, type GenerateProgress, loadSpeakModel, prepareFace } from '../speak/speak-model';
 import { type EmitJobEvent, JobCancelled } from './events';
 
 export interface ClipJob {
@@ -44,11 +41,11 @@ export async function generateEditorClip(job: ClipJob, emit: EmitJobEvent, shoul
         const fps = p.framesDone / ((performance.now() - started) / 1000);
         emit({ type: 'progress', progress: { epoch: 1, epochs: 1, step: p.framesDone, stepsPerEpoch: p.framesTotal, losses: [], imagesPerSecond: fps, etaSeconds: (p.framesTotal - p.framesDone) / fps } });
       };
-      const clip = settings.emotionKeys.length
-        ? await frameByFrame(model, face, audio, settings, onProgress, shouldStop)
-        : await generateClip(model, face, audio, { emotion: settings.emotion, pose: settings.pose, noiseSeed: settings.seed, blinksPerMinute: settings.blinks }, { onProgress, shouldStop }).catch((error: unknown) => {
-            throw (error as Error).name === 'StoppedError' ? new JobCancelled() : error;
-          });
+      // Emotion keys, when given, drive the emotion over time instead of the one mix.
+      const emotion = settings.emotionKeys.length ? settings.emotionKeys : settings.emotion;
+      const clip = await generateClip(model, face, audio, { emotion, pose: settings.pose, noiseSeed: settings.seed, blinksPerMinute: settings.blinks }, { onProgress, shouldStop }).catch((error: unknown) => {
+        throw (error as Error).name === 'StoppedError' ? new JobCancelled() : error;
+      });
       makeFolders(job.out, 'clip folder');
       let bytes = 0;
       clip.frames.forEach((rgb, i) => {
@@ -69,26 +66,4 @@ export async function generateEditorClip(job: ClipJob, emit: EmitJobEvent, shoul
   } finally {
     model.dispose();
   }
-}
-
-/**
- * A clip whose emotion changes over time (emotion keyframes): generateClip takes one emotion for
- * the whole clip, so each frame is the preview's single forward pass with that time's emotion and
- * pose (slower than generateClip's batches of 8; the same frames otherwise).
- */
-async function frameByFrame(model: SpeakModel, face: PreparedFace, audio: PcmAudio, settings: ClipSettings, onProgress: (p: GenerateProgress) => void, shouldStop: () => boolean): Promise<GeneratedClip> {
-  const seconds = audio.samples.length / audio.sampleRate;
-  if (seconds > MAX_GENERATE_SECONDS) throw new Error(`The speech is ${seconds.toFixed(0)} s long; one generation takes at most ${MAX_GENERATE_SECONDS} s: cut it into parts`);
-  const total = Math.max(1, Math.round(seconds * VIDEO_FPS));
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < total; i++) {
-    if (shouldStop()) throw new JobCancelled();
-    const t = i / VIDEO_FPS;
-    frames.push(previewFrame(model, face, { emotion: emotionAt(settings.emotionKeys, t), pose: poseAt(settings.pose, t), noiseSeed: settings.seed, blinksPerMinute: settings.blinks, audio, time: t }));
-    if (i % 8 === 7 || i === total - 1) {
-      onProgress({ framesDone: i + 1, framesTotal: total });
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  return { frames, size: model.size, fps: VIDEO_FPS, audio };
 }

@@ -8,7 +8,7 @@
  * intensity, yaw/pitch/roll in degrees), f_a from the audio encoder on the speech's mel windows.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { poseAt, type EmotionMix, type HeadPoseDegrees, type Performance } from '../../shared/speak/performance';
+import { emotionAt, poseAt, type EmotionMix, type HeadPoseDegrees, type Performance } from '../../shared/speak/performance';
 import { talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
 import { melWindows, type MelWindows } from './audio/mel';
 import { VIDEO_FPS } from './audio/loudness';
@@ -148,23 +148,22 @@ function checkEmotion(emotion: EmotionMix): Float32Array {
 }
 
 /**
- * Frames for rows [from, from + count) of the speech windows, each with its own pose; the
- * emotion is the same for all. Returns RGB bytes per frame.
+ * Frames for rows [from, from + count) of the speech windows, each with its own pose, emotion
+ * and eye closure. Returns RGB bytes per frame.
  */
-function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, from: number, poses: HeadPoseDegrees[], emotion: EmotionMix, noiseSeed: number, closures: readonly number[] = []): Uint8Array[] {
+function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, from: number, poses: HeadPoseDegrees[], emotions: EmotionMix[], noiseSeed: number, closures: readonly number[] = []): Uint8Array[] {
   const n = poses.length;
-  const weights = checkEmotion(emotion);
+  const weights = emotions.map(checkEmotion);
   const [pixels, flowTensor] = tf.tidy((): tf.Tensor[] => {
     const win = windows.steps * windows.mels;
     const mel = tf.tensor3d(windows.data.subarray(from * win, (from + n) * win), [n, windows.steps, windows.mels]);
     const poseRows = tf.tensor2d(poses.flatMap((p) => [p.yaw, p.pitch, p.roll]), [n, 3]);
-    const emotionRows = (mix: Float32Array, intensity: number) => emotionToCode(model.irfd, tf.tile(tf.tensor2d(mix, [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], intensity), model.arch.emotionDim);
     const generator = model.generator.scope('generator');
     const inputs = {
       source: tf.tile(face.image, [n, 1, 1, 1]) as tf.Tensor4D,
       sourceLandmarks: tf.tile(face.landmarks, [n, 1]) as tf.Tensor2D,
       identity: tf.tile(face.identity, [n, 1]) as tf.Tensor2D,
-      emotion: emotionRows(weights, emotion.intensity),
+      emotion: emotionToCode(model.irfd, tf.tensor2d(weights.flatMap((w) => Array.from(w)), [n, EMOTIONS.length]), tf.tensor1d(emotions.map((e) => e.intensity)), model.arch.emotionDim),
       pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
       audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
       noiseSeed,
@@ -241,7 +240,7 @@ export function previewFrame(model: SpeakModel, face: PreparedFace, request: Pre
   } else windows = speechWindows(audio, frames);
   const row = Math.min(frame, frames - 1);
   const closure = blinkSchedule(frames, request.blinksPerMinute ?? 0, request.noiseSeed)[row]!;
-  return renderRows(model, face, windows, row, [pose], request.emotion, request.noiseSeed, [closure])[0]!;
+  return renderRows(model, face, windows, row, [pose], [request.emotion], request.noiseSeed, [closure])[0]!;
 }
 
 export interface GenerateProgress {
@@ -261,7 +260,7 @@ export const MAX_GENERATE_SECONDS = 600;
 
 /**
  * Frames at 25 fps for the whole speech, `batch` at a time; `shouldStop` is checked between
- * batches (a stopped generation throws). The emotion is constant; the pose follows its curve.
+ * batches (a stopped generation throws). The emotion and the pose are constant or follow their curves.
  */
 export async function generateClip(
   model: SpeakModel,
@@ -273,16 +272,17 @@ export async function generateClip(
   const seconds = audio.samples.length / audio.sampleRate;
   if (!(seconds > 0)) throw new Error('The speech is empty: give a WAV with sound in it');
   if (seconds > MAX_GENERATE_SECONDS) throw new Error(`The speech is ${seconds.toFixed(0)} s long; one generation takes at most ${MAX_GENERATE_SECONDS} s: cut it into parts`);
-  checkEmotion(performance.emotion);
   const total = Math.max(1, Math.round(seconds * VIDEO_FPS));
   const poses = Array.from({ length: total }, (_, i) => checkPose(poseAt(performance.pose, i / VIDEO_FPS)));
+  const emotions = Array.from({ length: total }, (_, i) => emotionAt(performance.emotion, i / VIDEO_FPS));
+  emotions.forEach(checkEmotion); // before any frame is made
   const windows = speechWindows(audio, total);
   const closures = blinkSchedule(total, performance.blinksPerMinute ?? 0, performance.noiseSeed);
   const batch = Math.max(1, options.batch ?? 8);
   const frames: Uint8Array[] = [];
   for (let from = 0; from < total; from += batch) {
     if (options.shouldStop?.()) throw Object.assign(new Error('Generation stopped'), { name: 'StoppedError' });
-    frames.push(...renderRows(model, face, windows, from, poses.slice(from, from + batch), performance.emotion, performance.noiseSeed, closures.slice(from, from + batch)));
+    frames.push(...renderRows(model, face, windows, from, poses.slice(from, from + batch), emotions.slice(from, from + batch), performance.noiseSeed, closures.slice(from, from + batch)));
     options.onProgress?.({ framesDone: frames.length, framesTotal: total });
     await new Promise((resolve) => setImmediate(resolve));
   }

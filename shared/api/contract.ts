@@ -258,6 +258,11 @@ export const operations = {
   ),
   'speak:clips': operation(z.object({}).strict(), z.array(speak.editorClip), 'Generated clips (talking-head-clip runs), newest first, with their settings.'),
   'speak:clip': operation(byId, speak.clipMedia, "A finished clip's frames (PNG data URLs) and audio (WAV data URL), for playback and export."),
+  'speak:clipMp4': operation(
+    byId,
+    z.object({ dataUrl: z.string().startsWith('data:video/mp4;base64,'), bytes: z.number().int().positive() }),
+    "A finished clip as an MP4 (H.264 + AAC, 256 px) through ffmpeg; where ffmpeg is not installed, refused with how to install it.",
+  ),
   'speak:projects': operation(z.object({}).strict(), z.array(speak.editorProject), 'Saved editor projects, last changed first.'),
   'speak:saveProject': operation(
     z.object({ id: id.optional(), name: s.displayName, state: speak.editorState }).strict(),

@@ -3,7 +3,7 @@
  * a generated clip's settings (the `talking-head-clip` job's config) and a saved editor project.
  */
 import { z } from 'zod';
-import { MAX_BLINKS_PER_MINUTE, type EmotionMix } from './performance';
+import { MAX_BLINKS_PER_MINUTE } from './performance';
 import { SPEAK_EMOTIONS } from './settings';
 
 const degrees = z.number().min(-90).max(90);
@@ -26,28 +26,6 @@ export const poseKey = headPose.extend({ t: z.number().min(0).max(600), ease: z.
 /** An emotion mix at a time of the clip (seconds); between keys weights and intensity blend (eased unless `ease` is false). */
 export const emotionKey = emotionMix.extend({ t: z.number().min(0).max(600), ease: z.boolean().default(true) }).strict();
 export type EmotionKey = z.output<typeof emotionKey>;
-
-const smoothstep = (x: number) => x * x * (3 - 2 * x);
-const normalised = (weights: EmotionMix['weights']): EmotionMix['weights'] => {
-  const total = Object.values(weights).reduce((a: number, b) => a + (b ?? 0), 0);
-  return total > 0 ? Object.fromEntries(Object.entries(weights).map(([e, w]) => [e, (w ?? 0) / total])) : { neutral: 1 };
-};
-
-/** The emotion at time `t`: held before the first key and after the last, blended between (each key's mix normalised first). */
-export function emotionAt(keys: readonly EmotionKey[], t: number): EmotionMix {
-  const sorted = [...keys].sort((a, b) => a.t - b.t);
-  const next = sorted.findIndex((k) => k.t > t);
-  const at = (k: EmotionKey): EmotionMix => ({ weights: normalised(k.weights), intensity: k.intensity });
-  if (next === 0) return at(sorted[0]!);
-  if (next === -1) return at(sorted[sorted.length - 1]!);
-  const a = sorted[next - 1]!, b = sorted[next]!;
-  const x = (t - a.t) / (b.t - a.t);
-  const w = b.ease === false ? x : smoothstep(x);
-  const wa = normalised(a.weights) as Record<string, number>, wb = normalised(b.weights) as Record<string, number>;
-  const names = new Set([...Object.keys(wa), ...Object.keys(wb)]);
-  const weights = Object.fromEntries([...names].map((e) => [e, (wa[e] ?? 0) * (1 - w) + (wb[e] ?? 0) * w])) as EmotionMix['weights'];
-  return { weights, intensity: a.intensity * (1 - w) + b.intensity * w };
-}
 
 const point = z.tuple([z.number(), z.number()]);
 export const cropBox = z.object({ centre: point, side: z.number(), angle: z.number(), corners: z.tuple([point, point, point, point]) });

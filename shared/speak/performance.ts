@@ -29,8 +29,15 @@ export interface EmotionMix {
   intensity: number;
 }
 
+/** An emotion mix at a time (seconds); between keys weights and intensity blend, eased unless `ease` is false. */
+export interface EmotionKey extends EmotionMix {
+  t: number;
+  ease?: boolean;
+}
+
 export interface Performance {
-  emotion: EmotionMix;
+  /** One emotion for the whole clip, or a keyframed curve over its time. */
+  emotion: EmotionMix | EmotionKey[];
   pose: HeadPoseDegrees | PoseKey[];
   /** Seed of the editing module's noise: the same seed repeats a generation exactly (and places the blinks). */
   noiseSeed: number;
@@ -55,3 +62,26 @@ export function poseAt(pose: Performance['pose'], t: number): HeadPoseDegrees {
 }
 
 const pick = (k: HeadPoseDegrees): HeadPoseDegrees => ({ yaw: k.yaw, pitch: k.pitch, roll: k.roll });
+
+const normalised = (weights: EmotionMix['weights']): EmotionMix['weights'] => {
+  const total = Object.values(weights).reduce((a: number, b) => a + (b ?? 0), 0);
+  return total > 0 ? Object.fromEntries(Object.entries(weights).map(([e, w]) => [e, (w ?? 0) / total])) : { neutral: 1 };
+};
+
+/** The emotion at time `t`: the constant mix, or the curve through the keys (held before the first and after the last, blended between; each key's mix normalised first). */
+export function emotionAt(emotion: Performance['emotion'], t: number): EmotionMix {
+  if (!Array.isArray(emotion)) return emotion;
+  const keys: readonly EmotionKey[] = emotion;
+  const sorted = [...keys].sort((a, b) => a.t - b.t);
+  const next = sorted.findIndex((k) => k.t > t);
+  const at = (k: EmotionKey): EmotionMix => ({ weights: normalised(k.weights), intensity: k.intensity });
+  if (next === 0) return at(sorted[0]!);
+  if (next === -1) return at(sorted[sorted.length - 1]!);
+  const a = sorted[next - 1]!, b = sorted[next]!;
+  const x = (t - a.t) / (b.t - a.t);
+  const w = b.ease === false ? x : smoothstep(x);
+  const wa = normalised(a.weights) as Record<string, number>, wb = normalised(b.weights) as Record<string, number>;
+  const names = new Set([...Object.keys(wa), ...Object.keys(wb)]);
+  const weights = Object.fromEntries([...names].map((e) => [e, (wa[e] ?? 0) * (1 - w) + (wb[e] ?? 0) * w])) as EmotionMix['weights'];
+  return { weights, intensity: a.intensity * (1 - w) + b.intensity * w };
+}

@@ -105,8 +105,11 @@ class PpmSplitter {
   }
 }
 
-/** Runs ffmpeg and yields its stdout chunks; kills it on the time limit or when the consumer stops early. */
-async function* runFfmpeg(file: string, args: string[], options: FfmpegOptions): AsyncGenerator<Buffer> {
+/**
+ * Runs ffmpeg on `file` and yields its stdout chunks; kills it on the time limit or when the
+ * consumer stops early. `work` names what it does in the failure message ("decode", "encode").
+ */
+export async function* runFfmpeg(file: string, args: string[], options: FfmpegOptions, work = 'decode'): AsyncGenerator<Buffer> {
   if (!existsSync(file)) throw new Error(`${file} does not exist.`);
   const command = locateFfmpeg(options.ffmpeg);
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -130,7 +133,7 @@ async function* runFfmpeg(file: string, args: string[], options: FfmpegOptions):
     for await (const chunk of child.stdout) yield chunk as Buffer;
     const code = await exited;
     if (timedOut) throw new Error(`ffmpeg took longer than ${timeoutMs >= 1000 ? `${timeoutMs / 1000} s` : `${timeoutMs} ms`} on ${file} and was stopped. Give it more time (timeoutMs) or cut the video shorter.`);
-    if (code !== 0) throw new Error(`ffmpeg could not decode ${file} (exit code ${code}): ${stderr.trim().split('\n').slice(-3).join(' ') || 'no message'}`);
+    if (code !== 0) throw new Error(`ffmpeg could not ${work} ${file} (exit code ${code}): ${stderr.trim().split('\n').slice(-3).join(' ') || 'no message'}`);
   } finally {
     clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

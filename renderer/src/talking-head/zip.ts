@@ -58,7 +58,7 @@ export function zipStored(files: { name: string; data: Uint8Array }[]): Blob {
   return new Blob([...parts, ...central, new Uint8Array(end.buffer)] as BlobPart[], { type: 'application/zip' });
 }
 
-export function dataUrlBytes(url: string): Uint8Array {
+export function dataUrlBytes(url: string): Uint8Array<ArrayBuffer> {
   const binary = atob(url.slice(url.indexOf(',') + 1));
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);

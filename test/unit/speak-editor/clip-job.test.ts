@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStudio, type Studio } from '../../../main/studio';
 import { encodeWav } from '../../../main/speak/audio/wav';
 import { decodePngRgb } from '../../../main/speak/corpus/png';
+import { spawnSync } from 'node:child_process';
+import { locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
 import { useTempDir } from '../../helpers/temp';
 
 const tmp = useTempDir('blockwise-clip-');
@@ -28,6 +30,21 @@ async function call<T>(studio: Studio, name: string, input: object): Promise<T> 
   const envelope = (await studio.dispatch(name, input)) as { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
   if (!envelope.ok) throw Object.assign(new Error(envelope.error.message), { code: envelope.error.code });
   return envelope.result;
+}
+
+function ffmpegPresent(): boolean {
+  try {
+    locateFfmpeg();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function firstFrames(file: string) {
+  const frames = [];
+  for await (const frame of videoFrames(file, { maxFrames: 1 })) frames.push(frame);
+  return frames;
 }
 
 async function until(check: () => boolean, ms: number): Promise<void> {
@@ -63,13 +80,33 @@ describe('talking-head clips as jobs', () => {
     expect(Buffer.from(first.rgb).equals(Buffer.from(last.rgb))).toBe(false); // the head turned back
     const wav = Buffer.from(media.audioUrl.split(',')[1]!, 'base64');
     expect(wav.length).toBe(44 + Math.round(1.2 * 16000) * 2);
+    // MP4 through ffmpeg where installed: the frames and the speech decode back (ffmpeg again); where
+    // missing (or BLOCKWISE_FFMPEG names no program) it is refused with how to install it.
+    const saved = process.env.BLOCKWISE_FFMPEG;
+    process.env.BLOCKWISE_FFMPEG = path.join(tmp(), 'no-ffmpeg-here');
+    await expect(call(studio, 'speak:clipMp4', { id: run.id })).rejects.toThrow(/MP4 export needs ffmpeg, which is not installed here\. Install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg/);
+    if (saved === undefined) delete process.env.BLOCKWISE_FFMPEG;
+    else process.env.BLOCKWISE_FFMPEG = saved;
+    if (ffmpegPresent()) {
+      const mp4 = await call<{ dataUrl: string; bytes: number }>(studio, 'speak:clipMp4', { id: run.id });
+      const file = path.join(tmp(), 'clip.mp4');
+      fs.writeFileSync(file, Buffer.from(mp4.dataUrl.split(',')[1]!, 'base64'));
+      expect(fs.statSync(file).size).toBe(mp4.bytes);
+      // ffprobe counts the video's own frames (a decode at 25 fps would pad them to the AAC audio's 1.28 s).
+      const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,nb_read_frames,duration', '-of', 'json', file], { encoding: 'utf8', timeout: 30_000 });
+      const streams = (JSON.parse(probe.stdout) as { streams: { codec_name: string; width?: number; nb_read_frames: string; duration: string }[] }).streams;
+      expect(streams.find((x) => x.codec_name === 'h264')).toMatchObject({ width: 256, nb_read_frames: '30', duration: '1.200000' });
+      expect(Math.abs(Number(streams.find((x) => x.codec_name === 'aac')!.duration) - 1.2)).toBeLessThan(0.1);
+      const [first] = await firstFrames(file);
+      expect(first!.width).toBe(256);
+    } else console.log('[clip-job] ffmpeg is not installed: the MP4 export was only checked to refuse, saying how to install it');
     // The artifact folder holds the frames, the WAV and the settings.
     const artifact = studio.store.metrics.artifacts(run.id).find((a) => a.kind === 'talking-head-clip')!;
     const record = JSON.parse(fs.readFileSync(path.join(artifact.path, 'clip.json'), 'utf8')) as { settings: unknown; frames: number };
     expect(record).toMatchObject({ frames: 30, settings: { seed: 3, emotion: settings.emotion, emotionKeys: [] } });
 
-    // With emotion keys (neutral to surprised) the same clip is rendered frame by frame: the first
-    // frame (neutral) differs from the keyless clip's (happy), and the settings keep the keys.
+    // With emotion keys (neutral to surprised) the emotion follows the curve: the first frame
+    // (neutral) differs from the keyless clip's (happy), and the settings keep the keys.
     const emotionKeys = [{ t: 0, weights: {}, intensity: 0, ease: true }, { t: 1.2, weights: { surprised: 1 }, intensity: 1, ease: false }];
     const keyed = await call<{ id: number }>(studio, 'speak:generate', { settings: { ...settings, emotionKeys } });
     await until(() => ['done', 'failed'].includes(studio.store.runs.get(keyed.id).status), 60_000);

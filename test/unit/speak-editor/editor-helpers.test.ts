@@ -4,7 +4,7 @@ import { History } from '../../../renderer/src/talking-head/history';
 import { moveKey, removeKey, setKey, toggleEase, type EditorKey } from '../../../renderer/src/talking-head/keyframes';
 import { LatestOnly } from '../../../renderer/src/talking-head/preview-queue';
 import { crc32, zipStored } from '../../../renderer/src/talking-head/zip';
-import { emotionAt } from '../../../shared/speak/editor';
+import { emotionAt } from '../../../shared/speak/performance';
 
 describe('preview coalescing', () => {
   it('keeps one request in flight and sends only the latest settings asked for meanwhile', async () => {
