@@ -14,6 +14,7 @@ import { espeakAvailable } from '../../main/speak/audio/espeak';
 import { encodeWav } from '../../main/speak/audio/wav';
 import { execFileSync } from 'node:child_process';
 import { encodePng } from '../../main/speak/corpus/png';
+import { installedFfmpeg } from '../helpers/ffmpeg';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../helpers/browsers';
 import { callApi, expect, test } from './fixtures';
 
@@ -27,6 +28,7 @@ test.use({ launchOptions: { executablePath: chromiumExecutable(), args: [...CHRO
  * the astronaut photo 4.5 -> 2.5.
  */
 const FACE = { id: 'corpus-1', label: 'Corpus person 2' };
+
 
 /** A 1.5 s voiced fixture for machines without espeak-ng (a buzz with syllable-like loudness). */
 function fixtureWav(file: string): void {
@@ -184,6 +186,21 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   const names = zipEntryNames(fs.readFileSync(zipFile));
   expect(names.filter((n) => /^frames\/\d{6}\.png$/.test(n))).toHaveLength(clip.frames);
   expect(names).toContain('audio.wav');
+
+  // MP4 through ffmpeg on the host where installed (an ISO media file: its first box is ftyp);
+  // elsewhere the panel says how to install ffmpeg.
+  if (installedFfmpeg()) {
+    const mp4Download = page.waitForEvent('download', { timeout: 30_000 });
+    await view.getByTestId('th-export-mp4').click();
+    const mp4File = path.join(tmp, 'clip.mp4');
+    await (await mp4Download).saveAs(mp4File);
+    const mp4 = fs.readFileSync(mp4File);
+    expect(mp4.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(mp4.includes('avc1') && mp4.includes('mp4a')).toBe(true); // H.264 video and AAC sound
+  } else {
+    await view.getByTestId('th-export-mp4').click();
+    await expect(view.getByTestId('th-export-error')).toContainText('MP4 export needs ffmpeg');
+  }
 
   // WebM with sound, recorded in the browser in real time.
   const webmDownload = page.waitForEvent('download', { timeout: 30_000 });

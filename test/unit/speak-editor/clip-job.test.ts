@@ -11,7 +11,8 @@ import { createStudio, type Studio } from '../../../main/studio';
 import { encodeWav } from '../../../main/speak/audio/wav';
 import { decodePngRgb } from '../../../main/speak/corpus/png';
 import { spawnSync } from 'node:child_process';
-import { locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
+import { videoFrames } from '../../../main/speak/data/video-frames';
+import { installedFfmpeg } from '../../helpers/ffmpeg';
 import { useTempDir } from '../../helpers/temp';
 
 const tmp = useTempDir('blockwise-clip-');
@@ -32,14 +33,6 @@ async function call<T>(studio: Studio, name: string, input: object): Promise<T> 
   return envelope.result;
 }
 
-function ffmpegPresent(): boolean {
-  try {
-    locateFfmpeg();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function firstFrames(file: string) {
   const frames = [];
@@ -87,7 +80,7 @@ describe('talking-head clips as jobs', () => {
     await expect(call(studio, 'speak:clipMp4', { id: run.id })).rejects.toThrow(/MP4 export needs ffmpeg, which is not installed here\. Install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg/);
     if (saved === undefined) delete process.env.BLOCKWISE_FFMPEG;
     else process.env.BLOCKWISE_FFMPEG = saved;
-    if (ffmpegPresent()) {
+    if (installedFfmpeg()) {
       const mp4 = await call<{ dataUrl: string; bytes: number }>(studio, 'speak:clipMp4', { id: run.id });
       const file = path.join(tmp(), 'clip.mp4');
       fs.writeFileSync(file, Buffer.from(mp4.dataUrl.split(',')[1]!, 'base64'));

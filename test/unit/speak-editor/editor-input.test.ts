@@ -16,6 +16,8 @@ import { resizeImage } from '../../../main/speak/instruments/image-warp';
 import { packageDir } from '../../../main/speak/instruments/model-files';
 import { SHIPPED_MODEL, TalkingHeadEditor } from '../../../main/speak/editor/talking-head-editor';
 import { blinkSchedule } from '../../../main/speak/model/blink';
+import { installedFfmpeg } from '../../helpers/ffmpeg';
+import { spawnSync } from 'node:child_process';
 
 const files = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String).sort() : []);
 
@@ -58,6 +60,17 @@ describe('talking-head editor input', () => {
     expect(kept.peaks).toHaveLength(400);
     expect(Math.max(...kept.peaks)).toBeGreaterThan(0.45);
     expect(files(speechDir)).toEqual([`${kept.id}.json`, `${kept.id}.wav`].sort());
+    // A real MP3 (made by ffmpeg from a 1.5 s tone) decodes where ffmpeg is installed.
+    const ffmpeg = installedFfmpeg();
+    if (ffmpeg) {
+      const wav = path.join(root, 'tone-for-mp3.wav');
+      fs.writeFileSync(wav, tone(1.5, 0.5));
+      const made = spawnSync(ffmpeg, ['-nostdin', '-loglevel', 'error', '-i', wav, '-c:a', 'libmp3lame', '-b:a', '64k', '-f', 'mp3', 'pipe:1'], { timeout: 30_000, maxBuffer: 1 << 24 });
+      fs.rmSync(wav);
+      const decoded = await editor.speech.fromFile('tone.mp3', made.stdout);
+      expect(Math.abs(decoded.seconds - 1.5)).toBeLessThan(0.1);
+      expect(Math.max(...decoded.peaks)).toBeGreaterThan(0.4);
+    }
   });
 
   it.skipIf(!espeakAvailable())('speaks a typed sentence with espeak-ng', () => {

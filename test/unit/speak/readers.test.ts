@@ -23,6 +23,7 @@ import { proceduralClips } from '../../../main/speak/data/procedural-clips';
 import { FfmpegMissingError, locateFfmpeg, videoFrames } from '../../../main/speak/data/video-frames';
 import { decodeImage } from '../../../main/data/image-codec';
 import { FaceMeshMeter } from '../../../main/speak/instruments/head-pose';
+import { installedFfmpeg } from '../../helpers/ffmpeg';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'speak-readers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -222,14 +223,7 @@ function onCanvas(rgb: Uint8Array, side: number, width: number, height: number, 
   return out;
 }
 
-/** ffmpeg when installed (or named by BLOCKWISE_FFMPEG), else null. */
-const FFMPEG = (() => {
-  try {
-    return locateFfmpeg();
-  } catch {
-    return null;
-  }
-})();
+const FFMPEG = installedFfmpeg();
 
 describe.runIf(espeakAvailable())('MEAD-style reader', () => {
   const mead = path.join(root, 'mead');
