@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BACKEND_IDS, type BackendId } from '../../shared/ids';
 import { SPEAK_SIZES, talkingHeadSettings, type TalkingHeadSettings } from '../../shared/speak/settings';
+import { MAX_BLINKS_PER_MINUTE } from '../../shared/speak/performance';
 import type { JobEvent } from '../jobs/events';
 import { EMOTIONS, isEmotion, type Emotion } from '../speak/corpus/emotions';
 import { writeCorpus, type CorpusOptions, type CorpusProgress } from '../speak/corpus/corpus-writer';
@@ -54,6 +55,7 @@ export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities
   --yaw D --pitch D --roll D   constant head pose in degrees, -90..90 [0]
   --pose-curve FILE       keyframed pose instead: JSON [{"t": seconds, "yaw", "pitch", "roll"}, ...]
   --seed S                seed of the generator's noise (the same seed repeats a clip) [0]
+  --blinks N              blinks a minute, 0..${MAX_BLINKS_PER_MINUTE}, placed by the seed (painted: the model has no blink input) [0]
   --largest-face          a photo with several faces: take the largest (else it is refused)
   --backend B             ${BACKEND_IDS.join(', ')} [best present]
   DIR gets 000000.png ... (25 fps), audio.wav and clip.json; it must be new or empty.
@@ -107,6 +109,7 @@ export interface SpeakGenerateCommand {
   /** A constant pose, or keyframes sorted by time. */
   pose: { yaw: number; pitch: number; roll: number } | PoseKey[];
   noiseSeed: number;
+  blinksPerMinute: number;
   backend?: BackendId;
   largestFace: boolean;
 }
@@ -316,6 +319,7 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
   let emotion: Partial<Record<Emotion, number>> | undefined;
   let intensity = 1;
   let noiseSeed = 0;
+  let blinksPerMinute = 0;
   let backend: BackendId | undefined;
   let largestFace = false;
   const angles: Partial<Record<'yaw' | 'pitch' | 'roll', number>> = {};
@@ -332,6 +336,7 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
       case '--emotion': emotion = emotionWeights(value); break;
       case '--intensity': intensity = realNumber(flag, value, 0, 1); break;
       case '--seed': noiseSeed = wholeNumber(flag, value); break;
+      case '--blinks': blinksPerMinute = realNumber(flag, value, 0, MAX_BLINKS_PER_MINUTE); break;
       case '--backend': backend = backendValue(value); break;
       case '--yaw':
       case '--pitch':
@@ -354,7 +359,7 @@ function parseGenerate(rest: readonly string[]): SpeakGenerateCommand {
   if (fs.existsSync(given.out!) && (!fs.statSync(given.out!).isDirectory() || fs.readdirSync(given.out!).length > 0)) {
     throw new CliError(`--out: ${given.out} is not a new or empty folder; the clip's frames would mix with what is there. Give another folder.`);
   }
-  return { command: 'generate', model: given.model!, image: given.image!, audio: given.audio!, out: given.out!, emotion: emotion ?? { neutral: 1 }, intensity, pose, noiseSeed, largestFace, ...(backend ? { backend } : {}) };
+  return { command: 'generate', model: given.model!, image: given.image!, audio: given.audio!, out: given.out!, emotion: emotion ?? { neutral: 1 }, intensity, pose, noiseSeed, blinksPerMinute, largestFace, ...(backend ? { backend } : {}) };
 }
 
 /** `happy=0.8,surprised=0.2`: weights over the emotions, each 0..1, not all zero; normalised to sum 1. */
@@ -556,7 +561,7 @@ async function runGenerate(cli: SpeakGenerateCommand): Promise<void> {
   const stream = process.stderr;
   try {
     const result = await generateToFolder(
-      { model: cli.model, image: cli.image, audio: cli.audio, out: cli.out, emotion: { weights: cli.emotion, intensity: cli.intensity }, pose: cli.pose, noiseSeed: cli.noiseSeed, largestFace: cli.largestFace, ...(cli.backend ? { backend: cli.backend } : {}) },
+      { model: cli.model, image: cli.image, audio: cli.audio, out: cli.out, emotion: { weights: cli.emotion, intensity: cli.intensity }, pose: cli.pose, noiseSeed: cli.noiseSeed, blinksPerMinute: cli.blinksPerMinute, largestFace: cli.largestFace, ...(cli.backend ? { backend: cli.backend } : {}) },
       (event) => {
         if (event.type !== 'progress') return;
         const p = event.progress;

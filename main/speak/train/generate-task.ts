@@ -26,6 +26,8 @@ export interface GenerateRequest {
   emotion: EmotionMix;
   pose: Performance['pose'];
   noiseSeed: number;
+  /** Blinks a minute [0]. */
+  blinksPerMinute?: number;
   backend?: BackendId;
   /** With several faces in the photo, take the largest instead of refusing it. */
   largestFace?: boolean;
@@ -53,7 +55,7 @@ export async function generateToFolder(request: GenerateRequest, emit: EmitJobEv
     const identity = await identityFromPhoto(request.image, { size: model.size, chooseLargest: request.largestFace ?? false });
     const face = prepareFace(model, { rgb: identity.crop.data, size: model.size, landmarks: identity.landmarks });
     try {
-      const clip = await generateClip(model, face, audio, { emotion: request.emotion, pose: request.pose, noiseSeed: request.noiseSeed }, {
+      const clip = await generateClip(model, face, audio, { emotion: request.emotion, pose: request.pose, noiseSeed: request.noiseSeed, blinksPerMinute: request.blinksPerMinute ?? 0 }, {
         onProgress: (p) => {
           const seconds = (performance.now() - started) / 1000;
           const fps = p.framesDone / seconds;
@@ -67,7 +69,7 @@ export async function generateToFolder(request: GenerateRequest, emit: EmitJobEv
       clip.frames.forEach((rgb, i) => fs.writeFileSync(path.join(request.out, `${String(i).padStart(6, '0')}.png`), encodePng(rgb, clip.size, clip.size)));
       fs.writeFileSync(path.join(request.out, 'audio.wav'), encodeWav(clip.audio));
       const seconds = (performance.now() - started) / 1000;
-      const record = { fps: clip.fps, size: clip.size, frames: clip.frames.length, model: path.resolve(request.model), photo: path.resolve(request.image), speech: path.resolve(request.audio), emotion: request.emotion, pose: request.pose, noiseSeed: request.noiseSeed, measuredOn: identity.measuredOn, backend: backend.id, seconds };
+      const record = { fps: clip.fps, size: clip.size, frames: clip.frames.length, model: path.resolve(request.model), photo: path.resolve(request.image), speech: path.resolve(request.audio), emotion: request.emotion, pose: request.pose, noiseSeed: request.noiseSeed, blinksPerMinute: request.blinksPerMinute ?? 0, measuredOn: identity.measuredOn, backend: backend.id, seconds };
       fs.writeFileSync(path.join(request.out, CLIP_FILE), JSON.stringify(record, null, 1));
       return { out: request.out, frames: clip.frames.length, fps: clip.fps, size: clip.size, seconds, backend: backend.id, measuredOn: identity.measuredOn };
     } finally {

@@ -131,8 +131,8 @@ describe('blockwise speak', () => {
     const f = files();
     const base = ['generate', '--model', f.model, '--image', f.image, '--audio', f.audio, '--out', path.join(f.dir, 'out')];
     const plain = parseSpeakCli(base) as SpeakGenerateCommand;
-    expect(plain).toMatchObject({ command: 'generate', emotion: { neutral: 1 }, intensity: 1, pose: { yaw: 0, pitch: 0, roll: 0 }, noiseSeed: 0, largestFace: false });
-    expect(parseSpeakCli([...base, '--largest-face', '--seed', '7', '--backend', 'wasm'])).toMatchObject({ noiseSeed: 7, largestFace: true, backend: 'wasm' });
+    expect(plain).toMatchObject({ command: 'generate', emotion: { neutral: 1 }, intensity: 1, pose: { yaw: 0, pitch: 0, roll: 0 }, noiseSeed: 0, blinksPerMinute: 0, largestFace: false });
+    expect(parseSpeakCli([...base, '--largest-face', '--seed', '7', '--blinks', '18', '--backend', 'wasm'])).toMatchObject({ noiseSeed: 7, blinksPerMinute: 18, largestFace: true, backend: 'wasm' });
     const mixed = parseSpeakCli([...base, '--emotion', 'happy=0.6,surprised=0.2', '--intensity', '0.5', '--yaw', '20', '--roll', '-5']) as SpeakGenerateCommand;
     expect(mixed.emotion.happy).toBeCloseTo(0.75, 12);
     expect(mixed.emotion.surprised).toBeCloseTo(0.25, 12);
@@ -156,6 +156,7 @@ describe('blockwise speak', () => {
     expect(refusal([...base, '--emotion', 'happy=2'])).toMatch(/^--emotion happy needs a number from 0 to 1/);
     expect(refusal([...base, '--intensity', '1.5'])).toMatch(/^--intensity needs a number from 0 to 1/);
     expect(refusal([...base, '--yaw', '120'])).toMatch(/^--yaw needs a number from -90 to 90/);
+    expect(refusal([...base, '--blinks', '90'])).toMatch(/^--blinks needs a number from 0 to 60/);
     const curveFile = path.join(f.dir, 'pose.json');
     fs.writeFileSync(curveFile, JSON.stringify([{ t: 0, yaw: 0, pitch: 0, roll: 0 }]));
     expect(refusal([...base, '--yaw', '10', '--pose-curve', curveFile])).toMatch(/^Give a constant pose .* or --pose-curve FILE, not both/);
