@@ -3,7 +3,7 @@
  * and its warp does not close an eye whose lids' driving landmarks close (measured on the shipped
  * model: the real landmark model's eye aspect ratio stayed 0.29 with the upper lids moved onto the
  * lower), so a blink is painted over the generated frame: the upper lid, in the skin's colour,
- * coming down over the eye where the frame's driving landmarks put it.
+ * coming down over the eye where the warp took the face's eyes (found through its flow).
  */
 import { VIDEO_FPS } from '../audio/loudness';
 import { blinkTrack } from '../corpus/clip-plan';
@@ -63,8 +63,8 @@ const SUB = 4;
 
 /**
  * Closes the eyes of a generated frame in place (RGB bytes, `size` px) by `closure` (0..1): the
- * upper lid, in the colour of the skin just above it, comes down over the eye outlined by the
- * frame's driving landmarks (pixels, [x0, y0, ...]), with a darker line at its edge (the lashes).
+ * upper lid, in the colour of the skin just above it, comes down over the eye outlined by
+ * `landmarks` (the frame's, pixels, [x0, y0, ...]), with a darker line at its edge (the lashes).
  */
 export function paintBlink(rgb: Uint8Array, size: number, landmarks: ArrayLike<number>, closure: number): void {
   if (!(closure > 0)) return;
@@ -110,8 +110,11 @@ function lidY(points: [number, number][], t: number): number {
 /** The mean colour of the row of skin two pixels above the eye's box (clamped to the frame). */
 function skinAbove(rgb: Uint8Array, size: number, x0: number, x1: number, y0: number): [number, number, number] {
   const y = Math.max(0, y0 - 2);
-  const sum: [number, number, number] = [0, 0, 0];
-  for (let x = x0; x <= x1; x++) for (let c = 0; c < 3; c++) sum[c]! += rgb[(y * size + x) * 3 + c]!;
   const n = x1 - x0 + 1;
-  return [sum[0]! / n, sum[1]! / n, sum[2]! / n];
+  const mean = (c: number) => {
+    let sum = 0;
+    for (let x = x0; x <= x1; x++) sum += rgb[(y * size + x) * 3 + c]!;
+    return sum / n;
+  };
+  return [mean(0), mean(1), mean(2)];
 }
