@@ -19,6 +19,7 @@ import { hasSpeakCheckpoint, MODEL_MANIFEST } from '../speak/train/speak-checkpo
 import { stagesToBuild, trainSpeak } from '../speak/train/train-speak';
 import { selectBackend } from '../engine/backend/select';
 import { evaluateModel } from '../speak/eval/evaluate-model';
+import type { MotionMode } from '../speak/speak-model';
 import { formatEvalTable, type SpeakEvalRow } from '../speak/eval/eval-table';
 import { packageDir } from '../speak/instruments/model-files';
 import { descriptorsOf, realFacePool, withoutPeople, writeRealFacePool } from '../speak/data/real-face-pool';
@@ -69,6 +70,8 @@ export const SPEAK_USAGE = `Usage: blockwise speak corpus --out DIR --identities
   --photo FILE            a real photo (repeatable) [face-api's six demo photos, largest face]
   --instruments DIR       where the corpus instruments are kept, trained there on first use [tmp]
   --instrument-steps N    their training steps when missing (on 80 people) [3000]
+  --motion M              how faces are driven: absolute (the motion head's landmarks), relative
+                          (the face's own moved by the head's change) or posed (turned by geometry) [absolute]
   --backend B             ${BACKEND_IDS.join(', ')} [best present]
 
        blockwise speak faces --out FILE [options]
@@ -125,6 +128,8 @@ export interface SpeakEvalCommand {
   photos: string[];
   instruments: string;
   instrumentSteps: number;
+  /** How faces are driven (all rows). */
+  motion: MotionMode;
   backend?: BackendId;
 }
 
@@ -155,6 +160,12 @@ const folderValue = (flag: string, value: string | undefined, what = 'a folder')
   if (!value || value.startsWith('--')) throw new CliError(`${flag} needs ${what}.\n${SPEAK_USAGE}`);
   return value;
 };
+
+const MOTION_MODES: readonly MotionMode[] = ['absolute', 'relative', 'posed'];
+function motionValue(value: string | undefined): MotionMode {
+  if (!(MOTION_MODES as readonly string[]).includes(value ?? '')) throw new CliError(`--motion must be one of ${MOTION_MODES.join(', ')} (got ${value ?? 'nothing'}).`);
+  return value as MotionMode;
+}
 
 function backendValue(value: string | undefined): BackendId {
   if (!(BACKEND_IDS as readonly string[]).includes(value ?? '')) throw new CliError(`--backend must be one of ${BACKEND_IDS.join(', ')} (got ${value ?? 'nothing'}).`);
@@ -416,6 +427,7 @@ function parseEval(rest: readonly string[]): SpeakEvalCommand {
   let frames = 50;
   let instrumentSteps = 3000;
   let instruments = path.join(os.tmpdir(), 'blockwise-speak-instruments');
+  let motion: MotionMode = 'absolute';
   let backend: BackendId | undefined;
   eachFlag(rest, (flag, value) => {
     switch (flag) {
@@ -426,6 +438,7 @@ function parseEval(rest: readonly string[]): SpeakEvalCommand {
       case '--photo': photos.push(existingFile(flag, folderValue(flag, value, 'a photo with a face'), 'a photo with a face (PNG or JPEG)')); break;
       case '--instruments': instruments = folderValue(flag, value, 'a folder for the evaluation instruments'); break;
       case '--instrument-steps': instrumentSteps = wholeNumber(flag, value); break;
+      case '--motion': motion = motionValue(value); break;
       case '--backend': backend = backendValue(value); break;
       default:
         throw new CliError(`Unknown option "${flag}" for blockwise speak eval.\n${SPEAK_USAGE}`);
@@ -435,7 +448,7 @@ function parseEval(rest: readonly string[]): SpeakEvalCommand {
   if (identities < 1) throw new CliError('--identities: evaluation needs at least 1 held-out person.');
   if (frames < 2) throw new CliError('--frames: each held-out clip needs at least 2 frames (SyncNet compares frames over time).');
   if (instrumentSteps < 1) throw new CliError('--instrument-steps: the corpus instruments need at least 1 training step.');
-  return { command: 'eval', models: models.map((m) => modelFolder('--model', m)), identities, seed, frames, photos: photos.length ? photos : demoPhotos(), instruments, instrumentSteps, ...(backend ? { backend } : {}) };
+  return { command: 'eval', models: models.map((m) => modelFolder('--model', m)), identities, seed, frames, photos: photos.length ? photos : demoPhotos(), instruments, instrumentSteps, motion, ...(backend ? { backend } : {}) };
 }
 
 /** The group photos the shipped recipe's real faces come from when none are given: human's screenshots (MIT). */
@@ -598,6 +611,7 @@ async function runEval(cli: SpeakEvalCommand): Promise<void> {
         instrumentsDir: cli.instruments,
         instrumentTraining: { identities: 80, steps: cli.instrumentSteps, seed: 11 },
         syncnetFrom: cli.models[0],
+        motion: cli.motion,
         onProgress: (message) => console.error(`  ${message}`),
     });
     rows.push(row);

@@ -26,7 +26,10 @@ import { descriptorDistance, SAME_PERSON_DISTANCE } from '../instruments/identit
 import { resizeImage } from '../instruments/image-warp';
 import { clipSyncConfidence, type SyncNetSettings } from '../model/syncnet';
 import { Params } from '../model/nn';
-import { generateClip, loadSpeakModel, prepareFace, previewFrame, type SpeakModel } from '../speak-model';
+import { generateClip, loadSpeakModel, prepareFace, previewFrame, type FaceSource, type MotionMode, type PreparedFace, type SpeakModel } from '../speak-model';
+
+/** A face made ready to drive, in the evaluation's motion mode. */
+type Prepare = (face: FaceSource) => PreparedFace;
 import { loadSpeakModelInto } from '../train/speak-checkpoint';
 import { createInstrument, loadInstrument, predictEmotions, predictLandmarks, predictPoses, saveInstrument, trainInstrument, type CorpusInstrument, type InstrumentKind } from './corpus-classifiers';
 import { frameSetFromClips, pixelsFromBytes } from './frame-set';
@@ -49,6 +52,8 @@ export interface EvaluateOptions {
   syncnetFrom?: string;
   /** Frames generated per photo for the identity, mesh and mouth measures. */
   photoFrames?: number;
+  /** How faces are driven (speak-model.ts MotionMode) [absolute]. */
+  motion?: MotionMode;
   onProgress?: (message: string) => void;
 }
 
@@ -99,7 +104,7 @@ export interface JudgeCeiling {
   mouthLoudness: { own: number; shuffled: number };
 }
 
-async function heldOutMeasures(model: SpeakModel, set: ClipSet, inst: Record<InstrumentKind, CorpusInstrument>, sync: { params: Params; settings: Partial<SyncNetSettings> } | null, row: SpeakEvalRow, progress?: (m: string) => void): Promise<JudgeCeiling> {
+async function heldOutMeasures(model: SpeakModel, prepare: Prepare, set: ClipSet, inst: Record<InstrumentKind, CorpusInstrument>, sync: { params: Params; settings: Partial<SyncNetSettings> } | null, row: SpeakEvalRow, progress?: (m: string) => void): Promise<JudgeCeiling> {
   const size = model.size;
   const ssims: number[] = [], psnrs: number[] = [], fLmds: number[] = [], mLmds: number[] = [], confs: number[] = [], shuffled: number[] = [];
   let emotionHits = 0, emotionCount = 0, truthHits = 0;
@@ -113,7 +118,7 @@ async function heldOutMeasures(model: SpeakModel, set: ClipSet, inst: Record<Ins
   };
   for (const [k, clip] of set.clips.entries()) {
     const neutral = set.clips.find((c) => c.identity === clip.identity && c.emotion === 'neutral') ?? clip;
-    const face = prepareFace(model, { rgb: neutral.frame(0), size, landmarks: neutral.landmarks![0]! });
+    const face = prepare({ rgb: neutral.frame(0), size, landmarks: neutral.landmarks![0]! });
     const weights: Partial<Record<Emotion, number>> = { [clip.emotion]: 1 };
     const generated = await generateClip(model, face, clip.audio, { emotion: { weights, intensity: clip.intensity }, pose: poseKeys(clip), noiseSeed: 1 });
     face.dispose();
@@ -179,7 +184,7 @@ function mouthOpening(points: readonly [number, number][]): number {
 
 const upscale = (rgb: Uint8Array, size: number) => resizeImage({ width: size, height: size, data: rgb }, 256, 256);
 
-async function photoMeasures(model: SpeakModel, photos: string[], speech: PcmAudio, frameCount: number, row: SpeakEvalRow, progress?: (m: string) => void): Promise<void> {
+async function photoMeasures(model: SpeakModel, prepare: Prepare, photos: string[], speech: PcmAudio, frameCount: number, row: SpeakEvalRow, progress?: (m: string) => void): Promise<void> {
   let same = 0, measured = 0;
   const perClass: Record<string, number> = {};
   let agreeing = 0, asked = 0;
@@ -192,7 +197,7 @@ async function photoMeasures(model: SpeakModel, photos: string[], speech: PcmAud
     const loudness = Array.from(frameRms(audio), loudnessFromRms);
     for (const [k, photo] of photos.entries()) {
       const who = await identityFromPhoto(photo, { size: model.size, chooseLargest: true });
-      const face = prepareFace(model, { rgb: who.crop.data, size: model.size, landmarks: who.landmarks });
+      const face = prepare({ rgb: who.crop.data, size: model.size, landmarks: who.landmarks });
       // Identity and mouth: a neutral clip of the speech, head still.
       const clip = await generateClip(model, face, audio, { emotion: { weights: { neutral: 1 }, intensity: 0 }, pose: { yaw: 0, pitch: 0, roll: 0 }, noiseSeed: 1 });
       const openings: number[] = [];
@@ -243,8 +248,8 @@ async function photoMeasures(model: SpeakModel, photos: string[], speech: PcmAud
   });
 }
 
-async function speed(model: SpeakModel, clip: SpeakClip, row: SpeakEvalRow): Promise<void> {
-  const face = prepareFace(model, { rgb: clip.frame(0), size: model.size, landmarks: clip.landmarks![0]! });
+async function speed(model: SpeakModel, prepare: Prepare, clip: SpeakClip, row: SpeakEvalRow): Promise<void> {
+  const face = prepare({ rgb: clip.frame(0), size: model.size, landmarks: clip.landmarks![0]! });
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
     const t = performance.now();
@@ -271,9 +276,10 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions):
     const syncManifest = loadSpeakModelInto(syncParams, syncDir, 'syncnet');
     const hasSync = syncManifest.stages.some((s) => s.name === 'syncnet' && s.variables.length > 0);
     const syncSettings = ((syncManifest.settings as { model?: { syncnet?: unknown } }).model?.syncnet ?? {}) as Partial<SyncNetSettings>;
-    const judges = await heldOutMeasures(model, set, inst, hasSync ? { params: syncParams, settings: syncSettings } : null, row, options.onProgress);
-    if (options.photos?.length) await photoMeasures(model, options.photos, set.clips[0]!.audio, options.photoFrames ?? 25, row, options.onProgress);
-    await speed(model, set.clips[0]!, row);
+    const prepare: Prepare = (face) => prepareFace(model, face, options.motion);
+    const judges = await heldOutMeasures(model, prepare, set, inst, hasSync ? { params: syncParams, settings: syncSettings } : null, row, options.onProgress);
+    if (options.photos?.length) await photoMeasures(model, prepare, options.photos, set.clips[0]!.audio, options.photoFrames ?? 25, row, options.onProgress);
+    await speed(model, prepare, set.clips[0]!, row);
     return { row, judges };
   } finally {
     syncParams.dispose();

@@ -172,7 +172,9 @@ describe('blockwise speak', () => {
 
   it('eval: a model folder and the held-out people', () => {
     const f = files();
-    expect(parseSpeakCli(['eval', '--model', f.model])).toMatchObject({ command: 'eval', models: [f.model], identities: 4, seed: 9000, frames: 50, instrumentSteps: 3000 });
+    expect(parseSpeakCli(['eval', '--model', f.model])).toMatchObject({ command: 'eval', models: [f.model], identities: 4, seed: 9000, frames: 50, instrumentSteps: 3000, motion: 'absolute' });
+    expect(parseSpeakCli(['eval', '--model', f.model, '--motion', 'posed'])).toMatchObject({ motion: 'posed' });
+    expect(refusal(['eval', '--model', f.model, '--motion', 'sideways'])).toMatch(/^--motion must be one of absolute, relative, posed \(got sideways\)/);
     expect(parseSpeakCli(['eval', '--model', f.model, '--model', f.model, '--identities', '6', '--seed', '1', '--frames', '10', '--photo', f.image])).toMatchObject({ command: 'eval', models: [f.model, f.model], identities: 6, seed: 1, frames: 10, photos: [f.image] });
     expect(refusal(['eval', '--model', f.model, '--photo', path.join(f.dir, 'missing.jpg')])).toMatch(/--photo/);
     expect(refusal(['eval', '--model', f.model, '--frames', '1'])).toMatch(/at least 2 frames/);
