@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { encodePng } from '../../main/speak/corpus/png';
 import { installedFfmpeg } from '../helpers/ffmpeg';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../helpers/browsers';
-import { callApi, expect, test } from './fixtures';
+import { callApi, expect, keepScreenshot, test } from './fixtures';
 
 // Chromium's fake microphone (a beeping tone), so the editor's recording can be tried.
 test.use({ launchOptions: { executablePath: chromiumExecutable(), args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] } });
@@ -160,7 +160,7 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
     const toggle = page.getByTestId('theme-toggle');
     if (((await toggle.getAttribute('aria-label')) === 'Switch to light theme') !== (theme === 'dark')) await toggle.click();
     await page.mouse.move(1, 1);
-    await testInfo.attach(`talking-head-editor-${theme}`, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+    await keepScreenshot(page, `talking-head-editor-${theme}`);
   }
 
   // Generate: a queued job with progress, then the clip in the list.
@@ -176,7 +176,7 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   await view.getByTestId('th-play-clip').click();
   await expect.poll(async () => Number(await player.getAttribute('data-frame')), { timeout: 10_000 }).toBeGreaterThan(5);
   await player.scrollIntoViewIfNeeded();
-  await testInfo.attach('talking-head-editor-clip', { body: await page.screenshot(), contentType: 'image/png' });
+  await keepScreenshot(page, 'talking-head-editor-clip');
 
   // PNG frames + WAV: a zip of every frame and the speech.
   const zipDownload = page.waitForEvent('download');
