@@ -36,7 +36,9 @@ const RECIPE = {
   size: 64,
   maxFrames: 50,
   lr: 0.001,
-  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 1000, irfd: 1200, generator: 2400 },
+  // The generator 6000 steps (2400 until 2026-12-02): the 2-hour budget had room, and the longer run
+  // kept real photos' identity on 83% of frames (53% at 2400) with cleaner frames.
+  steps: quick ? { syncnet: 4, irfd: 4, generator: 4 } : { syncnet: 1000, irfd: 1200, generator: 6000 },
   model: {
     // SyncNet (issue 14): InfoNCE over one clip's frames (the defaults; the paper's contrastive loss
     // never left its collapse here) at full resolution in the first conv (a 4-6 px lip opening
