@@ -125,7 +125,7 @@ export function createSpeakEditorHandlers({ store, jobs }: { store: Store; jobs:
       const frames = Array.from({ length: record.frames }, (_, i) => png(fs.readFileSync(path.join(dir, `${String(i).padStart(6, '0')}.png`))));
       return { runId: id, fps: record.fps, size: record.size, frames, audioUrl: `data:audio/wav;base64,${fs.readFileSync(path.join(dir, 'audio.wav')).toString('base64')}`, seconds: record.seconds };
     },
-    'speak:clipMp4': async ({ id }) => {
+    'speak:clipVideo': async ({ id }) => {
       const { dir, record } = finishedClip(store, id);
       try {
         const mp4 = await clipMp4(dir, record.fps);

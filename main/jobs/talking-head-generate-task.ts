@@ -35,7 +35,7 @@ export async function generateEditorClip(job: ClipJob, emit: EmitJobEvent, shoul
   const model = loadSpeakModel(settings.model);
   try {
     const audio = decodeWav(fs.readFileSync(job.speechWav), job.speechWav);
-    const face = prepareFace(model, new FaceStore('').source(job.faceDir));
+    const face = prepareFace(model, new FaceStore('').source(job.faceDir), settings.motion);
     try {
       const onProgress = (p: GenerateProgress) => {
         const fps = p.framesDone / ((performance.now() - started) / 1000);

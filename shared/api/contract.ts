@@ -246,6 +246,7 @@ export const operations = {
         pose: speak.headPose,
         seed: z.number().int().min(0).max(2 ** 31 - 1),
         blinks: speak.blinksPerMinute,
+        motion: speak.headMotion,
       })
       .strict(),
     speak.previewFrameResult,
@@ -258,7 +259,7 @@ export const operations = {
   ),
   'speak:clips': operation(z.object({}).strict(), z.array(speak.editorClip), 'Generated clips (talking-head-clip runs), newest first, with their settings.'),
   'speak:clip': operation(byId, speak.clipMedia, "A finished clip's frames (PNG data URLs) and audio (WAV data URL), for playback and export."),
-  'speak:clipMp4': operation(
+  'speak:clipVideo': operation(
     byId,
     z.object({ dataUrl: z.string().startsWith('data:video/mp4;base64,'), bytes: z.number().int().positive() }),
     "A finished clip as an MP4 (H.264 + AAC, 256 px) through ffmpeg; where ffmpeg is not installed, refused with how to install it.",

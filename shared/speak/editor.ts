@@ -17,6 +17,14 @@ export const emotionMix = z
   .strict();
 
 export const headPose = z.object({ yaw: degrees, pitch: degrees, roll: degrees }).strict();
+/**
+ * How the head follows the pose sliders: 'absolute', the motion the model learned (keeps a photo's
+ * look best), or 'posed', the face turned by geometry (follows the asked angles more closely).
+ * Missing in projects and clips saved before the choice: absolute.
+ */
+export const headMotion = z.enum(['absolute', 'posed']).default('absolute');
+export type HeadMotion = z.output<typeof headMotion>;
+
 /** Blinks a minute (0: none; missing in projects and clips saved before blinks: none). */
 export const blinksPerMinute = z.number().min(0).max(MAX_BLINKS_PER_MINUTE).default(0);
 
@@ -80,6 +88,7 @@ export const clipSettings = z
     emotionKeys: z.array(emotionKey).max(500).default([]),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
     blinks: blinksPerMinute,
+    motion: headMotion,
   })
   .strict();
 export type ClipSettings = z.output<typeof clipSettings>;
@@ -119,6 +128,7 @@ export const editorState = z
     emotionKeys: z.array(emotionKey).max(500).default([]),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
     blinks: blinksPerMinute,
+    motion: headMotion,
   })
   .strict();
 export type EditorState = z.output<typeof editorState>;

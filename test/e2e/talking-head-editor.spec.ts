@@ -112,6 +112,14 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   await expect(latency).toContainText('forward pass');
   const roundTrip = Number(await latency.getAttribute('data-round-trip'));
   testInfo.annotations.push({ type: 'preview latency', description: `${await latency.textContent()}` });
+  // Turning the head by geometry gives another frame at the same yaw; unticking it, another again.
+  const learned = await preview.getAttribute('src');
+  const geometry = view.getByTestId('th-motion-posed');
+  await geometry.click();
+  await expect.poll(async () => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(learned);
+  const posed = await preview.getAttribute('src');
+  await geometry.click();
+  await expect.poll(async () => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(posed);
 
   // A key at 0 s with yaw 20, then one at the end turning the head back to 0.
   await view.getByTestId('th-add-key').click();

@@ -1,4 +1,5 @@
 /** Messages between the host and the talking-head editor's worker (./editor-worker.ts). Plain data. */
+import type { HeadMotion } from '../../../shared/speak/editor';
 import type { EmotionMix, HeadPoseDegrees } from '../../../shared/speak/performance';
 import type { CropBox } from '../instruments/face-finder';
 
@@ -18,6 +19,7 @@ export type EditorRequest =
       pose: HeadPoseDegrees;
       seed: number;
       blinks: number;
+      motion: HeadMotion;
     };
 
 export interface FoundFaceReply {

@@ -53,9 +53,11 @@ async function handle(request: EditorRequest): Promise<FoundFaceReply | PreviewR
   }
   const loaded: string[] = [];
   const current = modelAt(request.model, loaded);
-  let face = faces.get(request.face);
+  // A face is prepared once per way of driving it (posed motion fits it to the mean 3D face).
+  const faceKey = `${request.face}\n${request.motion}`;
+  let face = faces.get(faceKey);
   if (!face) {
-    face = remember(faces, request.face, prepareFace(current, new FaceStore('').source(request.face)), (f) => f.dispose());
+    face = remember(faces, faceKey, prepareFace(current, new FaceStore('').source(request.face), request.motion), (f) => f.dispose());
     loaded.push('face');
   }
   let audio: PcmAudio | null = null;

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { HeadMotion } from '../../../shared/speak/editor';
 import type { EmotionMix, HeadPoseDegrees } from '../../../shared/speak/performance';
 import { sniffImage } from '../../data/image-codec';
 import { APP_ROOT } from '../../platform/app-root';
@@ -38,6 +39,7 @@ export interface PreviewSettings {
   seed: number;
   /** Blinks a minute: the frame at `time` blinks where the generated clip would. */
   blinks: number;
+  motion: HeadMotion;
 }
 
 export interface PreviewResult {
@@ -120,7 +122,7 @@ export class TalkingHeadEditor {
     const size = modelSize(settings.model);
     if (face.size !== size) throw new EditorInputError(`The face "${face.label}" was cropped at ${face.size} px but this model makes ${size} px frames: choose the face again for this model.`);
     const speech = settings.speechId ? this.speech.wavPath(this.speech.get(settings.speechId).id) : null;
-    const reply = await this.worker.request({ op: 'preview', model: settings.model, face: this.faces.folder(face.id), speech, time: settings.time, emotion: settings.emotion, pose: settings.pose, seed: settings.seed, blinks: settings.blinks }).catch((error: Error) => {
+    const reply = await this.worker.request({ op: 'preview', model: settings.model, face: this.faces.folder(face.id), speech, time: settings.time, emotion: settings.emotion, pose: settings.pose, seed: settings.seed, blinks: settings.blinks, motion: settings.motion }).catch((error: Error) => {
       // loadSpeakModel names the folder and what is wrong with it (damaged, untrained stage): the user's to fix.
       throw error.message.includes(settings.model) ? new EditorInputError(error.message) : error;
     });

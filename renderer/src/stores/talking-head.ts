@@ -8,7 +8,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, type Ref } from 'vue';
 import type { JobProgress } from '../../../shared/api/progress';
 import type { Run } from '../../../shared/api/schemas';
-import { type EditorClip, type EditorFace, type EditorProject, type EditorSpeech, type EditorState, type PreviewFrameResult } from '../../../shared/speak/editor';
+import { type EditorClip, type HeadMotion, type EditorFace, type EditorProject, type EditorSpeech, type EditorState, type PreviewFrameResult } from '../../../shared/speak/editor';
 import { emotionAt, poseAt, type HeadPoseDegrees, type SpeakEmotion } from '../../../shared/speak/performance';
 import { SPEAK_EMOTIONS } from '../../../shared/speak/settings';
 import { studioApi } from '../api/studio';
@@ -30,6 +30,8 @@ interface EditorDocument {
   seed: number;
   /** Blinks a minute (painted: the model has no blink input). */
   blinks: number;
+  /** How the head follows the pose: the model's own motion, or turned by geometry. */
+  motion: HeadMotion;
   keys: EditorKey[];
   emotionKeys: EmotionDocKey[];
 }
@@ -62,7 +64,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const speechAudio = ref<string | null>(null);
   const busy = ref<string | null>(null);
   const error = ref<string | null>(null);
-  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, blinks: DEFAULT_BLINKS, keys: [], emotionKeys: [] });
+  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, blinks: DEFAULT_BLINKS, motion: 'absolute', keys: [], emotionKeys: [] });
   const selectedEmotionKey = ref<number | null>(null);
   const time = ref(0);
   const selectedKey = ref<number | null>(null);
@@ -114,13 +116,13 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     },
     (e) => (previewError.value = message(e)),
   );
-  function previewSettings(input: { identityId: string; speechId: string | null; time: number; weights: Record<SpeakEmotion, number>; intensity: number; pose: HeadPoseDegrees; seed: number; blinks: number }) {
-    return { ...(model.value ? { model: model.value } : {}), identityId: input.identityId, speechId: input.speechId, time: input.time, emotion: { weights: { ...input.weights }, intensity: input.intensity }, pose: { ...input.pose }, seed: input.seed, blinks: input.blinks };
+  function previewSettings(input: { identityId: string; speechId: string | null; time: number; weights: Record<SpeakEmotion, number>; intensity: number; pose: HeadPoseDegrees; seed: number; blinks: number; motion: HeadMotion }) {
+    return { ...(model.value ? { model: model.value } : {}), identityId: input.identityId, speechId: input.speechId, time: input.time, emotion: { weights: { ...input.weights }, intensity: input.intensity }, pose: { ...input.pose }, seed: input.seed, blinks: input.blinks, motion: input.motion };
   }
   /** Ask for the frame the editor now shows (coalesced while sliders move). */
   function refresh() {
     if (!doc.identityId) return;
-    queue.request({ identityId: doc.identityId, speechId: doc.speechId, time: time.value, weights: { ...doc.weights }, intensity: doc.intensity, pose: { ...doc.pose }, seed: doc.seed, blinks: doc.blinks });
+    queue.request({ identityId: doc.identityId, speechId: doc.speechId, time: time.value, weights: { ...doc.weights }, intensity: doc.intensity, pose: { ...doc.pose }, seed: doc.seed, blinks: doc.blinks, motion: doc.motion });
   }
 
   async function run<T>(label: string, work: () => Promise<T>): Promise<T | undefined> {
@@ -239,6 +241,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const setPose = (axis: keyof HeadPoseDegrees, value: number) => change(`pose:${axis}`, () => (doc.pose[axis] = value));
   const setSeed = (value: number) => change('seed', () => (doc.seed = value));
   const setBlinks = (value: number) => change('blinks', () => (doc.blinks = value));
+  const setMotion = (value: HeadMotion) => change('motion', () => (doc.motion = value));
 
   /** Move the playhead; with keyframes the sliders follow the pose curve there. */
   function seek(t: number) {
@@ -302,7 +305,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
 
   async function generate() {
     if (!doc.identityId || !doc.speechId) return;
-    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks };
+    const settings = { ...(model.value ? { model: model.value } : {}), identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: posePlan(), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks, motion: doc.motion };
     const started = await run('Queueing the clip…', () => studioApi.call('speak:generate', { settings }));
     if (started) {
       generating.value = { runId: started.id, progress: null };
@@ -322,7 +325,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projects.value = await studioApi.call('speak:projects', {}).catch(() => projects.value);
   }
   function state(): EditorState {
-    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks };
+    return { model: model.value ?? 'shipped', identityId: doc.identityId, speechId: doc.speechId, emotion: { weights: { ...doc.weights }, intensity: doc.intensity }, pose: { ...doc.pose }, keys: doc.keys.map((k) => ({ ...k })), emotionKeys: doc.emotionKeys.map((k) => ({ ...k, weights: { ...k.weights } })), seed: doc.seed, blinks: doc.blinks, motion: doc.motion };
   }
   async function saveProject(name: string, asNew = false) {
     const saved = await run('Saving the project…', () => studioApi.call('speak:saveProject', { ...(projectId.value && !asNew ? { id: projectId.value } : {}), name, state: state() }));
@@ -343,7 +346,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
     projectId.value = project.id;
     projectName.value = project.name;
     history.clear();
-    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, blinks: s.blinks, keys: s.keys.map((k) => ({ ...k, ease: k.ease })), emotionKeys: s.emotionKeys.map((k) => ({ t: k.t, ease: k.ease, intensity: k.intensity, weights: { ...noWeights(), ...k.weights } })) });
+    Object.assign(doc, { identityId: s.identityId, speechId: s.speechId, weights: { ...noWeights(), ...s.emotion.weights }, intensity: s.emotion.intensity, pose: { ...s.pose }, seed: s.seed, blinks: s.blinks, motion: s.motion, keys: s.keys.map((k) => ({ ...k, ease: k.ease })), emotionKeys: s.emotionKeys.map((k) => ({ t: k.t, ease: k.ease, intensity: k.intensity, weights: { ...noWeights(), ...k.weights } })) });
     historyVersion.value++;
     speechInfo.value = null;
     await loadSpeech(s.speechId);
@@ -361,7 +364,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   return {
     model, models, size, poseRange, faces, facesLoading, face, facePhoto, speechInfo, speechAudio, busy, error, doc, time, duration, selectedKey, selectedEmotionKey,
     preview, previewError, previewCount, clips, generating, projects, projectId, projectName, canUndo, canRedo, mixLabel,
-    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, setBlinks, seek, addKey, dragKey, deleteKey, easeKey, addEmotionKey, dragEmotionKey, deleteEmotionKey, easeEmotionKey,
+    load, setModel, selectFace, uploadFace, speakText, uploadSpeech, setWeight, setIntensity, setPose, setSeed, setBlinks, setMotion, seek, addKey, dragKey, deleteKey, easeKey, addEmotionKey, dragEmotionKey, deleteEmotionKey, easeEmotionKey,
     undo, redo, generate, cancel, loadClips, loadProjects, saveProject, openProject, listen, refresh,
   };
 });

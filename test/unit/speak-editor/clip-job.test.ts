@@ -77,11 +77,11 @@ describe('talking-head clips as jobs', () => {
     // missing (or BLOCKWISE_FFMPEG names no program) it is refused with how to install it.
     const saved = process.env.BLOCKWISE_FFMPEG;
     process.env.BLOCKWISE_FFMPEG = path.join(tmp(), 'no-ffmpeg-here');
-    await expect(call(studio, 'speak:clipMp4', { id: run.id })).rejects.toThrow(/MP4 export needs ffmpeg, which is not installed here\. Install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg/);
+    await expect(call(studio, 'speak:clipVideo', { id: run.id })).rejects.toThrow(/MP4 export needs ffmpeg, which is not installed here\. Install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg/);
     if (saved === undefined) delete process.env.BLOCKWISE_FFMPEG;
     else process.env.BLOCKWISE_FFMPEG = saved;
     if (installedFfmpeg()) {
-      const mp4 = await call<{ dataUrl: string; bytes: number }>(studio, 'speak:clipMp4', { id: run.id });
+      const mp4 = await call<{ dataUrl: string; bytes: number }>(studio, 'speak:clipVideo', { id: run.id });
       const file = path.join(tmp(), 'clip.mp4');
       fs.writeFileSync(file, Buffer.from(mp4.dataUrl.split(',')[1]!, 'base64'));
       expect(fs.statSync(file).size).toBe(mp4.bytes);
@@ -161,7 +161,7 @@ describe('talking-head clips as jobs', () => {
   it('saves, lists and reopens editor projects; a taken name is refused', async () => {
     const studio = createStudio({ host: 'web', dbPath: path.join(tmp(), 'studio.sqlite') });
     studios.push(studio);
-    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], emotionKeys: [{ t: 0.5, weights: { sad: 1 }, intensity: 0.4, ease: true }], seed: 7, blinks: 12 };
+    const state = { model: 'resources/speak-model', identityId: 'corpus-0', speechId: null, emotion: { weights: { happy: 0.8 }, intensity: 0.8 }, pose: { yaw: 20, pitch: 0, roll: 0 }, keys: [{ t: 0, yaw: 20, pitch: 0, roll: 0, ease: true }, { t: 1.5, yaw: 0, pitch: 0, roll: 0, ease: false }], emotionKeys: [{ t: 0.5, weights: { sad: 1 }, intensity: 0.4, ease: true }], seed: 7, blinks: 12, motion: 'posed' };
     const saved = await call<{ id: number; name: string; state: unknown }>(studio, 'speak:saveProject', { name: 'Greeting', state });
     expect(saved.state).toEqual(state);
     await expect(call(studio, 'speak:saveProject', { name: 'greeting', state })).rejects.toThrow(/A talking-head project named "greeting" already exists/);
@@ -172,9 +172,9 @@ describe('talking-head clips as jobs', () => {
     expect((await call<{ state: { seed: number; keys: unknown[] } }>(studio, 'speak:openProject', { id: saved.id })).state).toMatchObject({ seed: 8, keys: state.keys });
     await expect(call(studio, 'speak:saveProject', { name: 'Bad', state: { ...state, pose: { yaw: 200, pitch: 0, roll: 0 } } })).rejects.toThrow(/state\.pose\.yaw: Too big/);
     expect((await call<unknown[]>(studio, 'speak:projects', {})).length).toBe(1);
-    // A project saved before the blink slider (no blinks) opens with none.
-    const { blinks: _, ...older } = state;
-    const old = await call<{ id: number; state: { blinks: number } }>(studio, 'speak:saveProject', { name: 'Older', state: older });
-    expect((await call<{ state: { blinks: number } }>(studio, 'speak:openProject', { id: old.id })).state.blinks).toBe(0);
+    // A project saved before the blink slider and the motion choice opens with no blinks and the model's own motion.
+    const { blinks: _blinks, motion: _motion, ...older } = state;
+    const old = await call<{ id: number }>(studio, 'speak:saveProject', { name: 'Older', state: older });
+    expect((await call<{ state: { blinks: number; motion: string } }>(studio, 'speak:openProject', { id: old.id })).state).toMatchObject({ blinks: 0, motion: 'absolute' });
   });
 });

@@ -120,7 +120,7 @@ describe('talking-head editor input', () => {
 
   it('previews a face from the cached model in one forward pass; the pose changes the frame; out-of-range pose refused', async () => {
     const speech = await editor.speech.fromFile('tone.wav', tone(1.2, 0.5));
-    const settings = { model: SHIPPED_MODEL, identityId: 'corpus-0', speechId: speech.id, time: 0.5, emotion: { weights: { happy: 0.8, neutral: 0.2 }, intensity: 0.8 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 1, blinks: 0 };
+    const settings = { model: SHIPPED_MODEL, identityId: 'corpus-0', speechId: speech.id, time: 0.5, emotion: { weights: { happy: 0.8, neutral: 0.2 }, intensity: 0.8 }, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 1, blinks: 0, motion: 'absolute' as const };
     await editor.identities(SHIPPED_MODEL);
     const first = await editor.preview(settings);
     expect(first.loaded).toEqual(expect.arrayContaining(['model', 'face', 'speech']));
@@ -130,6 +130,10 @@ describe('talking-head editor input', () => {
     expect(again.png.equals(first.png)).toBe(true); // same settings, same seed: the same frame
     const turned = await editor.preview({ ...settings, pose: { yaw: 20, pitch: 0, roll: 0 } });
     expect(turned.png.equals(first.png)).toBe(false);
+    // Posed motion (the face turned by geometry) is another preparation of the face and another frame.
+    const posed = await editor.preview({ ...settings, pose: { yaw: 20, pitch: 0, roll: 0 }, motion: 'posed' });
+    expect(posed.loaded).toEqual(['face']);
+    expect(posed.png.equals(turned.png)).toBe(false);
     // The blink rate: at a time the seed's schedule has the eyes shut the frame changes; at an open one it does not.
     const schedule = blinkSchedule(30, 60, settings.seed); // 1.2 s of speech; at 60 a minute the first blink is within 1 s
     const [shut, open] = [schedule.indexOf(1), schedule.indexOf(0)];
