@@ -16,9 +16,10 @@ import type { PcmAudio } from './audio/wav';
 import { EMOTIONS } from './corpus/emotions';
 import { audioEncoder, type AudioEncoderSettings } from './model/audio-encoder';
 import { checkPose, emotionToCode, emotionWeights, poseToCode } from './model/code-mappers';
-import { drivingLandmarks, generateFrame, generatorSettingsWith, type GeneratorSettings, type MotionInputs } from './model/generator';
+import { drivingLandmarks, generateFrame, generatorSettingsWith, type GeneratorSettings } from './model/generator';
 import { encodeFaces, irfdArchitecture, type IrfdArchitecture } from './model/irfd';
-import { fitHeadPose, turnHead, type HeadFit } from './model/rigid-pose';
+import { fitHeadPose, type HeadFit } from './model/rigid-pose';
+import { headTurnMap, sampleFrame } from './model/head-turn';
 import { blinkSchedule, paintBlink, whereWarpTook } from './model/blink';
 import { Params } from './model/nn';
 import { loadSpeakModelInto, type SpeakModelManifest } from './train/speak-checkpoint';
@@ -91,21 +92,19 @@ export interface PreparedFace {
   identity: tf.Tensor2D;
   /** The motion head's landmarks for the face under its own codes and silence (relative motion), or null. */
   rest: tf.Tensor2D | null;
-  /** The face fitted to the mean 3D face (posed motion), or null. */
-  fit: HeadFit | null;
+  /** Posed motion: the face's own pose code (IRFD's) the model renders at, and that rendering's head fitted to the mean 3D face; else null. */
+  posed: { poseCode: tf.Tensor2D; fit: HeadFit } | null;
   dispose(): void;
 }
 
 /**
- * How the face is driven: 'posed' turns the face's own landmarks to the requested pose through
- * the mean 3D face (rigid-pose.ts) and adds what the motion head moves beyond the head's turn
- * (speech, emotion: its landmarks with the requested codes less its landmarks at the same pose,
- * neutral and silent); 'relative' moves the face's own landmarks by the change the
- * requested codes and speech make from the face's own codes in silence, so a photo keeps its own
- * geometry; 'absolute' warps to the landmarks the motion head predicts outright (learned on
- * procedural faces). 'absolute' is the default: on the shipped model it keeps real photos the same
- * person on 83.3% of frames against posed's 67.3%, while posed follows an asked yaw better (face
- * mesh error 7.4 against 11.8 degrees; README, the SPEAK model table).
+ * How the face is driven: 'absolute' warps to the landmarks the motion head predicts outright for
+ * the requested codes (learned on procedural faces); 'relative' moves the face's own landmarks by
+ * the change the requested codes and speech make from the face's own codes in silence, so a photo
+ * keeps its own geometry; 'posed' renders as 'absolute' at the face's OWN pose code, then turns the
+ * frame to the requested pose by geometry (./model/head-turn.ts), from the pose the motion head
+ * gives the face (its landmarks fitted to the mean 3D face). Why posed: the learned warp renders
+ * about 40% of an asked turn, geometry all of it (README, the SPEAK model section).
  */
 export type MotionMode = 'posed' | 'relative' | 'absolute';
 
@@ -117,21 +116,35 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
   const landmarks = tf.tensor2d(face.landmarks, [1, 136]);
   const codes = encodeFaces(model.irfd, image, model.arch);
   const identity = codes.identity;
-  const rest = motion === 'relative' ? tf.tidy(() => {
+  // The motion head's landmarks for the face under its own codes in silence.
+  const restOf = (emotion: tf.Tensor2D) => tf.tidy(() => {
     const silence = speechWindows(null, 1);
     const audio = audioEncoder(model.generator.scope('audio'), tf.tensor3d(silence.data, [1, silence.steps, silence.mels]), model.audioSettings);
-    const inputs = { sourceLandmarks: landmarks, identity, emotion: codes.emotion, pose: codes.pose, audio, noiseSeed: null };
+    const inputs = { sourceLandmarks: landmarks, identity, emotion, pose: codes.pose, audio, noiseSeed: null };
     return drivingLandmarks(model.generator.scope('generator'), inputs, model.size, model.generatorSettings).landmarks;
-  }) : null;
-  tf.dispose([codes.emotion, codes.pose]);
+  });
+  const rest = motion === 'relative' ? restOf(codes.emotion) : null;
+  let posed: PreparedFace['posed'] = null;
+  if (motion === 'posed') {
+    const still = restOf(neutralEmotion(model, 1));
+    const pixels = Float32Array.from(still.dataSync(), (v) => ((v + 1) * model.size) / 2);
+    still.dispose();
+    posed = { poseCode: codes.pose, fit: fitHeadPose(pixels, model.size) };
+  }
+  tf.dispose(posed ? [codes.emotion] : [codes.emotion, codes.pose]);
   return {
     image,
     landmarks,
     identity,
     rest,
-    fit: motion === 'posed' ? fitHeadPose(face.landmarks, face.size) : null,
-    dispose: () => tf.dispose([image, landmarks, identity, ...(rest ? [rest] : [])]),
+    posed,
+    dispose: () => tf.dispose([image, landmarks, identity, ...(rest ? [rest] : []), ...(posed ? [posed.poseCode] : [])]),
   };
+}
+
+/** The emotion code of a neutral face (intensity 0), `n` rows. */
+function neutralEmotion(model: SpeakModel, n: number): tf.Tensor2D {
+  return tf.tidy(() => emotionToCode(model.irfd, tf.tile(tf.tensor2d(emotionWeights({ neutral: 1 }), [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], 0), model.arch.emotionDim));
 }
 
 /** Mel windows of speech for `frames` video frames; silence when no audio is given (a still preview). */
@@ -158,14 +171,14 @@ function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, 
   const [pixels, flowTensor] = tf.tidy((): tf.Tensor[] => {
     const win = windows.steps * windows.mels;
     const mel = tf.tensor3d(windows.data.subarray(from * win, (from + n) * win), [n, windows.steps, windows.mels]);
-    const poseRows = tf.tensor2d(poses.flatMap((p) => [p.yaw, p.pitch, p.roll]), [n, 3]);
     const generator = model.generator.scope('generator');
     const inputs = {
       source: tf.tile(face.image, [n, 1, 1, 1]) as tf.Tensor4D,
       sourceLandmarks: tf.tile(face.landmarks, [n, 1]) as tf.Tensor2D,
       identity: tf.tile(face.identity, [n, 1]) as tf.Tensor2D,
       emotion: emotionToCode(model.irfd, tf.tensor2d(weights.flatMap((w) => Array.from(w)), [n, EMOTIONS.length]), tf.tensor1d(emotions.map((e) => e.intensity)), model.arch.emotionDim),
-      pose: poseToCode(model.irfd, poseRows, model.arch.poseDim),
+      // Posed motion renders the face at its own pose and turns it by geometry afterwards.
+      pose: face.posed ? (tf.tile(face.posed.poseCode, [n, 1]) as tf.Tensor2D) : poseToCode(model.irfd, tf.tensor2d(poses.flatMap((p) => [p.yaw, p.pitch, p.roll]), [n, 3]), model.arch.poseDim),
       audio: audioEncoder(model.generator.scope('audio'), mel, model.audioSettings),
       noiseSeed,
     };
@@ -174,7 +187,6 @@ function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, 
       {
         ...inputs,
         ...(face.rest ? { restLandmarks: tf.tile(face.rest, [n, 1]) as tf.Tensor2D } : {}),
-        ...(face.fit ? { drivingLandmarks: posedLandmarks(model, face.fit, inputs, poses) } : {}),
       },
       model.generatorSettings,
     );
@@ -191,28 +203,8 @@ function renderRows(model: SpeakModel, face: PreparedFace, windows: MelWindows, 
   return Array.from({ length: n }, (_, i) => {
     const rgb = Uint8Array.from(data.subarray(i * side * 3, (i + 1) * side * 3));
     if (flow && closures[i]! > 0) paintBlink(rgb, model.size, whereWarpTook(flow.subarray(i * side * 2, (i + 1) * side * 2), model.size, source), closures[i]!);
-    return rgb;
+    return face.posed ? sampleFrame(rgb, model.size, headTurnMap(face.posed.fit, poses[i]!)) : rgb;
   });
-}
-
-/**
- * Posed motion's driving landmarks (pixels [N, 136]): the face turned to each pose by geometry,
- * plus the motion head's non-rigid part (its landmarks for the requested codes and speech less
- * those for the same pose code, neutral at intensity 0 and silent, so the head's own, too small,
- * turn cancels).
- */
-function posedLandmarks(model: SpeakModel, fit: HeadFit, inputs: MotionInputs, poses: HeadPoseDegrees[]): tf.Tensor2D {
-  const n = poses.length;
-  const generator = model.generator.scope('generator');
-  const silence = speechWindows(null, 1);
-  const quiet = tf.tile(tf.tensor3d(silence.data, [1, silence.steps, silence.mels]), [n, 1, 1]) as tf.Tensor3D;
-  const neutral = emotionToCode(model.irfd, tf.tile(tf.tensor2d(emotionWeights({ neutral: 1 }), [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], 0), model.arch.emotionDim);
-  const performed = drivingLandmarks(generator, inputs, model.size, model.generatorSettings).landmarks;
-  const still = drivingLandmarks(generator, { ...inputs, emotion: neutral, audio: audioEncoder(model.generator.scope('audio'), quiet, model.audioSettings) }, model.size, model.generatorSettings).landmarks;
-  const turned = new Float32Array(n * 136);
-  poses.forEach((pose, i) => turned.set(turnHead(fit, pose), i * 136));
-  // Non-rigid motion in normalised units -> pixels (x S / 2).
-  return tf.add(tf.tensor2d(turned, [n, 136]), tf.mul(tf.sub(performed, still), model.size / 2)) as tf.Tensor2D;
 }
 
 export interface PreviewRequest {

@@ -18,9 +18,10 @@ export const emotionMix = z
 
 export const headPose = z.object({ yaw: degrees, pitch: degrees, roll: degrees }).strict();
 /**
- * How the head follows the pose sliders: 'absolute', the motion the model learned (keeps a photo's
- * look best), or 'posed', the face turned by geometry (follows the asked angles more closely).
- * Missing in projects and clips saved before the choice: absolute.
+ * How the head follows the pose sliders: 'posed', the frame turned by geometry (follows the asked
+ * angles; a new editor project's choice), or 'absolute', the motion the model learned (keeps a
+ * photo's look a little better, turns about 40% of an asked angle). Missing in projects and clips
+ * saved before the choice: absolute, as they were made.
  */
 export const headMotion = z.enum(['absolute', 'posed']).default('absolute');
 export type HeadMotion = z.output<typeof headMotion>;

@@ -22,10 +22,9 @@ import { callApi, expect, keepScreenshot, test } from './fixtures';
 test.use({ launchOptions: { executablePath: chromiumExecutable(), args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] } });
 
 /**
- * The face the test directs. The shipped 64 px model turns its faces unevenly: measured by the
- * face mesh with the model of 2026-12-02 09:02 on "Hello, how are you?" with yaw 20 -> 0, corpus
- * person 2 reads 11.6 -> -1.7, person 3 11.0 -> 3.6, person 1 4.1 -> -0.1, person 4 3.2 -> 5.6,
- * the astronaut photo 4.5 -> 2.5.
+ * The face the test directs. Turned by geometry (the editor's default), the mesh read this face's
+ * exported first -> last frame at 16.4 -> 2.1 for yaw 20 -> 0 (2026-12-02, shipped 6000-step
+ * model); previews at yaw 20 of corpus people 1-4 read 15.3-19.0 (the renderer's own truth: 15-17).
  */
 const FACE = { id: 'corpus-1', label: 'Corpus person 2' };
 
@@ -112,14 +111,16 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   await expect(latency).toContainText('forward pass');
   const roundTrip = Number(await latency.getAttribute('data-round-trip'));
   testInfo.annotations.push({ type: 'preview latency', description: `${await latency.textContent()}` });
-  // Turning the head by geometry gives another frame at the same yaw; unticking it, another again.
-  const learned = await preview.getAttribute('src');
+  // The head is turned by geometry from the start; the model's own motion gives another frame at
+  // the same yaw, and ticking the choice again another again (the clip is made turned by geometry).
   const geometry = view.getByTestId('th-motion-posed');
-  await geometry.click();
-  await expect.poll(async () => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(learned);
+  await expect(geometry).toHaveClass(/n-checkbox--checked/);
   const posed = await preview.getAttribute('src');
   await geometry.click();
   await expect.poll(async () => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(posed);
+  const learned = await preview.getAttribute('src');
+  await geometry.click();
+  await expect.poll(async () => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(learned);
 
   // A key at 0 s with yaw 20, then one at the end turning the head back to 0.
   await view.getByTestId('th-add-key').click();
@@ -259,7 +260,7 @@ test('directs a bundled face with a typed sentence, keyframes the head back, gen
   const [first, last] = JSON.parse(output.trim().split('\n').at(-1)!) as [number, number];
   testInfo.annotations.push({ type: 'face mesh yaw', description: `first frame ${first.toFixed(1)}, last frame ${last.toFixed(1)} (asked 20 -> 0); WebM ${decoded.duration.toFixed(3)} s for ${end.toFixed(3)} s of speech; preview round trip ${roundTrip} ms` });
   console.log(`[talking-head-editor] face mesh yaw first ${first.toFixed(1)} last ${last.toFixed(1)}; WebM ${decoded.duration.toFixed(3)} s vs speech ${end.toFixed(3)} s; preview round trip ${roundTrip} ms`);
-  expect(first).toBeGreaterThan(last + 4);
+  expect(first).toBeGreaterThan(12);
   expect(Math.abs(last)).toBeLessThan(5);
 
   // A recording from the (fake) microphone becomes the speech.

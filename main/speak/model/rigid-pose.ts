@@ -1,27 +1,29 @@
 /**
- * The head's rigid motion by geometry (issue 14/15): a face's 68 landmarks turned to a requested
- * yaw, pitch and roll through a 3D face, as LivePortrait and SadTalker turn their 3D keypoints by
+ * A face's head pose read against the mean 3D face (posed motion, issue 14/15), so its picture can
+ * be turned by geometry (./head-turn.ts), as LivePortrait and SadTalker turn their 3D keypoints by
  * a rotation matrix. Why: the motion head regresses the whole landmark set from IRFD's pose code,
  * which carries the pose only roughly, so it predicts about 40% of a turn (a requested 20 degree
  * yaw moved the nose as a 7 degree one; the real face mesh read 8 degrees on the frame). The slider
  * pose is known exactly; only the face's depth is missing, and the procedural face model's mean
  * face supplies it.
  *
- * A face is fitted once (`fitHeadPose`): the pose whose projection of the mean face best matches
- * its rigid points (brows, nose, eyes) under a 2D similarity; what the mean face does not explain
- * (this person's own shape) is kept as per-point offsets. `turnHead` projects the mean face at
- * another pose through the same similarity and adds the offsets: at the face's own pose it
- * returns its landmarks.
+ * `fitHeadPose` finds the pose whose projection of the mean face best matches the face's rigid
+ * points (brows, nose, eyes) under a 2D similarity, which then places any model-space point,
+ * projected at any pose, in the face's picture (`inFace`).
  */
 import { NEUTRAL_STATE, buildFace } from '../corpus/face-model';
 import { defaultFraming, project, rotate, rotationMatrix, type HeadPose, type Vec2, type Vec3 } from '../corpus/geometry';
 import { makeIdentities } from '../corpus/identity';
 
-/** The mean procedural face (32 people of seed 0) in model space: the depth the 2D landmarks lack. */
-const MEAN_FACE: Vec3[] = (() => {
-  const faces = makeIdentities(32, 0).map((identity) => buildFace(identity, NEUTRAL_STATE).landmarks);
-  return faces[0]!.map((_, i) => [0, 1, 2].map((axis) => faces.reduce((sum, face) => sum + face[i]![axis]!, 0) / faces.length) as Vec3);
-})();
+/** The mean procedural face (32 people of seed 0) in model space: the depth the 2D landmarks lack. Built on first use. */
+let meanFace: Vec3[] | undefined;
+function meanFaceLandmarks(): Vec3[] {
+  if (!meanFace) {
+    const faces = makeIdentities(32, 0).map((identity) => buildFace(identity, NEUTRAL_STATE).landmarks);
+    meanFace = faces[0]!.map((_, i) => [0, 1, 2].map((axis) => faces.reduce((sum, face) => sum + face[i]![axis]!, 0) / faces.length) as Vec3);
+  }
+  return meanFace;
+}
 
 /** Points that move with the head only (brows, nose, eyes): the jaw and lips move with speech. */
 const RIGID_POINTS = Array.from({ length: 31 }, (_, i) => 17 + i);
@@ -34,19 +36,25 @@ export interface HeadFit {
   /** The 2D similarity from the mean face's projection (at `pose`) to the face: z -> a z + b, complex numbers as [re, im]. */
   a: Vec2;
   b: Vec2;
-  /** Per point, the face's landmark less the fitted mean face's (pixels, in the face's own roll). */
-  offsets: Vec2[];
   size: number;
 }
 
-/** The mean face at a pose, projected at the default framing of `size` px (turned about the neck, as the renderer turns a head). */
-function meanFaceAt(pose: HeadPose, size: number): Vec2[] {
+/** Model-space points at a pose, projected at the default framing of `size` px (turned about the neck, as the renderer turns a head). */
+export function projectAt(points: readonly Vec3[], pose: HeadPose, size: number): Vec2[] {
   const m = rotationMatrix(pose);
   const framing = defaultFraming(size);
-  return MEAN_FACE.map((p) => project(rotate(p, m), framing).xy);
+  return points.map((p) => project(rotate(p, m), framing).xy);
 }
 
+const meanFaceAt = (pose: HeadPose, size: number): Vec2[] => projectAt(meanFaceLandmarks(), pose, size);
+
 const times = (p: Vec2, q: Vec2): Vec2 => [p[0] * q[0] - p[1] * q[1], p[0] * q[1] + p[1] * q[0]];
+
+/** A projected point placed in the fitted face's image (the fit's similarity). */
+export function inFace(fit: HeadFit, p: Vec2): Vec2 {
+  const z = times(fit.a, p);
+  return [z[0] + fit.b[0], z[1] + fit.b[1]];
+}
 
 /** Least-squares z -> a z + b from `from` to `to` over `points` (complex Procrustes), and its squared residual. */
 function similarity(from: Vec2[], to: ArrayLike<number>, points: readonly number[]): { a: Vec2; b: Vec2; residual: number } {
@@ -95,26 +103,6 @@ export function fitHeadPose(landmarks: ArrayLike<number>, size: number): HeadFit
   const tilt = similarity(meanFaceAt({ yaw: coarse, pitch: 0, roll: 0 }, size), landmarks, RIGID_POINTS).a;
   const roll = (Math.atan2(tilt[1], tilt[0]) * 180) / Math.PI;
   const pose = { yaw: bestYaw(range(coarse - 1, coarse + 1, 0.1), roll), pitch: 0, roll };
-  const projected = meanFaceAt(pose, size);
-  const { a, b } = similarity(projected, landmarks, RIGID_POINTS);
-  const offsets = projected.map((p, i): Vec2 => {
-    const z = times(a, p);
-    return [landmarks[2 * i]! - z[0] - b[0], landmarks[2 * i + 1]! - z[1] - b[1]];
-  });
-  return { pose, a, b, offsets, size };
-}
-
-/** The fitted face's 68 landmarks (pixels, [x0, y0, ...]) turned to `pose`. */
-export function turnHead(fit: HeadFit, pose: HeadPose): Float32Array {
-  // This person's own shape turns with the roll (yaw and pitch move it too, less: left as it is).
-  const rollChange = ((pose.roll - fit.pose.roll) * Math.PI) / 180;
-  const spin: Vec2 = [Math.cos(rollChange), Math.sin(rollChange)];
-  const out = new Float32Array(136);
-  meanFaceAt(pose, fit.size).forEach((p, i) => {
-    const z = times(fit.a, p);
-    const d = times(fit.offsets[i]!, spin);
-    out[2 * i] = z[0] + fit.b[0] + d[0];
-    out[2 * i + 1] = z[1] + fit.b[1] + d[1];
-  });
-  return out;
+  const { a, b } = similarity(meanFaceAt(pose, size), landmarks, RIGID_POINTS);
+  return { pose, a, b, size };
 }

@@ -64,7 +64,7 @@ export const useTalkingHeadStore = defineStore('talking-head', () => {
   const speechAudio = ref<string | null>(null);
   const busy = ref<string | null>(null);
   const error = ref<string | null>(null);
-  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, blinks: DEFAULT_BLINKS, motion: 'absolute', keys: [], emotionKeys: [] });
+  const doc = reactive<EditorDocument>({ identityId: null, speechId: null, weights: noWeights(), intensity: 0.8, pose: { yaw: 0, pitch: 0, roll: 0 }, seed: 0, blinks: DEFAULT_BLINKS, motion: 'posed', keys: [], emotionKeys: [] });
   const selectedEmotionKey = ref<number | null>(null);
   const time = ref(0);
   const selectedKey = ref<number | null>(null);
