@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { type HostBatch, iterateBatches } from '../../main/data/batches';
 import { openMnist } from '../../main/data/mnist';
@@ -49,6 +49,33 @@ export interface ScalingRow {
   torchScaling: number | null;
   /** Engine / PyTorch at the same thread count. */
   ratio: number | null;
+  /**
+   * The machine's own ceiling: `threads` independent 1-thread runs at once (separate processes,
+   * nothing shared), their img/s summed / one run's alone. Data-parallel scaling can reach this
+   * at best; where it is well under `threads`, the cores share something (a physical core, the
+   * memory bus) and no engine gets more.
+   */
+  ceiling: number;
+}
+
+/** `copies` 1-thread runs as separate processes at once (bench/speed/solo-step.ts): the sum of their median epoch img/s. */
+async function soloRunsAtOnce(depth: number, steps: number, batch: number, copies: number): Promise<number> {
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ['scripts/run-ts.mjs', 'bench/speed/solo-step.ts', '--depth', String(depth), '--steps', String(steps), '--batch', String(batch), '--epochs', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code !== 0) return reject(new Error(`solo-step.ts failed (exit ${code}): ${err.slice(-500)}`));
+        const epochs = (JSON.parse(out.trim().split('\n').pop()!) as { imagesPerSecond: number[] }).imagesPerSecond.sort((a, b) => a - b);
+        resolve(epochs[Math.floor(epochs.length / 2)]!);
+      });
+    });
+  const each = await Promise.all(Array.from({ length: copies }, one));
+  return each.reduce((a, b) => a + b, 0);
 }
 
 const INPUT = { height: 28, width: 28, channels: 1 };
@@ -65,7 +92,7 @@ function dispose({ model, trainer, sgd }: TrainingState): void {
   model.dispose();
 }
 
-async function digitBatches(count: number, batch: number): Promise<HostBatch[]> {
+export async function digitBatches(count: number, batch: number): Promise<HostBatch[]> {
   const out: HostBatch[] = [];
   for await (const b of iterateBatches(openMnist(), 'train', { batchSize: batch, shuffle: true, seed: 1, epoch: 1, augment: false, limit: count * batch, dropLast: true })) out.push(b);
   return out;
@@ -76,7 +103,7 @@ async function* copies(batches: readonly HostBatch[]): AsyncGenerator<HostBatch>
 }
 
 /** A function that trains one epoch on `batches` and resolves with its seconds, and its clean-up. */
-async function trainerFor(depth: number, workers: number): Promise<{ epoch: (batches: readonly HostBatch[]) => Promise<number>; close: () => Promise<void> }> {
+export async function trainerFor(depth: number, workers: number): Promise<{ epoch: (batches: readonly HostBatch[]) => Promise<number>; close: () => Promise<void> }> {
   const state = build(depth);
   if (workers === 1) {
     const epoch = async (batches: readonly HostBatch[]) => {
@@ -148,6 +175,10 @@ export async function dataParallelScaling(options: DataParallelBenchOptions = {}
       for (const runner of runners) await runner.close();
     }
     const ips = best.map((seconds) => (steps * batch) / seconds);
+    // The ceiling, measured the same way at every count (so the 1-run figure is its own baseline).
+    const solo: number[] = [];
+    for (const n of counts) solo.push(await soloRunsAtOnce(depth, steps, batch, n));
+    log(`ResNet-${depth}, independent 1-thread runs at once: ${counts.map((n, i) => `${n}: ${solo[i]!.toFixed(1)} img/s`).join(', ')}`);
     const torchIps = counts.map((n) => (torch.ok ? torchImagesPerSecond(python, depth, batch, n) : null));
     counts.forEach((n, i) => {
       const t = torchIps[i]!;
@@ -159,6 +190,7 @@ export async function dataParallelScaling(options: DataParallelBenchOptions = {}
         torchImagesPerSecond: t,
         torchScaling: t === null ? null : t / torchIps[0]!,
         ratio: t === null ? null : ips[i]! / t,
+        ceiling: solo[i]! / solo[0]!,
       });
     });
   }
@@ -166,12 +198,12 @@ export async function dataParallelScaling(options: DataParallelBenchOptions = {}
 }
 
 export function formatScalingRows(rows: ScalingRow[]): string {
-  const lines = ['net         threads   engine img/s   scaling   PyTorch img/s   scaling   engine/PyTorch'];
+  const lines = ['net         threads   engine img/s   scaling   PyTorch img/s   scaling   engine/PyTorch   ceiling (independent runs)'];
   const n = (v: number | null, digits: number, suffix = '') => (v === null ? 'n/a' : `${v.toFixed(digits)}${suffix}`);
   for (const r of rows) {
     lines.push(
       `${r.net.padEnd(12)}${String(r.threads).padStart(7)}${n(r.imagesPerSecond, 1).padStart(15)}${n(r.scaling, 2, 'x').padStart(10)}` +
-        `${n(r.torchImagesPerSecond, 1).padStart(16)}${n(r.torchScaling, 2, 'x').padStart(10)}${n(r.ratio, 2, 'x').padStart(17)}`,
+        `${n(r.torchImagesPerSecond, 1).padStart(16)}${n(r.torchScaling, 2, 'x').padStart(10)}${n(r.ratio, 2, 'x').padStart(17)}${n(r.ceiling, 2, 'x').padStart(29)}`,
     );
   }
   return lines.join('\n');
