@@ -114,16 +114,19 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
   if (face.landmarks.length !== 136 || face.landmarks.some((v) => !Number.isFinite(v))) throw new Error('The face needs its 68 landmarks (136 finite numbers, pixels of the crop)');
   const image = tf.tidy(() => tf.div(tf.tensor4d(face.rgb, [1, face.size, face.size, 3], 'float32'), 255) as tf.Tensor4D);
   const landmarks = tf.tensor2d(face.landmarks, [1, 136]);
-  const codes = encodeFaces(model.irfd, image, model.arch);
-  const identity = codes.identity;
+  // In a tidy: the encoders' intermediate maps (about 100 tensors) are not kept.
+  const [identity, ownEmotion, ownPose] = tf.tidy(() => {
+    const codes = encodeFaces(model.irfd, image, model.arch);
+    return [codes.identity, codes.emotion, codes.pose];
+  }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   // The motion head's landmarks for the face under its own codes in silence.
   const restOf = (emotion: () => tf.Tensor2D) => tf.tidy(() => {
     const silence = speechWindows(null, 1);
     const audio = audioEncoder(model.generator.scope('audio'), tf.tensor3d(silence.data, [1, silence.steps, silence.mels]), model.audioSettings);
-    const inputs = { sourceLandmarks: landmarks, identity, emotion: emotion(), pose: codes.pose, audio, noiseSeed: null };
+    const inputs = { sourceLandmarks: landmarks, identity, emotion: emotion(), pose: ownPose, audio, noiseSeed: null };
     return drivingLandmarks(model.generator.scope('generator'), inputs, model.size, model.generatorSettings).landmarks;
   });
-  const rest = motion === 'relative' ? restOf(() => codes.emotion) : null;
+  const rest = motion === 'relative' ? restOf(() => ownEmotion) : null;
   let posed: PreparedFace['posed'] = null;
   if (motion === 'posed') {
     // IRFD's own pose code of the face, not the slider mapper's code for its fitted pose: measured,
@@ -131,9 +134,9 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
     const still = restOf(() => neutralEmotion(model, 1));
     const pixels = Float32Array.from(still.dataSync(), (v) => ((v + 1) * model.size) / 2);
     still.dispose();
-    posed = { poseCode: codes.pose, fit: fitHeadPose(pixels, model.size) };
+    posed = { poseCode: ownPose, fit: fitHeadPose(pixels, model.size) };
   }
-  tf.dispose(posed ? [codes.emotion] : [codes.emotion, codes.pose]);
+  tf.dispose(posed ? [ownEmotion] : [ownEmotion, ownPose]);
   return {
     image,
     landmarks,
