@@ -15,12 +15,16 @@
  *     gradient's GFLOP/s (XNNPACK form vs SIMD GEMM vs the forward conv), a ResNet-8 step
  *     with the SIMD GEMMs off and on, the DGL head's time per image (former vs current) beside
  *     the ResNet-8 step's. --only-kernels, --kernel-rounds N [5]; --no-kernels skips it.
+ * (5) whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4):
+ *     end-to-end, InfoPro and DGL through `blockwise train` on 1 and 2 data-parallel workers,
+ *     next to the PyTorch wall times the issue quotes. --only-protocol; --no-protocol skips it.
  * The load average is printed first: figures taken with the cores busy (load above their
  * count) say little about scaling.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { dataParallelScaling, formatScalingRows } from './speed/data-parallel';
 import { formatKernelSpeed, kernelSpeed } from './speed/kernels';
+import { formatMethodRuns, methodRuns } from './speed/method-runs';
 import { formatModuleParallelRows, moduleParallelWallClock } from './speed/module-parallel';
 import { formatProfile, formatRows, wasmVsTorch } from './speed/wasm-vs-torch';
 
@@ -78,6 +82,12 @@ async function kernelSection(): Promise<void> {
   console.log(formatKernelSpeed(report));
 }
 
+function protocolSection(): void {
+  const rows = methodRuns({ log: (line) => console.log(`[protocol] ${line}`) });
+  console.log("\n(5) Whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4), blockwise train, wasm");
+  console.log(formatMethodRuns(rows));
+}
+
 async function main(): Promise<void> {
   const load = loadavg()[0]!;
   console.log(`load average ${load.toFixed(2)} on ${availableParallelism()} cores${load > availableParallelism() ? ': the cores are busy with other work, so these figures (scaling most of all) need a quiet machine' : ''}`);
@@ -85,11 +95,16 @@ async function main(): Promise<void> {
     await kernelSection();
     process.exit(0);
   }
+  if (process.argv.includes('--only-protocol')) {
+    protocolSection();
+    process.exit(0);
+  }
   const only = process.argv.includes('--only-data-parallel');
   if (!only && !process.argv.includes('--only-parallel')) await wasmVsTorchSection();
   if (!only && !process.argv.includes('--only-torch')) await moduleParallelSection();
   if (only || !(process.argv.includes('--only-torch') || process.argv.includes('--only-parallel'))) await dataParallelSection();
   if (!only && !process.argv.includes('--only-torch') && !process.argv.includes('--only-parallel') && !process.argv.includes('--no-kernels')) await kernelSection();
+  if (!only && !process.argv.includes('--only-torch') && !process.argv.includes('--only-parallel') && !process.argv.includes('--no-protocol')) protocolSection();
   // Stage workers and wasm keep nothing alive once done, but say so explicitly.
   process.exit(0);
 }
