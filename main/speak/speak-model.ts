@@ -131,7 +131,7 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
   if (motion === 'posed') {
     // IRFD's own pose code of the face, not the slider mapper's code for its fitted pose: measured,
     // the mapper's kept real photos the same person on 58.7% of frames against 78.0%.
-    const still = restOf(() => neutralEmotion(model, 1));
+    const still = restOf(() => neutralEmotion(model));
     const pixels = Float32Array.from(still.dataSync(), (v) => ((v + 1) * model.size) / 2);
     still.dispose();
     posed = { poseCode: ownPose, fit: fitHeadPose(pixels, model.size) };
@@ -147,9 +147,9 @@ export function prepareFace(model: SpeakModel, face: FaceSource, motion: MotionM
   };
 }
 
-/** The emotion code of a neutral face (intensity 0), `n` rows. */
-function neutralEmotion(model: SpeakModel, n: number): tf.Tensor2D {
-  return tf.tidy(() => emotionToCode(model.irfd, tf.tile(tf.tensor2d(emotionWeights({ neutral: 1 }), [1, EMOTIONS.length]), [n, 1]) as tf.Tensor2D, tf.fill([n], 0), model.arch.emotionDim));
+/** The emotion code of a neutral face (intensity 0), one row. */
+function neutralEmotion(model: SpeakModel): tf.Tensor2D {
+  return tf.tidy(() => emotionToCode(model.irfd, tf.tensor2d(emotionWeights({ neutral: 1 }), [1, EMOTIONS.length]), tf.tensor1d([0]), model.arch.emotionDim));
 }
 
 /** Mel windows of speech for `frames` video frames; silence when no audio is given (a still preview). */

@@ -13,7 +13,7 @@
  * same surface point was: the backward map a bilinear sampler reads.
  */
 import { surfaceDepth } from '../corpus/face-model';
-import type { HeadPose, Vec2, Vec3 } from '../corpus/geometry';
+import { defaultFraming, project, rotate, rotationMatrix, type HeadPose, type Vec2, type Vec3 } from '../corpus/geometry';
 import { inFace, projectAt, type HeadFit } from './rigid-pose';
 
 /** Grid spacing in face units (one unit is half the face's width: ~17 px at 64 px). */
@@ -25,6 +25,8 @@ const HEAD = { cx: 0, cy: -0.25, rx: 1.15, ry: 1.35, fade: 0.35 };
 /** The nose's height above the ellipsoid along its ridge (face units, from the face model's relief). */
 const NOSE_RIDGE: readonly [number, number][] = [[-0.45, 0], [-0.4, 0.05], [-0.21, 0.12], [-0.02, 0.22], [0.17, 0.32], [0.3, 0.18], [0.4, 0]];
 const NOSE_HALF_WIDTH = 0.14;
+/** Drawing depth of points that do not turn (neck, background): behind any part of the head. */
+const BEHIND = -10;
 
 function noseRelief(x: number, y: number): number {
   for (let i = 1; i < NOSE_RIDGE.length; i++) {
@@ -65,21 +67,36 @@ function meshGrid(): Grid {
   return grid;
 }
 
+// A clip holds one pose for many frames (or the whole clip): the last map of each face is kept.
+const lastMap = new WeakMap<HeadFit, { pose: HeadPose; map: Float32Array }>();
+
 /**
  * The backward map that turns the fitted face from its own pose to `pose`: for every pixel of the
- * turned frame, where (x, y, pixels) to sample the own-pose frame. [size * size * 2].
+ * turned frame, where (x, y, pixels) to sample the own-pose frame. [size * size * 2]; read only
+ * (the same array comes back for the same face and pose).
  */
 export function headTurnMap(fit: HeadFit, pose: HeadPose): Float32Array {
+  const last = lastMap.get(fit);
+  if (last && last.pose.yaw === pose.yaw && last.pose.pitch === pose.pitch && last.pose.roll === pose.roll) return last.map;
+  const map = buildMap(fit, pose);
+  lastMap.set(fit, { pose: { ...pose }, map });
+  return map;
+}
+
+function buildMap(fit: HeadFit, pose: HeadPose): Float32Array {
   const { size } = fit;
   const { points, weights, side } = meshGrid();
   const from = projectAt(points, fit.pose, size).map((p) => inFace(fit, p));
-  const turned = projectAt(points, pose, size).map((p) => inFace(fit, p));
+  const m = rotationMatrix(pose);
+  const framing = defaultFraming(size);
+  const rotated = points.map((p) => rotate(p, m));
   // Where each point lands: turned by its weight, the rest staying; and its depth for drawing order.
   const to: Vec2[] = from.map((p, i) => {
     const w = weights[i]!;
-    return [p[0] + w * (turned[i]![0] - p[0]), p[1] + w * (turned[i]![1] - p[1])];
+    const turned = inFace(fit, project(rotated[i]!, framing).xy);
+    return [p[0] + w * (turned[0] - p[0]), p[1] + w * (turned[1] - p[1])];
   });
-  const depth = depthsAt(points, weights, pose);
+  const depth = rotated.map((p, i) => weights[i]! * p[2] + (1 - weights[i]!) * BEHIND);
   const map = new Float32Array(size * size * 2);
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) map.set([x, y], (y * size + x) * 2);
   const triangles: [number, number, number, number][] = [];
@@ -92,19 +109,6 @@ export function headTurnMap(fit: HeadFit, pose: HeadPose): Float32Array {
   triangles.sort((a, b) => a[3] - b[3]); // far first: nearer surfaces overwrite what they hide
   for (const [p, q, s] of triangles) drawTriangle(map, size, [to[p]!, to[q]!, to[s]!], [from[p]!, from[q]!, from[s]!]);
   return map;
-}
-
-/** Depth towards the camera at the requested pose; points that do not turn sit behind the head. */
-function depthsAt(points: readonly Vec3[], weights: Float32Array, pose: HeadPose): Float32Array {
-  const rad = Math.PI / 180;
-  const [cy, sy, cx, sx] = [Math.cos(pose.yaw * rad), Math.sin(pose.yaw * rad), Math.cos(pose.pitch * rad), Math.sin(pose.pitch * rad)];
-  // z after yaw then pitch (roll leaves depth alone), as geometry.ts rotates.
-  return Float32Array.from(points, ([x, y, z], i) => {
-    const z1 = -sy * x + cy * z;
-    const z2 = sx * y + cx * z1;
-    const w = weights[i]!;
-    return w * z2 + (1 - w) * -3;
-  });
 }
 
 /** Fills `map` inside the triangle `to` (pixel centres at integers) with the matching points of `from`. */

@@ -35,6 +35,10 @@ describe('rigid head pose', () => {
         const truth = renderFace(identity, { ...NEUTRAL_STATE, pose }, { size: 64 }).rgb;
         expect(difference(sampleFrame(frontal.rgb, 64, headTurnMap(fit, pose)), truth)).toBeLessThan(0.75 * difference(frontal.rgb, truth));
       }
+      // A repeated pose reuses the face's last map; another pose gets its own.
+      const turned = headTurnMap(fit, { yaw: 12, pitch: 0, roll: 0 });
+      expect(headTurnMap(fit, { yaw: 12, pitch: 0, roll: 0 })).toBe(turned);
+      expect(headTurnMap(fit, { yaw: 13, pitch: 0, roll: 0 })).not.toBe(turned);
     }
   });
 });
