@@ -17,7 +17,8 @@
  *     the ResNet-8 step's. --only-kernels, --kernel-rounds N [5]; --no-kernels skips it.
  * (5) whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4):
  *     end-to-end, InfoPro and DGL through `blockwise train` on 1 and 2 data-parallel workers,
- *     next to the PyTorch wall times the issue quotes. --only-protocol; --no-protocol skips it.
+ *     next to the PyTorch wall times the issue quotes. --only-protocol; --no-protocol skips it;
+ *     --protocol-builds plain,relaxed runs each with both builds of the SIMD kernels.
  * The load average is printed first: figures taken with the cores busy (load above their
  * count) say little about scaling.
  */
@@ -83,7 +84,9 @@ async function kernelSection(): Promise<void> {
 }
 
 function protocolSection(): void {
-  const rows = methodRuns({ log: (line) => console.log(`[protocol] ${line}`) });
+  const builds = arg('--protocol-builds')?.split(',') as ('plain' | 'relaxed')[] | undefined;
+  if (builds?.some((b) => b !== 'plain' && b !== 'relaxed')) throw new Error(`--protocol-builds takes plain and/or relaxed (comma-separated), got ${builds.join(',')}`);
+  const rows = methodRuns({ ...(builds ? { builds } : {}), log: (line) => console.log(`[protocol] ${line}`) });
   console.log("\n(5) Whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4), blockwise train, wasm");
   console.log(formatMethodRuns(rows));
 }

@@ -10,13 +10,18 @@
  *   (b) one ResNet-8 training step (28x28x1, batch 64) with the SIMD GEMMs off and on;
  *   (c) one DGL head's training step (forward + backward) per image on each of ResNet-8's
  *       feature maps: the former head (stock-op composition, stock kernels) against the current
- *       one (one-GEMM pool, 1x1 convs as GEMMs, fused ReLU, SIMD GEMMs), next to the ResNet-8
+ *       one (GEMM pool, 1x1 convs as GEMMs, fused ReLU, SIMD GEMMs), next to the ResNet-8
  *       step's time per image and both as GFLOP/s;
  *   (d) a whole training step of end-to-end and of DGL (K = 4) on ResNet-8, 28x28x1, batch 128
  *       (the papers' MNIST protocol), through the engine's trainer, with the current kernels and
  *       head: DGL's step time over end-to-end's. (Not old vs new: the trainer builds the current
  *       head, whose 1x1 convs on the stock BatchMatMul would be slower than the former head was;
  *       (c) times the former head.)
+ *
+ *   (e) kernels.c's two builds on the GEMM shapes the profile of a DGL step puts first (the head's
+ *       1x1 convs, their filter gradient, the MLP) and on ResNet-8's stage convolutions: GFLOP/s
+ *       of the plain SIMD128 module against the relaxed-SIMD one (fused multiply-adds), each on a
+ *       memory of its own, outside tfjs.
  *
  * "Old" is setSimdGemmEnabled(false) (XNNPACK convolutions and filter gradient, the stock
  * BatchMatMul) plus, for (c), the head as it was composed before; "new" is the default. The
@@ -29,7 +34,7 @@ import { type AuxModule, ConvBnRelu, Linear } from '../../main/engine/aux/aux-cl
 import { createDglHead, DGL_POOL_SIZE } from '../../main/engine/aux/dgl-head';
 import { crossEntropy } from '../../main/engine/aux/losses';
 import { initWasmBackend } from '../../main/engine/backend/wasm-setup';
-import { setSimdGemmEnabled } from '../../main/engine/backend/wasm-simd';
+import { instantiateKernelBuild, setSimdGemmEnabled, type SimdKernels, type SimdVariant } from '../../main/engine/backend/wasm-simd';
 import { BatchNorm } from '../../main/engine/nets/batch-norm';
 import { createResNet, Init } from '../../main/engine/nets/resnet-model';
 import { createTrainer } from '../../main/engine/train/create-trainer';
@@ -77,6 +82,13 @@ export interface KernelSpeedReport {
   /** The ResNet-8 step's ms per image (new kernels), the reference for the head rows. */
   backboneMsPerImage: number;
   methods: MethodRow[];
+  builds: BuildRow[];
+}
+
+export interface BuildRow {
+  shape: string;
+  plainGflops: number;
+  relaxedGflops: number;
 }
 
 export interface MethodRow {
@@ -295,6 +307,40 @@ function methodRows(rounds: number, roundMs: number, log: (line: string) => void
   return rows;
 }
 
+// The WebAssembly JS API's Memory, typed here: the Node tsconfig has no DOM lib to declare it.
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory;
+
+/** (e): one call's GFLOP/s in each build; operands filled once on each build's own memory. */
+function buildRows(rounds: number, roundMs: number, log: (line: string) => void): BuildRow[] {
+  const heaps = (['plain', 'relaxed'] as const).map((variant) => {
+    const memory = new WasmMemory({ initial: 512 });
+    new Float32Array(memory.buffer).forEach((_, i, a) => (a[i] = ((i * 7919) % 1000) / 1000 - 0.5));
+    return { variant, kernels: instantiateKernelBuild(variant, memory) };
+  });
+  // Operands at fixed byte offsets (A at 1 MiB, B at 12 MiB, C at 20 MiB): 32 MiB holds the largest.
+  const [A, B, C] = [1 << 20, 12 << 20, 20 << 20];
+  const cases: { shape: string; flops: number; call: (k: SimdKernels) => void }[] = [
+    ...([[8192, 128, 128, false, 'DGL 1x1 conv'], [128, 128, 8192, true, 'DGL 1x1 conv filter grad'], [128, 512, 512, false, 'DGL MLP']] as const).map(([m, n, k, transposed, what]) => ({
+      shape: `${what}: GEMM ${m}x${k} @ ${k}x${n}`,
+      flops: 2 * m * n * k,
+      call: (kernels: SimdKernels) => kernels.gemm(A, transposed ? 1 : k, transposed ? m : 1, B, C, m, n, k, 0),
+    })),
+    ...([[28, 16, 16], [14, 32, 32], [7, 64, 64]] as const).map(([size, ci, co]) => ({
+      shape: `conv 3x3 ${size}x${size}x${ci} -> ${co}, batch 64`,
+      flops: 2 * 64 * size * size * 9 * ci * co,
+      // The input already padded to size + 2 (what pad_nhwc hands the direct conv).
+      call: (kernels: SimdKernels) => kernels.conv2d_direct(A, B, C, 64, size + 2, size + 2, ci, size, size, co, 3, 3, 1, 1),
+    })),
+  ];
+  return cases.map((c) => {
+    const ms = interleave(heaps.map((h) => ({ name: h.variant, enter: () => {}, run: () => c.call(h.kernels) })), rounds, roundMs);
+    const gflops = (variant: SimdVariant): number => c.flops / ms.get(variant)! / 1e6;
+    const row = { shape: c.shape, plainGflops: gflops('plain'), relaxedGflops: gflops('relaxed') };
+    log(`${row.shape}: plain ${row.plainGflops.toFixed(1)}, relaxed ${row.relaxedGflops.toFixed(1)} GFLOP/s`);
+    return row;
+  });
+}
+
 export async function kernelSpeed(options: KernelSpeedOptions = {}): Promise<KernelSpeedReport> {
   const rounds = options.rounds ?? 5;
   const roundMs = options.roundMs ?? 600;
@@ -343,7 +389,8 @@ export async function kernelSpeed(options: KernelSpeedOptions = {}): Promise<Ker
     tf.dispose([h, y]);
   }
   const methods = methodRows(rounds, roundMs * 3, log);
-  return { loadBefore, loadAfter: loadavg()[0]!, rounds, filterGrad, step, dglHead, backboneMsPerImage, methods };
+  const builds = buildRows(rounds, Math.round(roundMs * 0.6), log);
+  return { loadBefore, loadAfter: loadavg()[0]!, rounds, filterGrad, step, dglHead, backboneMsPerImage, methods, builds };
 }
 
 export function formatKernelSpeed(r: KernelSpeedReport): string {
@@ -372,5 +419,7 @@ export function formatKernelSpeed(r: KernelSpeedReport): string {
     lines.push('', `training step, ResNet-8 28x28x1, batch 128, current kernels: end-to-end ${f(e2e.imagesPerSecond)} img/s, DGL K = 4 ${f(dgl.imagesPerSecond)} img/s;` +
       ` DGL step time / end-to-end's ${f(e2e.imagesPerSecond / dgl.imagesPerSecond, 2)}x`);
   }
+  lines.push('', 'kernels.c builds, GFLOP/s (engine runs relaxed where it compiles)   plain   relaxed   relaxed/plain');
+  for (const b of r.builds) lines.push(`${b.shape.padEnd(64)}${f(b.plainGflops).padStart(8)}${f(b.relaxedGflops).padStart(10)}${(f(b.relaxedGflops / b.plainGflops, 2) + 'x').padStart(16)}`);
   return lines.join('\n');
 }

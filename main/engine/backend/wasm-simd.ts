@@ -5,8 +5,16 @@
  * Unavailable (null) where the module cannot link: no WebAssembly SIMD, or the threaded tfjs
  * binary, whose memory is shared. The kernels then fall back to plain JS loops over the same
  * heap (./wasm-fused-kernels.ts), which compute the same values more slowly.
+ *
+ * Two builds of the module ship: the GEMM tiles (matrix product, convolution, filter gradient)
+ * with relaxed SIMD's fused multiply-add where the engine compiles it (1.1-1.4x the GFLOP/s of
+ * a product and a sum on an AVX2 core: `npm run bench:speed -- --only-kernels`), else the plain
+ * one. A fused multiply-add rounds once where the plain module rounds twice, and relaxed SIMD
+ * lets a CPU without FMA round twice, so results may differ in the last bits between machines;
+ * BLOCKWISE_WASM_FMA=0 keeps the plain module everywhere (bit-identical across x86 and ARM).
  */
-import { KERNELS_WASM_BASE64 } from './simd/kernels.wasm';
+import { setFlagsFromString } from 'node:v8';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './simd/kernels.wasm';
 import type { WasmHeapBackend } from './wasm-heap';
 
 /** Exports of kernels.c; every pointer is a byte address on the tfjs heap (see kernels.c). */
@@ -30,11 +38,15 @@ export interface SimdKernels {
 interface WasmApi {
   Memory: abstract new (...args: never[]) => object;
   Module: new (bytes: Uint8Array) => object;
+  validate(bytes: Uint8Array): boolean;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 }
 const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | null | undefined;
+/** Which build of kernels.c runs: with fused multiply-adds in its GEMM tiles, or without. */
+export type SimdVariant = 'relaxed' | 'plain';
+
+let compiled: { module: object; variant: SimdVariant } | null | undefined;
 const instances = new WeakMap<object, SimdKernels | null>();
 let enabled = true;
 
@@ -64,6 +76,40 @@ function decode(base64: string): Uint8Array {
   return Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
 }
 
+/** Whether this engine compiles relaxed SIMD; Node before 22 does once its V8 flag is on (read at compile time). */
+function relaxedSimdCompiles(bytes: Uint8Array): boolean {
+  if (WASM.validate(bytes)) return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WASM.validate(bytes);
+}
+
+const buildBytes = (variant: SimdVariant): Uint8Array => decode(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
+
+/** The module this engine runs: the relaxed build where it compiles and is not turned off, else the plain one. */
+function compileKernels(): { module: object; variant: SimdVariant } {
+  const relaxed = buildBytes('relaxed');
+  if (process.env.BLOCKWISE_WASM_FMA !== '0' && relaxedSimdCompiles(relaxed)) return { module: new WASM.Module(relaxed), variant: 'relaxed' };
+  return { module: new WASM.Module(buildBytes('plain')), variant: 'plain' };
+}
+
+/**
+ * One build of kernels.c on a memory of the caller's (a WebAssembly.Memory), whichever the engine
+ * picked: for tests and benchmarks that run both builds side by side. Throws where it does not compile.
+ */
+export function instantiateKernelBuild(variant: SimdVariant, memory: object): SimdKernels {
+  if (variant === 'relaxed' && !relaxedSimdCompiles(buildBytes('relaxed'))) throw new Error('this engine does not compile relaxed SIMD');
+  return new WASM.Instance(new WASM.Module(buildBytes(variant)), { env: { memory } }).exports as unknown as SimdKernels;
+}
+
+/** The build of kernels.c in use ('relaxed' or 'plain'), or null before the first call or where none links. */
+export function simdVariant(): SimdVariant | null {
+  return compiled?.variant ?? null;
+}
+
 /** The SIMD kernels on `backend`'s memory, or null where they cannot run (see the file comment). */
 export function simdKernels(backend: WasmHeapBackend): SimdKernels | null {
   if (!enabled) return null;
@@ -72,8 +118,8 @@ export function simdKernels(backend: WasmHeapBackend): SimdKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
   let kernels: SimdKernels | null = null;
   try {
-    if (compiled === undefined) compiled = new WASM.Module(decode(KERNELS_WASM_BASE64));
-    if (compiled) kernels = new WASM.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    if (compiled === undefined) compiled = compileKernels();
+    if (compiled) kernels = new WASM.Instance(compiled.module, { env: { memory } }).exports as unknown as SimdKernels;
   } catch {
     // No SIMD in this engine (compile fails) or a shared memory (link fails): JS loops instead.
     if (compiled === undefined) compiled = null;

@@ -2,7 +2,7 @@
  * The wasm backend's SIMD matrix product (main/engine/backend/wasm-matmul.ts, the GEMM of
  * simd/kernels.c) must equal the cpu backend's BatchMatMul for every transpose and batch layout
  * it takes (and fall back to the stock kernel for the rest), with its gradients; and the DGL head,
- * rewritten for speed (main/engine/aux/dgl-head.ts: one-GEMM adaptive pool, 1x1 convs as matrix
+ * rewritten for speed (main/engine/aux/dgl-head.ts: separable adaptive pool as two GEMMs, 1x1 convs as matrix
  * products, ReLU fused into BatchNorm), must still compute the composition it had, with stock
  * ops and kernels: logits, the gradient into the backbone and every variable's gradient.
  */
@@ -125,7 +125,7 @@ function runHead(shape: [number, number, number, number], apply: (h: tf.Tensor4D
 }
 
 const HEAD_INPUTS: { name: string; shape: [number, number, number, number] }[] = [
-  { name: 'MNIST stage 1, 28x28x4 (one-GEMM pool)', shape: [8, 28, 28, 4] },
+  { name: 'MNIST stage 1, 28x28x4 (separable GEMM pool)', shape: [8, 28, 28, 4] },
   { name: 'MNIST stage 3, 7x7x5 (bins repeat)', shape: [8, 7, 7, 5] },
 ];
 // Batch 8: BatchNorm1d over 2 or 3 samples turns float rounding into errors near 1e-3 on any path.

@@ -17,6 +17,13 @@
  */
 #include <wasm_simd128.h>
 
+/* acc + a * b: one fused multiply-add where relaxed SIMD is built in (RELAXED_SIMD), else a product and a sum. */
+#ifdef RELAXED_SIMD
+#define MADD(acc, a, b) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
+
 #define EXPORT(name) __attribute__((export_name(name)))
 
 /* Rows summed in float32 before the partial sums are added into the float64 totals. */
@@ -228,22 +235,22 @@ static inline __attribute__((always_inline)) void tile(const int mi, const int n
       for (int t = 0; t < wk.n1; t++, a0 += wk.a1, bt += wk.b1) {
         const v128_t b0 = wasm_v128_load(bt), b1 = nv > 1 ? wasm_v128_load(bt + 4) : b0;
         v128_t s = wasm_v128_load32_splat(a0);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
-        if (nv > 1) c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
+        c00 = MADD(c00, s, b0);
+        if (nv > 1) c01 = MADD(c01, s, b1);
         if (mi > 1) {
           s = wasm_v128_load32_splat(a0 + a_is);
-          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
-          if (nv > 1) c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
+          c10 = MADD(c10, s, b0);
+          if (nv > 1) c11 = MADD(c11, s, b1);
         }
         if (mi > 2) {
           s = wasm_v128_load32_splat(a0 + 2 * a_is);
-          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(s, b0));
-          if (nv > 1) c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(s, b1));
+          c20 = MADD(c20, s, b0);
+          if (nv > 1) c21 = MADD(c21, s, b1);
         }
         if (mi > 3) {
           s = wasm_v128_load32_splat(a0 + 3 * a_is);
-          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(s, b0));
-          if (nv > 1) c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(s, b1));
+          c30 = MADD(c30, s, b0);
+          if (nv > 1) c31 = MADD(c31, s, b1);
         }
       }
     }
