@@ -18,7 +18,8 @@
  * (5) whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4):
  *     end-to-end, InfoPro and DGL through `blockwise train` on 1 and 2 data-parallel workers,
  *     next to the PyTorch wall times the issue quotes. --only-protocol; --no-protocol skips it;
- *     --protocol-builds plain,relaxed runs each with both builds of the SIMD kernels.
+ *     --protocol-builds plain,relaxed runs each with both builds of the SIMD kernels;
+ *     --protocol-methods dgl,e2e a subset.
  * The load average is printed first: figures taken with the cores busy (load above their
  * count) say little about scaling.
  */
@@ -86,7 +87,9 @@ async function kernelSection(): Promise<void> {
 function protocolSection(): void {
   const builds = arg('--protocol-builds')?.split(',') as ('plain' | 'relaxed')[] | undefined;
   if (builds?.some((b) => b !== 'plain' && b !== 'relaxed')) throw new Error(`--protocol-builds takes plain and/or relaxed (comma-separated), got ${builds.join(',')}`);
-  const rows = methodRuns({ ...(builds ? { builds } : {}), log: (line) => console.log(`[protocol] ${line}`) });
+  const methods = arg('--protocol-methods')?.split(',') as ('e2e' | 'infopro' | 'dgl')[] | undefined;
+  if (methods?.some((m) => !['e2e', 'infopro', 'dgl'].includes(m))) throw new Error(`--protocol-methods takes e2e, infopro and/or dgl (comma-separated), got ${methods.join(',')}`);
+  const rows = methodRuns({ ...(builds ? { builds } : {}), ...(methods ? { methods } : {}), log: (line) => console.log(`[protocol] ${line}`) });
   console.log("\n(5) Whole runs on the issue's protocol (MNIST 8k, 3 epochs, batch 128, ResNet-8 K = 4), blockwise train, wasm");
   console.log(formatMethodRuns(rows));
 }

@@ -210,7 +210,8 @@ function resnet8ForwardMacs(): number {
 /** Multiply-adds of the DGL head's forward per image on an h x w x c feature map. */
 function dglHeadForwardMacs(h: number, w: number, c: number): number {
   const cells = DGL_POOL_SIZE * DGL_POOL_SIZE;
-  const pool = h % DGL_POOL_SIZE === 0 && w % DGL_POOL_SIZE === 0 ? h * w * c : cells * h * w * c;
+  // avgPool where the size divides, else the separable form: rows ([8, h] @ [h, w*c]), then columns.
+  const pool = h % DGL_POOL_SIZE === 0 && w % DGL_POOL_SIZE === 0 ? h * w * c : DGL_POOL_SIZE * (h * w + DGL_POOL_SIZE * w) * c;
   return pool + cells * (c * 128 + 2 * 128 * 128) + 128 * 512 + 2 * 512 * 512 + 512 * 10;
 }
 

@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { ClipSettings } from '../../shared/speak/editor';
-import { selectBackend } from '../engine/backend/select';
+import { engineVersions, selectBackend } from '../engine/backend/select';
 import { APP_ROOT } from '../platform/app-root';
 import { collectEnvironment } from '../platform/environment';
 import { makeFolders } from '../platform/user-paths';
@@ -29,7 +28,7 @@ export const CLIP_JSON = 'clip.json';
 
 export async function generateEditorClip(job: ClipJob, emit: EmitJobEvent, shouldStop: () => boolean): Promise<{ frames: number; seconds: number }> {
   const backend = await selectBackend();
-  emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
+  emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, engineVersions(backend.id)) });
   const started = performance.now();
   const { settings } = job;
   const model = loadSpeakModel(settings.model);

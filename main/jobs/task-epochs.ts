@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint } from '../../shared/api/schemas';
 import type { BackendId } from '../../shared/ids';
+import { engineVersions } from '../engine/backend/select';
 import { mixSeed } from '../data/random';
 import { MEMORY_METHOD, measurePeak } from '../engine/memory/probe';
 import { lossValues, type PhaseHook } from '../engine/train/trainer';
@@ -49,7 +50,7 @@ export async function runTaskEpochs<B, K extends string, S extends Record<K, num
   const scoresOf = (scores: S) => Object.fromEntries(keys.map((key): [K, number] => [key, scores[key]])) as Record<K, number>;
   let position = { epoch: 0, ...Object.fromEntries(keys.map((key) => [key, 0])), peakBytes: 0 } as TaskPosition<K>;
   if (filesDir && hasTaskCheckpoint(filesDir, run.checkpointFormat)) position = await loadTaskCheckpoint<TaskPosition<K>>(filesDir, run.checkpointFormat, run.state(), optimizer);
-  emit({ type: 'started', backend: run.backend, environment: collectEnvironment(run.backend, APP_ROOT, { tfjs: tf.version_core }) });
+  emit({ type: 'started', backend: run.backend, environment: collectEnvironment(run.backend, APP_ROOT, engineVersions(run.backend)) });
   const { epochs, stepsPerEpoch, batchSize } = settings;
   let stepSeconds = 0;
   let stepsHere = 0;

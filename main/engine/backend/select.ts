@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_IDS, type BackendId } from '../../../shared/ids';
 import { initWasmBackend } from './wasm-setup';
+import { simdVariant } from './wasm-simd';
 import { initWebGpuBackend, probeWebGpu, WEBGPU_INSTALL } from './webgpu-setup';
 
 export interface BackendChoice {
@@ -102,4 +103,13 @@ export async function selectBackend(requested?: BackendId): Promise<BackendChoic
     }
   }
   throw new BackendUnavailableError('cpu', `no TF.js backend could start (${skipped.map((s) => `${s.id}: ${s.reason}`).join('; ')})`);
+}
+
+/**
+ * The engine's versions for a run's record: TF.js and, on wasm, which build of the SIMD kernels
+ * ran (a relaxed-SIMD build rounds its multiply-adds as the CPU does, so results may differ in
+ * the last bits between machines; see ./wasm-simd.ts).
+ */
+export function engineVersions(backend: BackendId): Record<string, string> {
+  return { tfjs: tf.version_core, ...(backend === 'wasm' ? { wasmKernels: simdVariant() ?? 'none (JS loops)' } : {}) };
 }

@@ -105,8 +105,15 @@ export function instantiateKernelBuild(variant: SimdVariant, memory: object): Si
   return new WASM.Instance(new WASM.Module(buildBytes(variant)), { env: { memory } }).exports as unknown as SimdKernels;
 }
 
-/** The build of kernels.c in use ('relaxed' or 'plain'), or null before the first call or where none links. */
+/** The build of kernels.c this engine runs ('relaxed' or 'plain'), or null where none compiles (compiled on first use). */
 export function simdVariant(): SimdVariant | null {
+  if (compiled === undefined) {
+    try {
+      compiled = compileKernels();
+    } catch {
+      compiled = null;
+    }
+  }
   return compiled?.variant ?? null;
 }
 
@@ -118,11 +125,9 @@ export function simdKernels(backend: WasmHeapBackend): SimdKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
   let kernels: SimdKernels | null = null;
   try {
-    if (compiled === undefined) compiled = compileKernels();
-    if (compiled) kernels = new WASM.Instance(compiled.module, { env: { memory } }).exports as unknown as SimdKernels;
+    // No SIMD in this engine (no build compiles: null) or a shared memory (link throws): JS loops instead.
+    if (simdVariant()) kernels = new WASM.Instance(compiled!.module, { env: { memory } }).exports as unknown as SimdKernels;
   } catch {
-    // No SIMD in this engine (compile fails) or a shared memory (link fails): JS loops instead.
-    if (compiled === undefined) compiled = null;
     kernels = null;
   }
   instances.set(memory, kernels);

@@ -17,7 +17,7 @@ import type { Dataset } from '../../data/types';
 import { type EmitJobEvent, JobCancelled } from '../../jobs/events';
 import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
-import { selectBackend } from '../backend/select';
+import { engineVersions, selectBackend } from '../backend/select';
 import { MEMORY_METHOD, type MemoryPeak, measurePeak } from '../memory/probe';
 import { createResNet, type ResNetModel } from '../nets/resnet-model';
 import { DataParallelTrainer } from '../parallel/data-parallel-trainer';
@@ -105,7 +105,7 @@ export async function trainRun(job: TrainingJob, emit: EmitJobEvent, shouldStop:
   const state: TrainingState = { model, trainer, sgd: new SgdNesterov({ lr: config.lr }) };
   try {
     const from = job.filesDir && hasCheckpoint(job.filesDir) ? loadCheckpoint(job.filesDir, state) : { epoch: 0, step: 0, best: 0, last: 0, peakBytes: 0 };
-    emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
+    emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, engineVersions(backend.id)) });
     if (from.epoch > 0) {
       // Again, in case the process died between the checkpoint and the store's commit (rewriting a point is harmless).
       emit({ type: 'records', metrics: [{ scope: 'epoch', step: from.epoch, key: 'test_acc', value: from.last, at: Date.now() }], commit: true });

@@ -6,11 +6,10 @@
  * when stopped, and writes the model file. Everything it learns goes out as job events, so the
  * same code runs in a job worker, in-process, or under `blockwise speak train`.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of every op (tfjs-core alone lacks some)
 import type { MetricPoint } from '../../../shared/api/schemas';
 import type { TalkingHeadSettings } from '../../../shared/speak/settings';
-import { selectBackend } from '../../engine/backend/select';
+import { engineVersions, selectBackend } from '../../engine/backend/select';
 import { type EmitJobEvent, JobCancelled } from '../../jobs/events';
 import { APP_ROOT } from '../../platform/app-root';
 import { collectEnvironment } from '../../platform/environment';
@@ -88,7 +87,7 @@ export async function trainSpeak(job: TalkingHeadJob, emit: EmitJobEvent, should
   /** Steps of the whole run done before stage i's step 0: the x axis of every loss chart. */
   const offsetOf = (i: number) => stepsOf.slice(0, i).reduce((a, b) => a + b, 0);
 
-  emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, { tfjs: tf.version_core }) });
+  emit({ type: 'started', backend: backend.id, environment: collectEnvironment(backend.id, APP_ROOT, engineVersions(backend.id)) });
   const built: SpeakStage[] = [];
   const lastLosses: Record<string, number> = {};
   const started = performance.now();

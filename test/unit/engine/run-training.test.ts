@@ -27,6 +27,8 @@ describe('training runs', () => {
     expect(progress).toEqual([1, 2, 3, 1, 2, 3]);
     const run = store.runs.get(result.runId);
     expect(run).toMatchObject({ status: 'done', name: 'greedy run', seed: 0, environment: { backend: 'wasm' } });
+    // Which build of the SIMD kernels trained it: results may differ in the last bits between the two.
+    expect(['relaxed', 'plain']).toContain(run.environment!.versions.wasmKernels);
     expect(run.config).toMatchObject({ method: 'greedy', cuts: [[1, 0], [2, 0]] });
     const series = store.metrics.series(result.runId);
     expect(series.filter((s) => s.scope === 'step').map((s) => s.key)).toEqual(['loss/m0', 'loss/m1', 'loss/m2']);

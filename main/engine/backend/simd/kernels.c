@@ -13,7 +13,8 @@
  * (f32x4) and the last c % 4 one by one.
  *
  * Build: node main/engine/backend/simd/build.mjs (clang with the wasm32 target and lld, Debian:
- * apt-get install clang-14 lld-14); it regenerates kernels.wasm.ts.
+ * apt-get install clang-16 lld-16); it regenerates kernels.wasm.ts with two builds, plain and
+ * -DRELAXED_SIMD (MADD a fused multiply-add).
  */
 #include <wasm_simd128.h>
 
