@@ -7,11 +7,12 @@
  * heap (./wasm-fused-kernels.ts), which compute the same values more slowly.
  *
  * Two builds of the module ship: the GEMM tiles (matrix product, convolution, filter gradient)
- * with relaxed SIMD's fused multiply-add where the engine compiles it (1.1-1.4x the GFLOP/s of
- * a product and a sum on an AVX2 core: `npm run bench:speed -- --only-kernels`), else the plain
- * one. A fused multiply-add rounds once where the plain module rounds twice, and relaxed SIMD
- * lets a CPU without FMA round twice, so results may differ in the last bits between machines;
- * BLOCKWISE_WASM_FMA=0 keeps the plain module everywhere (bit-identical across x86 and ARM).
+ * with relaxed SIMD's fused multiply-add where the engine compiles it (1.2-1.4x the GFLOP/s of
+ * a product and a sum on the Xeon cores we measured: `npm run bench:speed -- --only-kernels`),
+ * else the plain one. A fused multiply-add rounds once where the plain module rounds twice, and
+ * relaxed SIMD lets a CPU without FMA round twice, so results may differ in the last bits between
+ * machines; BLOCKWISE_WASM_FMA=0 keeps the plain module, whose IEEE products and sums give the
+ * same bits on every CPU.
  */
 import { setFlagsFromString } from 'node:v8';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './simd/kernels.wasm';
@@ -97,8 +98,8 @@ function compileKernels(): { module: object; variant: SimdVariant } {
 }
 
 /**
- * One build of kernels.c on a memory of the caller's (a WebAssembly.Memory), whichever the engine
- * picked: for tests and benchmarks that run both builds side by side. Throws where it does not compile.
+ * Either build of kernels.c, on a memory of the caller's (a WebAssembly.Memory), whatever the
+ * engine itself runs: for tests and benchmarks that run both side by side. Throws where it does not compile.
  */
 export function instantiateKernelBuild(variant: SimdVariant, memory: object): SimdKernels {
   if (variant === 'relaxed' && !relaxedSimdCompiles(buildBytes('relaxed'))) throw new Error('this engine does not compile relaxed SIMD');
