@@ -31,6 +31,8 @@ export const CASES: Case[] = [
   { name: "non-square input, stride 2 'same', cin != cout", x: [2, 5, 9, 3], w: [3, 3, 3, 5], strides: 2, pad: 'same' },
   { name: "strides [1, 2], 'same'", x: [2, 6, 7, 2], w: [3, 3, 2, 3], strides: [1, 2], pad: 'same' },
   { name: "non-square 1x3 filter, stride 2 'same'", x: [1, 5, 8, 2], w: [1, 3, 2, 3], strides: 2, pad: 'same' },
+  { name: "one output channel (a decoder's image), 3x3 'same', 12 channels", x: [2, 7, 7, 12], w: [3, 3, 12, 1], strides: 1, pad: 'same' },
+  { name: "one output channel, stride 2 'same', 5 channels (a vector and a tail)", x: [1, 9, 8, 5], w: [3, 3, 5, 1], strides: 2, pad: 'same' },
 ];
 
 

@@ -362,11 +362,19 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
           int xhi = w - 1 + pl - q >= 0 ? (w - 1 + pl - q) / sw + 1 : 0;
           if (xhi > ow) xhi = ow;
           if (xlo >= xhi) continue;
+          const float *a = x + (((long)img0 * h + ((long)ylo * sh + p - pt)) * w + ((long)xlo * sw + q - pl)) * ci;
+          const float *b = dy + (((long)img0 * oh + ylo) * ow + xlo) * co;
+          if (co == 1) {
+            /* One output channel (a decoder's image): as [ci, 1] the tiles' columns would be one
+               scalar; as its transpose [1, ci], dw's row is dy's positions times x's window rows,
+               vectorised over the input channels, in the same memory order. */
+            const walk_t wt = {imgs, yhi - ylo, xhi - xlo, (long)oh * ow, ow, 1, (long)h * w * ci, (long)sh * w * ci, (long)sw * ci};
+            gemm_acc(b, 0, a, wt, dw + ((long)p * kw + q) * ci, ci, 1, ci, 1);
+            continue;
+          }
           const walk_t wk = {imgs, yhi - ylo, xhi - xlo,
                              (long)h * w * ci, (long)sh * w * ci, (long)sw * ci,
                              (long)oh * ow * co, (long)ow * co, co};
-          const float *a = x + (((long)img0 * h + ((long)ylo * sh + p - pt)) * w + ((long)xlo * sw + q - pl)) * ci;
-          const float *b = dy + (((long)img0 * oh + ylo) * ow + xlo) * co;
           gemm_acc(a, 1, b, wk, dw + ((long)p * kw + q) * ci * co, co, ci, co, 1);
         }
       }
@@ -382,9 +390,75 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
  * runs over the taps and input channels: the tiles above, walking the taps' rows (n3), columns
  * (n2) and channels (n1).
  */
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/*
+ * conv2d_direct with one output channel (a decoder's image): the tiles would run one scalar
+ * column, so each output is a dot product of its window with w instead, vectorised over the input
+ * channels, four neighbouring outputs at a time sharing w's loads.
+ */
+static void conv2d_one_channel(const float *x, const float *w, float *y, int n, int h, int wd, int ci, int oh, int ow,
+                               int kh, int kw, int sh, int sw) {
+  const int c4 = ci & ~3;
+  const long step = (long)sw * ci;
+  for (int img = 0; img < n; img++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const float *xrow = x + ((long)img * h + (long)oy * sh) * wd * ci;
+      float *yrow = y + ((long)img * oh + oy) * ow;
+      int ox = 0;
+      for (; ox + 4 <= ow; ox += 4) {
+        v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (int p = 0; p < kh; p++) {
+          for (int q = 0; q < kw; q++) {
+            const float *x0 = xrow + ((long)p * wd + (long)ox * sw + q) * ci;
+            const float *wp = w + ((long)p * kw + q) * ci;
+            for (int c = 0; c < c4; c += 4) {
+              const v128_t v = wasm_v128_load(wp + c);
+              s0 = MADD(s0, wasm_v128_load(x0 + c), v);
+              s1 = MADD(s1, wasm_v128_load(x0 + step + c), v);
+              s2 = MADD(s2, wasm_v128_load(x0 + 2 * step + c), v);
+              s3 = MADD(s3, wasm_v128_load(x0 + 3 * step + c), v);
+            }
+            for (int c = c4; c < ci; c++) {
+              t0 += x0[c] * wp[c];
+              t1 += x0[step + c] * wp[c];
+              t2 += x0[2 * step + c] * wp[c];
+              t3 += x0[3 * step + c] * wp[c];
+            }
+          }
+        }
+        yrow[ox] = hsum(s0) + t0;
+        yrow[ox + 1] = hsum(s1) + t1;
+        yrow[ox + 2] = hsum(s2) + t2;
+        yrow[ox + 3] = hsum(s3) + t3;
+      }
+      for (; ox < ow; ox++) {
+        v128_t s0 = wasm_f32x4_splat(0);
+        float t0 = 0;
+        for (int p = 0; p < kh; p++) {
+          for (int q = 0; q < kw; q++) {
+            const float *x0 = xrow + ((long)p * wd + (long)ox * sw + q) * ci;
+            const float *wp = w + ((long)p * kw + q) * ci;
+            for (int c = 0; c < c4; c += 4) s0 = MADD(s0, wasm_v128_load(x0 + c), wasm_v128_load(wp + c));
+            for (int c = c4; c < ci; c++) t0 += x0[c] * wp[c];
+          }
+        }
+        yrow[ox] = hsum(s0) + t0;
+      }
+    }
+  }
+}
+
 EXPORT("conv2d_direct")
 void conv2d_direct(const float *x, const float *w, float *y, int n, int h, int wd, int ci, int oh, int ow, int co,
                    int kh, int kw, int sh, int sw) {
+  if (co == 1) {
+    conv2d_one_channel(x, w, y, n, h, wd, ci, oh, ow, kh, kw, sh, sw);
+    return;
+  }
   const walk_t wk = {kh, kw, ci, (long)wd * ci, ci, 1, (long)kw * ci * co, (long)ci * co, co};
   for (int img = 0; img < n; img++) {
     for (int oy = 0; oy < oh; oy++) {
