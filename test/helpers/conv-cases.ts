@@ -32,6 +32,7 @@ export const CASES: Case[] = [
   { name: "strides [1, 2], 'same'", x: [2, 6, 7, 2], w: [3, 3, 2, 3], strides: [1, 2], pad: 'same' },
   { name: "non-square 1x3 filter, stride 2 'same'", x: [1, 5, 8, 2], w: [1, 3, 2, 3], strides: 2, pad: 'same' },
   { name: "one output channel (a decoder's image), 3x3 'same', 12 channels", x: [2, 7, 7, 12], w: [3, 3, 12, 1], strides: 1, pad: 'same' },
+  { name: "12 output channels (3-row x 12-column tiles), 3x3 'same', 5 channels", x: [2, 7, 7, 5], w: [3, 3, 5, 12], strides: 1, pad: 'same' },
   { name: "one output channel, stride 2 'same', 5 channels (a vector and a tail)", x: [1, 9, 8, 5], w: [3, 3, 5, 1], strides: 2, pad: 'same' },
 ];
 

@@ -156,6 +156,8 @@ describe('wasm convolution gradients', () => {
       // time, then the row's last ones (width 7 and 6); 12 channels whole vectors, 5 with a tail.
       { x: [2, 7, 7, 12], w: [3, 3, 12, 1], strides: 1, pad: 'same', dilations: 1 },
       { x: [1, 9, 13, 5], w: [3, 3, 5, 1], strides: 2, pad: 'valid', dilations: 1 },
+      // 12 output channels: the last 12 columns in 3-row x 12-column tiles (7 outputs a row: 3 + 3 + 1).
+      { x: [2, 7, 7, 5], w: [3, 3, 5, 12], strides: 1, pad: 'same', dilations: 1 },
     ];
     const run = () => cases.map((c) => tf.tidy(() => tf.conv2d(tf.tensor4d(values(c.x.reduce((a, b) => a * b), 5), c.x), tf.tensor4d(values(c.w.reduce((a, b) => a * b), 6), c.w), c.strides, c.pad, 'NHWC', c.dilations).dataSync() as Float32Array));
     await tf.setBackend('cpu');

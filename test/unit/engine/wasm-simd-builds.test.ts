@@ -54,9 +54,10 @@ describe('the two builds of the SIMD kernels', () => {
   });
 
   for (const build of ['plain', 'relaxed'] as const) {
-    it(`${build}: the GEMM (row-major and transposed A, accumulate, K past one block, odd sizes) to float32 accuracy`, () => {
-      // 37 x 29: 4-row tiles and a 1-row tail, 8- and 4-column tiles and a scalar tail; K = 300 spans two K blocks.
-      const [m, n, k] = [37, 29, 300];
+    // 37 x 29: 4-row tiles and a 1-row tail, 8- and 4-column tiles and a scalar tail; 38 x 28: the
+    // last 12 columns in 3-row x 12-column tiles (rows 3 + ... + 2); K = 300 spans two K blocks.
+    it.each([[37, 29], [38, 28]])(`${build}: the GEMM %i x %i (row-major and transposed A, accumulate, K past one block) to float32 accuracy`, (m, n) => {
+      const k = 300;
       const { kernels, put, read } = instantiate(build);
       const a = random(m * k, 1);
       const b = random(k * n, 2);
