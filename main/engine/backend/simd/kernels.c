@@ -401,14 +401,7 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n, int h, 
   }
 }
 
-/*
- * Direct convolution, NHWC, dilation 1, no im2col, on an input that needs no padding (every
- * tap of every output position lies inside x; pad_nhwc makes such a copy where it is needed):
- *   y[img, oy, ox, co] = sum over p, q, c of x[img, oy*sh + p, ox*sw + q, c] * w[p, q, c, co]
- * Each output row is a GEMM whose rows are the output positions (4 at a time) and whose sum
- * runs over the taps and input channels: the tiles above, walking the taps' rows (n3), columns
- * (n2) and channels (n1).
- */
+/* The sum of the four lanes. */
 static inline float hsum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
 }
@@ -471,6 +464,14 @@ static void conv2d_one_channel(const float *x, const float *w, float *y, int n, 
   }
 }
 
+/*
+ * Direct convolution, NHWC, dilation 1, no im2col, on an input that needs no padding (every
+ * tap of every output position lies inside x; pad_nhwc makes such a copy where it is needed):
+ *   y[img, oy, ox, co] = sum over p, q, c of x[img, oy*sh + p, ox*sw + q, c] * w[p, q, c, co]
+ * Each output row is a GEMM whose rows are the output positions (4 at a time) and whose sum
+ * runs over the taps and input channels: the tiles above, walking the taps' rows (n3), columns
+ * (n2) and channels (n1).
+ */
 EXPORT("conv2d_direct")
 void conv2d_direct(const float *x, const float *w, float *y, int n, int h, int wd, int ci, int oh, int ow, int co,
                    int kh, int kw, int sh, int sw) {
